@@ -1,0 +1,89 @@
+"""The offline check of (email, key): bytes and arguments in, a License or a LicenseError out.
+
+No I/O and no clock: `now` is an argument, so a program captures the time once and tests never
+patch it. The order of checks is part of the contract (docs/key-format.md, "Validation"): the
+signature is checked before any field is believed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import nacl.bindings
+import nacl.exceptions
+
+from .email import InvalidEmail, email_digest, normalize_email
+from .errors import LicenseError, Reason
+from .keyformat import decode_payload, parse_key, signed_message
+from .keyring import PublicKeyring
+from .license import License
+from .revocation import RevocationList
+
+__all__ = ["validate"]
+
+
+def validate(
+    key_text: str,
+    email: str,
+    product: int,
+    keyring: PublicKeyring,
+    now: dt.datetime,
+    *,
+    build_date: dt.date | None = None,
+    revocations: RevocationList | None = None,
+) -> License:
+    """Return the license `key_text` grants to `email` for `product` at `now`, or raise LicenseError.
+
+    `now` must be timezone-aware. `build_date` is the program's own build date, checked against
+    the license's "updates until" date. `revocations` is a list already verified with
+    RevocationList.from_json.
+    """
+    if now.tzinfo is None:
+        raise TypeError("now must be timezone-aware (for example datetime.now(timezone.utc))")
+    parts = parse_key(key_text)
+    key = keyring.keys.get(parts.key_id)
+    if key is None:
+        raise LicenseError(Reason.UNKNOWN_KEY, f"the key was signed by key {parts.key_id}, which this program does not know")
+    if key.retired:
+        raise LicenseError(Reason.KEY_RETIRED, f"signing key {parts.key_id} has been retired by the vendor")
+    try:
+        digest = email_digest(normalize_email(email))
+    except InvalidEmail as exc:
+        raise LicenseError(Reason.INVALID_EMAIL, str(exc)) from None
+    try:
+        nacl.bindings.crypto_sign_open(
+            parts.signature + signed_message(parts.payload, digest), key.public_key
+        )
+    except nacl.exceptions.CryptoError:
+        if parts.email_check != digest[:2]:
+            raise LicenseError(Reason.EMAIL_MISMATCH, "the key was issued to a different email address") from None
+        raise LicenseError(Reason.BAD_SIGNATURE, "the key is not genuine: its signature does not check out") from None
+    license = decode_payload(parts.payload)
+    check_terms(license, product, now, build_date=build_date, revocations=revocations)
+    return license
+
+
+def check_terms(
+    license: License,
+    product: int,
+    now: dt.datetime,
+    *,
+    build_date: dt.date | None = None,
+    revocations: RevocationList | None = None,
+) -> None:
+    """Raise LicenseError when a verified license does not hold for this product, time and build."""
+    if license.product != product:
+        raise LicenseError(Reason.WRONG_PRODUCT, f"the key is for product {license.product}, not {product}", license)
+    if revocations is not None and license.serial in revocations:
+        raise LicenseError(Reason.REVOKED, f"license {license.serial_text} has been revoked", license)
+    today = now.astimezone(dt.timezone.utc).date()
+    if today < license.issued:
+        raise LicenseError(Reason.NOT_YET_VALID, f"the key is valid from {license.issued.isoformat()}: check the computer's date", license)
+    if license.expires is not None and today > license.expires:
+        raise LicenseError(Reason.EXPIRED, f"the license expired at the end of {license.expires.isoformat()}", license)
+    if build_date is not None and license.updates_until is not None and build_date > license.updates_until:
+        raise LicenseError(
+            Reason.UPDATES_EXPIRED,
+            f"this version was built after the license's updates ended on {license.updates_until.isoformat()}",
+            license,
+        )
