@@ -1,0 +1,283 @@
+"""Issuing and revoking licenses: the order system's side of the domain.
+
+Idempotency lives in the database, not in this process: one license per (order, product) is a
+unique index, one order per reference another, so retries and racing replicas converge on the
+row that committed first, and everyone is answered with that row.
+
+The key is derived, not random: serial = SHA-256 of (product, order reference) cut to 48 bits,
+and Ed25519 signatures are deterministic, so the same request gives the same key byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import peewee
+from licensing_client.email import email_digest
+from licensing_client.keyformat import encode_payload, format_key, signed_message
+from licensing_client.license import License as KeyLicense
+
+from . import audit
+from .errors import Conflict, InvalidArgument, NotFound
+from .inputs import check_email, check_free_text, check_order_ref, check_provider
+from .keyring import Keyring
+from .profiles import ProfileStore
+from .records import LicenseRecord, RevocationReason, Terms
+from .storage.models import License, Order, Product, Profile, database, utcnow
+
+__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of"]
+
+MAX_DAY = dt.date(2179, 6, 6)
+MIN_DAY = dt.date(2000, 1, 2)
+_SERIAL_ATTEMPTS = 8  # a 48-bit collision is already ~1 in 500 at a million licenses; 8 is plenty
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRequest:
+    email: str
+    order_ref: str
+    product: str
+    terms: Terms = Terms()
+    order_time: dt.datetime | None = None  # naive UTC; None: now
+    provider: str = ""
+    test_order: bool = False
+    newsletter_consent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IssueResult:
+    license: LicenseRecord
+    created: bool
+
+
+def derive_serial(order_ref: str, product_number: int, attempt: int = 0) -> int:
+    """The license serial: a pure function of the order and product (attempt > 0 only on collision)."""
+    material = b"licensing.v1/serial\x00" + product_number.to_bytes(2, "big") + order_ref.encode()
+    if attempt:
+        material += attempt.to_bytes(1, "big")
+    return int.from_bytes(hashlib.sha256(material).digest()[:6], "big")
+
+
+def record_of(row: License, product_code: str, order: Order) -> LicenseRecord:
+    return LicenseRecord(
+        serial=row.serial,
+        product=product_code,
+        order_ref=order.order_ref,
+        key_text=row.key_text,
+        key_id=row.key_id,
+        terms=Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags),
+        issued=row.issued,
+        test_order=order.test_order,
+        create_time=row.create_time,
+        revoke_time=row.revoke_time,
+        revocation_reason=RevocationReason(row.revocation_reason) if row.revocation_reason else None,
+        revocation_note=row.revocation_note,
+    )
+
+
+class Issuer:
+    def __init__(self, keyring: Keyring, profiles: ProfileStore, clock: Callable[[], dt.datetime] = utcnow):
+        self.keyring = keyring
+        self.profiles = profiles
+        self.clock = clock
+
+    # -- issuing ---------------------------------------------------------------------------
+
+    def issue(self, request: IssueRequest, actor: str) -> IssueResult:
+        email = check_email(request.email)
+        order_ref = check_order_ref(request.order_ref)
+        provider = check_provider(request.provider)
+        product = self.product(request.product)
+        order_time = self._check_order_time(request.order_time)
+        terms = self._check_terms(request.terms, order_time.date())
+        email_index = self.profiles.index_of(email)
+
+        existing = self._existing(order_ref, product, email_index, terms, request)
+        if existing is not None:
+            return IssueResult(existing, created=False)
+
+        for attempt in range(_SERIAL_ATTEMPTS):
+            serial = derive_serial(order_ref, product.number, attempt)
+            key_id = self.keyring.active_key_id
+            key_text = self._sign(email, key_id, product.number, serial, order_time.date(), terms)
+            try:
+                with database.atomic():
+                    profile = self.profiles.find_or_create(email)
+                    order = self._find_or_create_order(order_ref, provider, profile, order_time, request)
+                    row = License.create(
+                        serial=serial,
+                        order=order,
+                        product=product.number,
+                        key_id=key_id,
+                        key_text=key_text,
+                        issued=order_time.date(),
+                        expires=terms.expires,
+                        updates_until=terms.updates_until,
+                        seats=terms.seats,
+                        edition=terms.edition,
+                        flags=terms.flags,
+                    )
+                    if request.newsletter_consent and not profile.newsletter_subscribed:
+                        profile.newsletter_subscribed = True
+                        profile.newsletter_change_time = utcnow()
+                        profile.newsletter_source = "checkout"
+                        profile.save()
+                    audit.record(actor, "issue", f"order:{order_ref}", f"serial {serial:012X}")
+                return IssueResult(record_of(row, product.code, order), created=True)
+            except peewee.IntegrityError:
+                existing = self._existing(order_ref, product, email_index, terms, request)
+                if existing is not None:
+                    return IssueResult(existing, created=False)
+                # No license for this (order, product): the serial collided with another order's.
+        raise Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
+
+    def _sign(
+        self, email: str, key_id: int, product: int, serial: int, issued: dt.date, terms: Terms
+    ) -> str:
+        digest = email_digest(email)
+        payload = encode_payload(
+            KeyLicense(
+                key_id=key_id,
+                product=product,
+                serial=serial,
+                issued=issued,
+                expires=terms.expires,
+                updates_until=terms.updates_until,
+                seats=terms.seats,
+                edition=terms.edition,
+                flags=terms.flags,
+            ),
+            digest,
+        )
+        return format_key(payload, self.keyring.sign(key_id, signed_message(payload, digest)))
+
+    def _existing(
+        self, order_ref: str, product: Product, email_index: bytes, terms: Terms, request: IssueRequest
+    ) -> LicenseRecord | None:
+        """The stored license for (order, product) if the request matches it; Conflict if not."""
+        order = Order.get_or_none(Order.order_ref == order_ref)
+        if order is None:
+            return None
+        if order.profile.email_index != email_index:
+            raise Conflict(
+                "order_id is already recorded for a different email address; nothing was changed",
+                reason="ORDER_EMAIL_MISMATCH",
+            )
+        row = License.get_or_none((License.order == order) & (License.product == product.number))
+        if row is None:
+            return None
+        stored = Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags)
+        if stored != terms:
+            raise Conflict(
+                "a license for this order and product exists with different terms; nothing was changed",
+                reason="ORDER_TERMS_MISMATCH",
+            )
+        if request.order_time is not None and request.order_time.date() != row.issued:
+            raise Conflict(
+                "a license for this order and product exists with a different order_time",
+                reason="ORDER_TIME_MISMATCH",
+            )
+        return record_of(row, product.code, order)
+
+    def _find_or_create_order(
+        self, order_ref: str, provider: str, profile: Profile, order_time: dt.datetime, request: IssueRequest
+    ) -> Order:
+        order = Order.get_or_none(Order.order_ref == order_ref)
+        if order is None:
+            try:
+                with database.atomic():
+                    return Order.create(
+                        order_ref=order_ref,
+                        provider=provider,
+                        profile=profile,
+                        order_time=order_time,
+                        test_order=request.test_order,
+                    )
+            except peewee.IntegrityError:
+                order = Order.get(Order.order_ref == order_ref)
+        if order.profile_id != profile.id:
+            raise Conflict(
+                "order_id is already recorded for a different email address; nothing was changed",
+                reason="ORDER_EMAIL_MISMATCH",
+            )
+        return order
+
+    def _check_order_time(self, value: dt.datetime | None) -> dt.datetime:
+        now = self.clock()
+        if value is None:
+            return now
+        if value.date() < MIN_DAY:
+            raise InvalidArgument("order_time", "is before 2000-01-02", reason="DATE_OUT_OF_RANGE")
+        if value > now + dt.timedelta(days=1):
+            raise InvalidArgument("order_time", "is in the future", reason="DATE_OUT_OF_RANGE")
+        return value
+
+    @staticmethod
+    def _check_terms(terms: Terms, issued: dt.date) -> Terms:
+        for field, day in (("terms.expire_time", terms.expires), ("terms.updates_until_time", terms.updates_until)):
+            if day is not None and not issued <= day <= MAX_DAY:
+                raise InvalidArgument(
+                    field, f"must be between the order date and {MAX_DAY.isoformat()}", reason="DATE_OUT_OF_RANGE"
+                )
+        seats = terms.seats or 1
+        if not 1 <= seats <= 0xFFFF:
+            raise InvalidArgument("terms.seats", "must be 1 to 65535", reason="SEATS_OUT_OF_RANGE")
+        if not 0 <= terms.edition <= 0xFF:
+            raise InvalidArgument("terms.edition", "must be 0 to 255", reason="EDITION_OUT_OF_RANGE")
+        if not 0 <= terms.flags <= 0xFFFF:
+            raise InvalidArgument("terms.feature_flags", "must fit in 16 bits", reason="FLAGS_OUT_OF_RANGE")
+        return Terms(terms.expires, terms.updates_until, seats, terms.edition, terms.flags)
+
+    # -- reading and revoking ------------------------------------------------------------------
+
+    @staticmethod
+    def product(code: str) -> Product:
+        if not code:
+            raise InvalidArgument("product", "is required", reason="PRODUCT_REQUIRED")
+        product = Product.get_or_none(Product.code == code) if len(code) <= 40 else None
+        if product is None:
+            raise InvalidArgument(
+                "product", "is not a known product code (see `licensing products list`)", reason="UNKNOWN_PRODUCT"
+            )
+        return product
+
+    def get(self, order_ref: str, product_code: str) -> LicenseRecord:
+        order_ref = check_order_ref(order_ref)
+        product = self.product(product_code)
+        query = (
+            License.select(License, Order)
+            .join(Order)
+            .where((Order.order_ref == order_ref) & (License.product == product.number))
+        )
+        row = query.first()
+        if row is None:
+            raise NotFound("no license for this order_id and product", reason="LICENSE_NOT_FOUND")
+        return record_of(row, product.code, row.order)
+
+    def revoke(
+        self, order_ref: str, product_code: str, reason: RevocationReason, note: str, actor: str
+    ) -> list[LicenseRecord]:
+        """Revoke the order's license for one product, or all of them; revoking again changes nothing."""
+        order_ref = check_order_ref(order_ref)
+        note = check_free_text(note, "note", 200)
+        product = self.product(product_code) if product_code else None
+        with database.atomic():
+            order = Order.get_or_none(Order.order_ref == order_ref)
+            if order is None:
+                raise NotFound("no order with this order_id", reason="ORDER_NOT_FOUND")
+            query = License.select(License, Product).join(Product).where(License.order == order)
+            if product is not None:
+                query = query.where(License.product == product.number)
+            rows = list(query)
+            if not rows:
+                raise NotFound("the order has no license for this product", reason="LICENSE_NOT_FOUND")
+            now = utcnow()
+            for row in rows:
+                if row.revoke_time is None:
+                    row.revoke_time, row.revocation_reason, row.revocation_note = now, reason.value, note or None
+                    row.save()
+                    audit.record(actor, "revoke", f"order:{order_ref}", f"serial {row.serial:012X} {reason.value}")
+        return [record_of(row, row.product.code, order) for row in rows]

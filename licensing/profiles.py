@@ -1,0 +1,73 @@
+"""Purchaser profiles: found by blind index, email sealed under a per-profile data key.
+
+The data key is written to the key store before the profile row to the main database, so a
+crash in between leaves at most an unused data key, never a profile whose email cannot open.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from .privacy import DataKeyUnavailable, EmailVault, new_public_id
+from .storage.models import DataKey, Profile, database, keystore, utcnow
+
+__all__ = ["ProfileStore"]
+
+
+class ProfileStore:
+    def __init__(self, vault: EmailVault) -> None:
+        self.vault = vault
+
+    def index_of(self, normalized_email: str) -> bytes:
+        return self.vault.blind_index(normalized_email)
+
+    def find(self, normalized_email: str) -> Profile | None:
+        return Profile.get_or_none(Profile.email_index == self.index_of(normalized_email))
+
+    def find_or_create(self, normalized_email: str) -> Profile:
+        """The purchaser's profile, created on first purchase; safe under concurrent callers."""
+        email_index = self.index_of(normalized_email)
+        existing = Profile.get_or_none(Profile.email_index == email_index)
+        if existing is not None:
+            return existing
+        public_id = new_public_id()
+        data_key, wrapped = self.vault.new_data_key(public_id)
+        with keystore.atomic():
+            DataKey.create(profile_public_id=public_id, wrapped_key=wrapped)
+        try:
+            with database.atomic():  # a savepoint when inside the caller's transaction
+                return Profile.create(
+                    public_id=public_id,
+                    email_index=email_index,
+                    email_ciphertext=self.vault.encrypt_email(data_key, public_id, normalized_email),
+                )
+        except peewee.IntegrityError:
+            # Another caller created it first; drop our unused data key and use theirs.
+            with keystore.atomic():
+                DataKey.delete().where(DataKey.profile_public_id == public_id).execute()
+            return Profile.get(Profile.email_index == email_index)
+
+    def reveal_email(self, profile: Profile) -> str | None:
+        """The clear email for support and export; None once the profile has been erased."""
+        if profile.email_ciphertext is None:
+            return None
+        row = DataKey.get_or_none(DataKey.profile_public_id == profile.public_id)
+        if row is None:
+            return None
+        try:
+            data_key = self.vault.unwrap_data_key(profile.public_id, bytes(row.wrapped_key))
+            return self.vault.decrypt_email(data_key, profile.public_id, bytes(profile.email_ciphertext))
+        except DataKeyUnavailable:
+            return None
+
+    def erase(self, profile: Profile) -> None:
+        """Crypto-shred: destroy the data key, then drop the ciphertext and the blind index."""
+        with keystore.atomic():
+            DataKey.delete().where(DataKey.profile_public_id == profile.public_id).execute()
+        with database.atomic():
+            Profile.update(
+                email_index=None,
+                email_ciphertext=None,
+                erase_time=utcnow(),
+                newsletter_subscribed=False,
+            ).where(Profile.id == profile.id).execute()

@@ -1,0 +1,135 @@
+"""The tables, as Peewee models bound late to one database, so SQLite and PostgreSQL share them.
+
+What is stored, and what is not: a profile holds the purchaser's email only encrypted (under
+its own data key, kept in the separate key store) and a keyed digest of it for look-up (the
+blind index); an order holds the provider's reference and no payment data at all; a license
+holds its terms, its key text and its revocation; an API token only a hash of the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee
+
+__all__ = [
+    "MAIN_MODELS",
+    "ApiToken",
+    "AuditEvent",
+    "BaseModel",
+    "DataKey",
+    "KeystoreModel",
+    "License",
+    "Order",
+    "Product",
+    "Profile",
+    "database",
+    "keystore",
+    "utcnow",
+]
+
+database = peewee.DatabaseProxy()  # the main database, bound at start-up
+keystore = peewee.DatabaseProxy()  # the data-key store: a separate database, backed up apart
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Product(BaseModel):
+    """A product the vendor sells; `number` is what keys carry, `code` what people type."""
+
+    number = peewee.IntegerField(primary_key=True)
+    code = peewee.CharField(max_length=40, unique=True)
+    name = peewee.CharField(max_length=200)
+    create_time = peewee.DateTimeField(default=utcnow)
+
+
+class Profile(BaseModel):
+    """One purchaser. The email is ciphertext; look-up goes through `email_index`."""
+
+    public_id = peewee.CharField(max_length=32, unique=True)  # opaque, random; names the data key
+    email_index = peewee.BlobField(null=True, unique=True)  # keyed digest; NULL once erased
+    email_ciphertext = peewee.BlobField(null=True)  # NULL once erased
+    create_time = peewee.DateTimeField(default=utcnow)
+    erase_time = peewee.DateTimeField(null=True)
+    newsletter_subscribed = peewee.BooleanField(default=False)
+    newsletter_change_time = peewee.DateTimeField(null=True)
+    newsletter_source = peewee.CharField(max_length=64, null=True)
+
+
+class Order(BaseModel):
+    """An order as the e-commerce provider reported it: its reference and nothing of payment."""
+
+    order_ref = peewee.CharField(max_length=64, unique=True)
+    provider = peewee.CharField(max_length=32)
+    profile = peewee.ForeignKeyField(Profile, backref="orders", on_delete="RESTRICT")
+    order_time = peewee.DateTimeField()
+    test_order = peewee.BooleanField(default=False)
+    create_time = peewee.DateTimeField(default=utcnow)
+
+
+class License(BaseModel):
+    """A license: one per (order, product), enforced by a unique index across replicas."""
+
+    serial = peewee.BigIntegerField(primary_key=True)  # 48-bit, derived from order and product
+    order = peewee.ForeignKeyField(Order, backref="licenses", on_delete="RESTRICT")
+    product = peewee.ForeignKeyField(Product, backref="licenses", on_delete="RESTRICT")
+    key_id = peewee.IntegerField()
+    key_text = peewee.CharField(max_length=160)
+    issued = peewee.DateField()
+    expires = peewee.DateField(null=True)
+    updates_until = peewee.DateField(null=True)
+    seats = peewee.IntegerField()
+    edition = peewee.IntegerField()
+    flags = peewee.IntegerField()
+    create_time = peewee.DateTimeField(default=utcnow)
+    revoke_time = peewee.DateTimeField(null=True)
+    revocation_reason = peewee.CharField(max_length=16, null=True)
+    revocation_note = peewee.CharField(max_length=200, null=True)
+
+    class Meta:
+        indexes = ((("order", "product"), True),)
+
+
+class ApiToken(BaseModel):
+    """A caller's credential. Only the SHA-256 of the token is kept; the token is shown once."""
+
+    name = peewee.CharField(max_length=64, unique=True)
+    role = peewee.CharField(max_length=16)
+    token_hash = peewee.BlobField(unique=True)
+    create_time = peewee.DateTimeField(default=utcnow)
+    revoke_time = peewee.DateTimeField(null=True)
+
+
+class AuditEvent(BaseModel):
+    """Append-only record of issuance, revocation and support actions; never an email."""
+
+    time = peewee.DateTimeField(default=utcnow, index=True)
+    actor = peewee.CharField(max_length=64)  # the token's name
+    action = peewee.CharField(max_length=32, index=True)
+    target = peewee.CharField(max_length=120)  # e.g. "order:A-17", "profile:3f2a…"
+    detail = peewee.CharField(max_length=200, default="")
+
+
+class KeystoreModel(peewee.Model):
+    class Meta:
+        database = keystore
+        legacy_table_names = False
+
+
+class DataKey(KeystoreModel):
+    """A profile's data key, wrapped by the master key. Deleting the row shreds the email."""
+
+    profile_public_id = peewee.CharField(max_length=32, primary_key=True)
+    wrapped_key = peewee.BlobField()
+    create_time = peewee.DateTimeField(default=utcnow)
+
+
+MAIN_MODELS: tuple[type[BaseModel], ...] = (Product, Profile, Order, License, ApiToken, AuditEvent)
