@@ -1,0 +1,69 @@
+"""IssuanceService: the order system issues, re-issues, reads and revokes licenses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import grpc
+
+from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
+from ..errors import LicensingError
+from ..issuance import IssueRequest, Issuer
+from .convert import datetime_or_none, license_message, revocation_reason, terms_from
+from .interceptor import current_caller
+
+__all__ = ["IssuanceServicer", "issue_request_from"]
+
+
+def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueRequest:
+    return IssueRequest(
+        email=message.email,
+        order_ref=message.order_id,
+        product=message.product,
+        terms=terms_from(message.terms),
+        order_time=datetime_or_none(message, "order_time"),
+        provider=message.provider,
+        test_order=message.test_order,
+        newsletter_consent=message.newsletter_consent,
+    )
+
+
+class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):  # type: ignore[misc]
+    def __init__(self, issuer: Issuer, today: Callable[[], dt.date]) -> None:
+        self.issuer = issuer
+        self.today = today
+
+    def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.IssueLicenseResponse:
+        result = self.issuer.issue(issue_request_from(request), current_caller().name)
+        return issuance_pb2.IssueLicenseResponse(
+            license=license_message(result.license, self.today()), created=result.created
+        )
+
+    def IssueLicenses(self, requests: Iterator[issuance_pb2.IssueLicensesRequest], context: grpc.ServicerContext) -> issuance_pb2.IssueLicensesResponse:
+        response = issuance_pb2.IssueLicensesResponse()
+        actor = current_caller().name
+        for index, item in enumerate(requests):
+            try:
+                result = self.issuer.issue(issue_request_from(item.request), actor)
+            except LicensingError as exc:
+                response.failures.add(
+                    index=index, field=getattr(exc, "field", ""), reason=exc.reason, message=exc.message
+                )
+                continue
+            if result.created:
+                response.issued += 1
+            else:
+                response.existing += 1
+        return response
+
+    def RevokeLicense(self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.RevokeLicenseResponse:
+        records = self.issuer.revoke(
+            request.order_id, request.product, revocation_reason(request.reason), request.note, current_caller().name
+        )
+        today = self.today()
+        return issuance_pb2.RevokeLicenseResponse(licenses=[license_message(r, today) for r in records])
+
+    def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:
+        record = self.issuer.get(request.order_id, request.product)
+        return issuance_pb2.GetLicenseResponse(license=license_message(record, self.today()))

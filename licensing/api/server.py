@@ -1,0 +1,179 @@
+"""The gRPC server: services, health, reflection, limits, TLS, and a graceful stop.
+
+Limits are part of the contract: a request above `max_message_bytes` and calls beyond
+`max_concurrent_rpcs` are refused with RESOURCE_EXHAUSTED by gRPC itself, before any work.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import peewee
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from .._proto.licensing.v1 import (
+    issuance_pb2,
+    issuance_pb2_grpc,
+    validation_pb2,
+    validation_pb2_grpc,
+)
+from ..errors import ConfigurationError
+from ..service import Service
+from ..storage.models import utcnow
+from .interceptor import AuthInterceptor
+from .issuance_service import IssuanceServicer
+from .validation_service import ValidationServicer
+
+__all__ = ["RunningServer", "ServerOptions", "start_server"]
+
+log = logging.getLogger("licensing.server")
+
+SERVICE_NAMES = (
+    issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
+    validation_pb2.DESCRIPTOR.services_by_name["ValidationService"].full_name,
+)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    address: str = "127.0.0.1:50051"
+    max_workers: int = 16
+    max_concurrent_rpcs: int = 256
+    max_message_bytes: int = 64 * 1024  # our largest request is a few hundred bytes
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None  # set: require client certificates (mTLS)
+    allow_insecure_remote: bool = False
+    grace_seconds: float = 10.0
+    health_interval: float = 1.0
+
+
+class RunningServer:
+    def __init__(self, server: grpc.Server, port: int, health_servicer: health.HealthServicer, monitor: _HealthMonitor) -> None:
+        self.server = server
+        self.port = port
+        self.health = health_servicer
+        self._monitor = monitor
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let calls in flight finish for up to `grace` seconds, then stop."""
+        self.health.enter_graceful_shutdown()
+        self._monitor.stop()
+        self.server.stop(grace).wait()
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+class _HealthMonitor(threading.Thread):
+    """Reports NOT_SERVING while the database cannot be reached, SERVING when it is back."""
+
+    def __init__(self, db: peewee.Database, servicer: health.HealthServicer, interval: float) -> None:
+        super().__init__(name="health-monitor", daemon=True)
+        self.db, self.servicer, self.interval = db, servicer, interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            self._set(self._database_reachable())
+            self._stopped.wait(self.interval)
+
+    def _database_reachable(self) -> bool:
+        try:
+            self.db.execute_sql("SELECT 1").fetchone()
+            return True
+        except Exception:
+            try:
+                self.db.close()
+            except Exception:
+                pass
+            return False
+
+    def _set(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *SERVICE_NAMES):
+            self.servicer.set(name, status)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
+    if options.tls_cert is None and options.tls_key is None:
+        if options.client_ca is not None:
+            raise ConfigurationError("--client-ca needs --tls-cert and --tls-key")
+        return None
+    if options.tls_cert is None or options.tls_key is None:
+        raise ConfigurationError("TLS needs both --tls-cert and --tls-key")
+    try:
+        pair = (options.tls_key.read_bytes(), options.tls_cert.read_bytes())
+        ca = options.client_ca.read_bytes() if options.client_ca else None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read a TLS file: {exc.filename}: {exc.strerror}") from exc
+    return grpc.ssl_server_credentials([pair], root_certificates=ca, require_client_auth=ca is not None)
+
+
+def start_server(service: Service, options: ServerOptions) -> RunningServer:
+    credentials = _credentials(options)
+    if credentials is None and not _is_loopback(options.address) and not options.allow_insecure_remote:
+        raise ConfigurationError(
+            f"refusing to listen on {options.address} without TLS: give --tls-cert and --tls-key, "
+            "or --insecure-remote if a TLS proxy in front of it is intended"
+        )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="rpc"),
+        interceptors=[AuthInterceptor([service.databases.main, service.databases.keystore])],
+        options=[
+            ("grpc.max_receive_message_length", options.max_message_bytes),
+            ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            ("grpc.so_reuseport", 0),
+        ],
+        maximum_concurrent_rpcs=options.max_concurrent_rpcs,
+    )
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(IssuanceServicer(service.issuer, service.today), server)
+    validation_pb2_grpc.add_ValidationServiceServicer_to_server(ValidationServicer(service.validator, utcnow), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    if credentials is None:
+        port = server.add_insecure_port(options.address)
+    else:
+        port = server.add_secure_port(options.address, credentials)
+    if port == 0:
+        raise ConfigurationError(f"cannot listen on {options.address}: the address is in use or invalid")
+    monitor = _HealthMonitor(service.databases.main, health_servicer, options.health_interval)
+    monitor._set(monitor._database_reachable())
+    monitor.start()
+    server.start()
+    log.info("serving on port %d (%s)", port, "TLS" if credentials else "plaintext")
+    return RunningServer(server, port, health_servicer, monitor)
+
+
+def serve_until_signalled(running: RunningServer, grace: float) -> None:
+    """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+    log.info("stopping: draining calls in flight for up to %.0f s", grace)
+    running.stop(grace)

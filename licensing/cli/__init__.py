@@ -1,0 +1,1 @@
+"""The `licensing` command: one module per command group, dispatched from main."""

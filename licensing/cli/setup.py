@@ -1,0 +1,105 @@
+"""`licensing init`, `licensing migrate` and `licensing serve`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ..api.server import ServerOptions, serve_until_signalled, start_server
+from ..errors import ConfigurationError
+from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, read_passphrase
+from ..service import Service, bind_databases, bind_only
+from ..storage.migrate import migrate_keystore, migrate_main
+from ..storage.models import Product
+from ..tokens import Role, create_token
+from .common import open_keyring, settings_of
+from .products import add_product
+
+log = logging.getLogger("licensing.cli")
+
+
+def register(commands: Any) -> None:
+    init = commands.add_parser("init", help="create the home folder, keyring, databases and an admin token")
+    init.add_argument(
+        "--dev",
+        action="store_true",
+        help="development set-up: a random passphrase in <home>/passphrase, issuer and support tokens "
+        "in <home>/dev-tokens.env, and a demo product",
+    )
+    init.set_defaults(func=_init)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=_migrate)
+    serve = commands.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--address", default="127.0.0.1:50051", help="host:port to listen on")
+    serve.add_argument("--tls-cert", type=Path, help="server certificate (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
+    serve.add_argument("--client-ca", type=Path, help="require client certificates signed by this CA (mTLS)")
+    serve.add_argument("--insecure-remote", action="store_true", help="allow plaintext on a non-loopback address")
+    serve.add_argument("--workers", type=int, default=16, help="threads serving calls")
+    serve.add_argument("--max-concurrent", type=int, default=256, help="calls beyond this get RESOURCE_EXHAUSTED")
+    serve.add_argument("--no-migrate", action="store_true", help="refuse to start on an old schema instead of migrating")
+    serve.set_defaults(func=_serve)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def _init(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if settings.keyring_path.exists():
+        raise ConfigurationError(f"{settings.home} is already initialised (a keyring exists there)")
+    environ = dict(os.environ)
+    if args.dev and not environ.get(PASSPHRASE_ENV) and not environ.get(PASSPHRASE_FILE_ENV):
+        passphrase_file = settings.home / "passphrase"
+        _write_private(passphrase_file, secrets.token_urlsafe(24) + "\n")
+        environ[PASSPHRASE_FILE_ENV] = str(passphrase_file)
+        print(f"development passphrase written to {passphrase_file}")
+    Keyring.create(settings.keyring_path, read_passphrase(environ))
+    bind_databases(settings)
+    admin = create_token("admin", Role.ADMIN)
+    print(f"keyring created at {settings.keyring_path}")
+    print(f"admin token (shown once, store it now): {admin}")
+    if args.dev:
+        issuer, support = create_token("dev-issuer", Role.ISSUER), create_token("dev-support", Role.SUPPORT)
+        tokens_file = settings.home / "dev-tokens.env"
+        _write_private(
+            tokens_file,
+            f"LICENSING_ADMIN_TOKEN={admin}\nLICENSING_ISSUER_TOKEN={issuer}\nLICENSING_SUPPORT_TOKEN={support}\n",
+        )
+        if not Product.select().where(Product.code == "demo-app").exists():
+            add_product("demo-app", 1, "Demo App")
+        print(f"development tokens written to {tokens_file}; demo product 'demo-app' (number 1) added")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    databases = bind_only(settings_of(args))
+    applied = migrate_main(databases.main)
+    migrate_keystore(databases.keystore)
+    print(f"applied {len(applied)} migration(s)" if applied else "the schema is up to date")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate)
+    options = ServerOptions(
+        address=args.address,
+        max_workers=args.workers,
+        max_concurrent_rpcs=args.max_concurrent,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        client_ca=args.client_ca,
+        allow_insecure_remote=args.insecure_remote,
+    )
+    running = start_server(service, options)
+    print(f"licensing server listening on port {running.port}", flush=True)
+    serve_until_signalled(running, options.grace_seconds)
+    return 0

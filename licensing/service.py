@@ -1,0 +1,88 @@
+"""The running service's parts, wired once: databases bound, keyring open, domain objects made.
+
+Both the server and the operator's CLI start here, so they bind the same models the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import peewee
+
+from .config import Settings
+from .errors import SchemaOutdated
+from .issuance import Issuer
+from .keyring import Keyring
+from .privacy import EmailVault
+from .profiles import ProfileStore
+from .storage.database import open_database
+from .storage.migrate import migrate_keystore, migrate_main, pending_migrations
+from .storage.models import database, keystore, utcnow
+from .validation import Validator
+
+__all__ = ["Databases", "Service", "bind_databases", "bind_only"]
+
+
+@dataclass(frozen=True)
+class Databases:
+    main: peewee.Database
+    keystore: peewee.Database
+
+    def close(self) -> None:
+        self.main.close()
+        self.keystore.close()
+
+
+def bind_only(settings: Settings) -> Databases:
+    """Open both databases and bind the models to them; no schema check."""
+    main = open_database(settings.database_url)
+    keys = open_database(settings.keystore_url)
+    database.initialize(main)
+    keystore.initialize(keys)
+    return Databases(main, keys)
+
+
+def bind_databases(settings: Settings, *, migrate: bool = True) -> Databases:
+    """Open both databases, bind the models, and bring the schemas up to date (or refuse)."""
+    bound = bind_only(settings)
+    main, keys = bound.main, bound.keystore
+    if migrate:
+        migrate_main(main)
+        migrate_keystore(keys)
+    else:
+        pending = pending_migrations(main)
+        if pending:
+            raise SchemaOutdated(
+                f"the database schema is {len(pending)} migration(s) behind; run `licensing migrate`"
+            )
+    return Databases(main, keys)
+
+
+@dataclass(frozen=True)
+class Service:
+    """What a server process needs to answer calls."""
+
+    settings: Settings
+    databases: Databases
+    keyring: Keyring
+    issuer: Issuer
+    profiles: ProfileStore
+    validator: Validator
+
+    @classmethod
+    def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True) -> Service:
+        databases = bind_databases(settings, migrate=migrate)
+        profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
+        return cls(
+            settings=settings,
+            databases=databases,
+            keyring=keyring,
+            issuer=Issuer(keyring, profiles, clock=utcnow),
+            profiles=profiles,
+            validator=Validator(keyring),
+        )
+
+    @staticmethod
+    def today() -> dt.date:
+        return utcnow().date()

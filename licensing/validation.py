@@ -1,0 +1,102 @@
+"""The online check of a key: the offline validator's verdict plus the server's revocations.
+
+It calls the very validator the desktop software runs (licensing_client.validate), with the
+database standing in for the shipped revocation list, so both answer with the same Reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from licensing_client import License as KeyLicense
+from licensing_client import LicenseError, Reason, validate
+
+from .errors import InvalidArgument
+from .keyring import Keyring
+from .revocations import build_revocation_list
+from .storage.models import License, Product
+
+__all__ = ["CurrentRevocations", "ValidationResult", "Validator"]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentRevocations:
+    document: str  # the signed file, as shipped with program updates
+    sequence: int
+    issue_time: dt.datetime
+    serials: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    reason: Reason | None  # None: valid
+    license: KeyLicense | None  # set when the signature checked out
+    product_code: str | None
+
+    @property
+    def valid(self) -> bool:
+        return self.reason is None
+
+
+class _RevokedInDatabase:
+    """Answers `serial in revocations` from the licenses table (an indexed primary-key look-up)."""
+
+    def __contains__(self, serial: object) -> bool:
+        return License.select(License.serial).where(
+            (License.serial == serial) & License.revoke_time.is_null(False)
+        ).exists()
+
+
+class Validator:
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self.public = keyring.public_keyring()  # a running server's keyring does not change
+
+    def check(self, key_text: str, email: str, product_code: str, now: dt.datetime, build_date: dt.date | None) -> ValidationResult:
+        if not product_code:
+            raise InvalidArgument("product", "is required", reason="PRODUCT_REQUIRED")
+        product = Product.get_or_none(Product.code == product_code) if len(product_code) <= 40 else None
+        if product is None:
+            raise InvalidArgument("product", "is not a known product code", reason="UNKNOWN_PRODUCT")
+        try:
+            license = validate(
+                key_text, email, product.number, self.public, now,
+                build_date=build_date, revocations=_RevokedInDatabase(),  # type: ignore[arg-type]
+            )
+        except LicenseError as exc:
+            return ValidationResult(exc.reason, exc.license, _code_of(exc.license))
+        return ValidationResult(None, license, product.code)
+
+
+    def public_document(self) -> str:
+        """The public keyring file, with today's product codes, as `keys export-public` writes it."""
+        products = {p.code: p.number for p in Product.select(Product.code, Product.number)}
+        return self.keyring.public_keyring(products).to_json()
+
+    def revocation_list(self) -> CurrentRevocations:
+        """The signed list of every revoked serial.
+
+        Revocations are never undone, so the count of revoked licenses only grows: it is the
+        sequence number, and the time of the latest revocation is the list's issue time. The
+        same database state always yields the same document.
+        """
+        rows = list(
+            License.select(License.serial, License.revoke_time)
+            .where(License.revoke_time.is_null(False))
+            .order_by(License.serial)
+            .tuples()
+        )
+        serials = [serial for serial, _ in rows]
+        latest = max((when for _, when in rows), default=dt.datetime(1970, 1, 1))
+        issue_time = latest.replace(microsecond=0, tzinfo=dt.timezone.utc)
+        document = build_revocation_list(self.keyring, serials, len(serials), issue_time)
+        return CurrentRevocations(document, len(serials), issue_time.replace(tzinfo=None), serials)
+
+
+def _code_of(license: KeyLicense | None) -> str | None:
+    if license is None:
+        return None
+    product = Product.get_or_none(Product.number == license.product)
+    return product.code if product else None
+
