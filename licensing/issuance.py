@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -161,7 +162,8 @@ class Issuer:
         order = Order.get_or_none(Order.order_ref == order_ref)
         if order is None:
             return None
-        if order.profile.email_index != email_index:
+        stored_index = order.profile.email_index
+        if stored_index is None or not hmac.compare_digest(bytes(stored_index), email_index):
             raise Conflict(
                 "order_id is already recorded for a different email address; nothing was changed",
                 reason="ORDER_EMAIL_MISMATCH",

@@ -36,7 +36,7 @@ def open_database(url: str) -> peewee.Database:
             raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
         return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
-        return connect(url, connect_timeout=5, autorollback=True)
+        return connect(url, connect_timeout=5)
     raise ConfigurationError(
         f"unsupported database URL {redact_url(url)}: use sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
     )

@@ -1,0 +1,60 @@
+# The two commands a newcomer needs: `make serve` and `make test`. Everything else is for development.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+BUF    := .tools/node_modules/.bin/buf
+SERVICE_HOME ?= var/home
+ADDRESS ?= 127.0.0.1:50051
+
+.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean
+
+$(STAMP): pyproject.toml clients/python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e clients/python -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run the server on the embedded SQLite default, with a development keyring and tokens in $(SERVICE_HOME).
+serve: $(STAMP)
+	@test -f $(SERVICE_HOME)/keyring.bin || LICENSING_HOME=$(SERVICE_HOME) $(VENV)/bin/licensing init --dev
+	LICENSING_HOME=$(SERVICE_HOME) LICENSING_PASSPHRASE_FILE=$(SERVICE_HOME)/passphrase \
+		$(VENV)/bin/licensing serve --address $(ADDRESS)
+
+## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto).
+test: $(STAMP) $(BUF) pg
+	$(PY) -m pytest
+
+## Start the local PostgreSQL cluster if it is installed and not running.
+pg:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+		for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+
+proto: $(STAMP)
+	$(PY) scripts/gen_protos.py
+
+proto-check: $(STAMP)
+	$(PY) scripts/gen_protos.py --check
+
+$(BUF):
+	npm install --no-save --no-audit --no-fund --prefix .tools @bufbuild/buf
+
+lint-proto: $(BUF)
+	$(BUF) lint proto
+
+lint: $(STAMP) lint-proto
+	$(VENV)/bin/ruff check licensing clients tests bench scripts
+	$(VENV)/bin/mypy licensing clients/python/src
+
+bench: $(STAMP)
+	$(PY) bench/validate.py --write docs/benchmarks.md
+
+bench-quick: $(STAMP)
+	$(PY) bench/validate.py --quick
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""A real server on a free port, with a real channel and one token per role, for tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_status import rpc_status
+from google.rpc import error_details_pb2
+
+from licensing._proto.licensing.v1 import (
+    issuance_pb2,
+    issuance_pb2_grpc,
+    validation_pb2_grpc,
+)
+from licensing.api.server import RunningServer, ServerOptions, start_server
+from licensing.cli.products import add_product
+from licensing.config import Settings
+from licensing.keyring import Keyring
+from licensing.service import Service
+from licensing.storage.models import Product
+from licensing.tokens import Role, create_token
+
+PRODUCTS = {"photo-pro": 1, "video-max": 2}
+
+
+@dataclass
+class Harness:
+    service: Service
+    running: RunningServer
+    channel: grpc.Channel
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    def auth(self, who: str = "issuer") -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.tokens[who]}"),)
+
+    @property
+    def issuance(self) -> issuance_pb2_grpc.IssuanceServiceStub:
+        return issuance_pb2_grpc.IssuanceServiceStub(self.channel)
+
+    @property
+    def validation(self) -> validation_pb2_grpc.ValidationServiceStub:
+        return validation_pb2_grpc.ValidationServiceStub(self.channel)
+
+    def issue(self, email: str, order_id: str, product: str = "photo-pro", **fields: object) -> issuance_pb2.IssueLicenseResponse:
+        request = issuance_pb2.IssueLicenseRequest(email=email, order_id=order_id, product=product, **fields)
+        return self.issuance.IssueLicense(request, metadata=self.auth("issuer"), timeout=30)
+
+
+@contextmanager
+def running_server(settings: Settings, keyring: Keyring, options: ServerOptions | None = None) -> Iterator[Harness]:
+    service = Service.start(settings, keyring)
+    for code, number in PRODUCTS.items():
+        if not Product.select().where(Product.code == code).exists():
+            add_product(code, number, code.title())
+    tokens = {role.value: create_token(f"test-{role.value}-{dt.datetime.now():%H%M%S%f}", role) for role in Role}
+    running = start_server(service, options or ServerOptions(address="127.0.0.1:0", health_interval=0.2))
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        yield Harness(service, running, channel, tokens)
+    finally:
+        channel.close()
+        running.stop(grace=1)
+        service.databases.close()
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
+    """The google.rpc.ErrorInfo a failed call carried, if any."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
