@@ -22,9 +22,17 @@ File format (integers big-endian):
 Because the header is the AAD and the salt feeds the key, a change to any single byte of the file
 makes it fail to load. A wrong passphrase and a damaged file look the same to the cipher, so both
 raise WrongPassphrase with one message. The limits are checked before any derivation, so a damaged
-header cannot make us allocate gigabytes. The plaintext is a JSON object with exactly the fields
-`_to_plaintext` writes; any change to its layout is a new magic (b"LICKRNG2"), and this reader
-refuses unknown fields so that a save can never silently drop data it did not understand.
+header cannot make us allocate gigabytes.
+
+The plaintext is compact JSON with exactly these fields (secrets and seeds in hex, times in Unix
+seconds; `last_key_id` is the highest ID ever assigned, so an ID is never handed out twice):
+
+    {"last_key_id": 2, "master_key": "<64 hex>", "blind_index_key": "<64 hex>",
+     "keys": [{"key_id": 1, "status": "verify-only", "create_time": 1761998400, "seed": "<64 hex>"},
+              {"key_id": 2, "status": "active", "create_time": 1764590400, "seed": "<64 hex>"}]}
+
+Any change to this layout is a new magic (b"LICKRNG2"); this reader refuses unknown fields, so a
+save can never silently drop data it did not understand.
 
 Argon2id MODERATE costs about 0.8 s and 256 MiB, so the file key is derived once per open and once
 per save (with a fresh salt) and never kept: the object holds the passphrase, not the key.
@@ -46,9 +54,8 @@ from typing import Any
 import nacl.bindings
 import nacl.exceptions
 import nacl.signing
-from nacl.pwhash import argon2id
-
 from licensing_client.keyring import PublicKey, PublicKeyring
+from nacl.pwhash import argon2id
 
 from .errors import KeyringCorrupt, KeyringError, KeyringPermissions, PassphraseMissing, WrongPassphrase
 
@@ -218,7 +225,9 @@ class Keyring:
     def rotate(self, *, now: dt.datetime | None = None) -> int:
         """Make a new key the active one; the previous active key becomes verify-only."""
         if self._last_key_id >= _MAX_KEY_ID:
-            raise KeyringError(f"all key IDs 1..{_MAX_KEY_ID} have been used; this keyring cannot rotate again")
+            raise KeyringError(
+                f"all key IDs 1..{_MAX_KEY_ID} have been used; this keyring cannot rotate again"
+            )
         key_id = self._last_key_id + 1
         new_key = _SigningKey(key_id, "active", _utc_seconds(now), secrets.token_bytes(_KEY_BYTES))
         for key in self._keys:
@@ -393,11 +402,15 @@ def _seal(plaintext: bytes, passphrase: bytes, opslimit: int, memlimit: int, kdf
     return header + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, header, nonce, key)
 
 
-def _unseal(data: bytes, passphrase: bytes, kdf: Kdf = _derive_key, *, where: str = "file") -> tuple[int, int, bytes]:
+def _unseal(
+    data: bytes, passphrase: bytes, kdf: Kdf = _derive_key, *, where: str = "file"
+) -> tuple[int, int, bytes]:
     """(opslimit, memlimit, plaintext) of a sealed keyring; header checks come before any derivation."""
-    if data[: len(MAGIC) - 1] == MAGIC[:-1] and data[: len(MAGIC)] != MAGIC:
-        version = data[len(MAGIC) - 1 : len(MAGIC)]
-        raise KeyringCorrupt(f"the keyring {where} has format version {version!r}; this program reads only b'1'")
+    version = data[len(MAGIC) - 1 : len(MAGIC)]
+    if data[: len(MAGIC) - 1] == MAGIC[:-1] and version.isdigit() and version != MAGIC[-1:]:
+        raise KeyringCorrupt(
+            f"the keyring {where} has format version {version.decode()}; this program reads only version 1"
+        )
     if data[: len(MAGIC)] != MAGIC:
         raise KeyringCorrupt(f"{where} is not a keyring file (it does not start with {MAGIC.decode()})")
     if len(data) < _HEADER.size + _TAG_BYTES:
