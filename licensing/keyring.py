@@ -222,19 +222,43 @@ class Keyring:
     def active_key_id(self) -> int:
         return next(key.key_id for key in self._keys if key.status == "active")
 
-    def rotate(self, *, now: dt.datetime | None = None) -> int:
-        """Make a new key the active one; the previous active key becomes verify-only."""
+    def generate(self, *, now: dt.datetime | None = None) -> int:
+        """Add a key that verifies but does not sign yet (publish it in clients, then activate it)."""
         if self._last_key_id >= _MAX_KEY_ID:
             raise KeyringError(
                 f"all key IDs 1..{_MAX_KEY_ID} have been used; this keyring cannot rotate again"
             )
         key_id = self._last_key_id + 1
-        new_key = _SigningKey(key_id, "active", _utc_seconds(now), secrets.token_bytes(_KEY_BYTES))
+        self._keys.append(_SigningKey(key_id, "verify-only", _utc_seconds(now), secrets.token_bytes(_KEY_BYTES)))
+        self._last_key_id = key_id
+        return key_id
+
+    def activate(self, key_id: int) -> None:
+        """Make `key_id` the signer; the previous active key becomes verify-only."""
+        target = self._key(key_id)
+        if target.status == "retired":
+            raise KeyringError(f"key {key_id} is retired and cannot sign again")
         for key in self._keys:
             if key.status == "active":
                 key.status = "verify-only"
-        self._keys.append(new_key)
-        self._last_key_id = key_id
+        target.status = "active"
+
+    def activate_newest(self, *, now: dt.datetime | None = None) -> int:
+        """Activate the newest key generated after the active one, or a brand-new key if none."""
+        active = self.active_key_id
+        staged = [k.key_id for k in self._keys if k.status == "verify-only" and k.key_id > active]
+        key_id = max(staged) if staged else self.generate(now=now)
+        self.activate(key_id)
+        return key_id
+
+    def rotate(self, *, now: dt.datetime | None = None) -> int:
+        """Make a new key the active one at once; the previous active key becomes verify-only.
+
+        Programs already shipped do not know the new key yet: prefer `generate`, ship the public
+        keyring, then `activate_newest`.
+        """
+        key_id = self.generate(now=now)
+        self.activate(key_id)
         return key_id
 
     def retire(self, key_id: int) -> None:

@@ -306,6 +306,18 @@ def test_rotate_retire_save_and_reopen(fresh: Keyring) -> None:
     assert [client.keys[i].status for i in (1, 2, 3)] == ["retired", "verify-only", "active"]
 
 
+def test_two_step_rotation_publishes_a_key_before_it_signs(fresh: Keyring) -> None:
+    staged = fresh.generate()
+    assert staged == 2 and fresh.active_key_id == 1
+    assert PublicKeyring.from_json(fresh.public_keyring().to_json()).keys[2].status == "verify-only"
+    assert fresh.activate_newest() == 2
+    assert [(k.key_id, k.status) for k in fresh.keys] == [(1, "verify-only"), (2, "active")]
+    assert fresh.activate_newest() == 3  # nothing staged: a new key is made and activated
+    fresh.retire(1)
+    with pytest.raises(KeyringError, match="retired"):
+        fresh.activate(1)
+
+
 def test_key_ids_run_out_at_255(fresh: Keyring) -> None:
     ids = [fresh.rotate() for _ in range(254)]
     assert ids == list(range(2, 256))
