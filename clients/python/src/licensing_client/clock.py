@@ -7,7 +7,7 @@ the next start. Pure: no clock reading and no file access here.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["ClockCheck", "check_clock"]
 
@@ -15,8 +15,9 @@ __all__ = ["ClockCheck", "check_clock"]
 DEFAULT_TOLERANCE = dt.timedelta(hours=26)
 
 
-@dataclass(frozen=True, slots=True)
-class ClockCheck:
+class ClockCheck(NamedTuple):
+    """The outcome of check_clock (a NamedTuple: importing dataclasses costs start-up time)."""
+
     high_water_mark: dt.datetime  # store this and pass it back next time
     set_back: bool  # True when `now` is earlier than a time already seen, beyond the tolerance
     set_back_by: dt.timedelta  # how far behind the mark `now` is (zero when not behind)

@@ -9,22 +9,36 @@ lower-casing). Nothing provider-specific: no dot or plus folding.
 
 from __future__ import annotations
 
-import hashlib
 import re
+import sys
 import unicodedata
+
+# Why not hashlib: importing it loads OpenSSL's libcrypto, about 3.5 MiB of memory and a few
+# milliseconds of start-up, for one short hash per check (docs/benchmarks.md). CPython's own
+# SHA-256 gives the same bytes; tests/client/test_email.py checks them against hashlib.
+try:
+    if sys.version_info >= (3, 12):
+        from _sha2 import sha256 as _sha256
+    else:
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # an interpreter built without it (some FIPS builds): same bytes, more memory
+    from hashlib import sha256 as _sha256
 
 __all__ = ["EMAIL_DIGEST_CONTEXT", "InvalidEmail", "email_digest", "normalize_email"]
 
 EMAIL_DIGEST_CONTEXT = b"licensing.v1/email\x00"
 MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit, in characters after normalisation
 MAX_LOCAL_LENGTH = 64
+# Longer input is refused before any work; the slack is room for surrounding spaces and for
+# decomposed (NFD) characters that NFC will join.
+_MAX_INPUT_LENGTH = 4 * MAX_EMAIL_LENGTH
 _FORBIDDEN_IN_LOCAL = set(' "(),:;<>@[\\]')
 # The common case, an ASCII address, checked in one regular expression (the full rules below
 # give the same answer for it; the fast path only skips Unicode work it does not need).
 _ASCII_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_ASCII_ADDRESS = re.compile(
-    r'[!#-\'*+\--9=?A-Z^-~]{1,64}@' + _ASCII_LABEL + r"(?:\." + _ASCII_LABEL + r")+"
-)
+_ascii_address = re.compile(
+    r"[!#-'*+\--9=?A-Z^-~]{1,64}@" + _ASCII_LABEL + r"(?:\." + _ASCII_LABEL + r")+"
+).fullmatch
 
 
 class InvalidEmail(ValueError):
@@ -35,11 +49,11 @@ def normalize_email(raw: str) -> str:
     """Return the canonical form of an email address or raise InvalidEmail."""
     if not isinstance(raw, str):
         raise InvalidEmail("the email must be text")
-    if len(raw) > 4 * MAX_EMAIL_LENGTH:
+    if len(raw) > _MAX_INPUT_LENGTH:
         raise InvalidEmail("the email is too long")
     if raw.isascii():
         quick = raw.strip().lower()
-        if len(quick) <= MAX_EMAIL_LENGTH and _ASCII_ADDRESS.fullmatch(quick):
+        if len(quick) <= MAX_EMAIL_LENGTH and _ascii_address(quick):
             return quick
     text = unicodedata.normalize("NFC", raw.strip()).lower()
     local, at, domain = text.rpartition("@")
@@ -77,4 +91,4 @@ def _domain_to_ascii(domain: str) -> str:
 
 def email_digest(normalized: str) -> bytes:
     """SHA-256 of the context string and the normalised address: 32 bytes, signed into keys."""
-    return hashlib.sha256(EMAIL_DIGEST_CONTEXT + normalized.encode("utf-8")).digest()
+    return bytes(_sha256(EMAIL_DIGEST_CONTEXT + normalized.encode("utf-8")).digest())

@@ -43,33 +43,40 @@ from .license import License
 
 __all__ = [
     "ALPHABET",
+    "EPOCH",
     "FORMAT_VERSION",
     "KEY_BYTES",
     "PAYLOAD_BYTES",
     "SIGNED_CONTEXT",
-    "EPOCH",
     "KeyParts",
+    "crc16",
     "date_to_day",
     "day_to_date",
     "decode_payload",
     "encode_payload",
     "format_key",
     "parse_key",
+    "read_key_bytes",
     "signed_message",
 ]
 
 FORMAT_VERSION = 1
 EPOCH = dt.date(2000, 1, 1)
+_EPOCH_ORDINAL = EPOCH.toordinal()
+_from_ordinal = dt.date.fromordinal
 PAYLOAD_BYTES = 23
 SIGNATURE_BYTES = 64
 CRC_BYTES = 2
 KEY_BYTES = PAYLOAD_BYTES + SIGNATURE_BYTES + CRC_BYTES
+_CRC_AT = PAYLOAD_BYTES + SIGNATURE_BYTES
 SIGNED_CONTEXT = b"licensing.v1/key\x00"
 GROUP = 8
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 MAX_TEXT_INPUT = 1024  # longer input is refused before any work is done
 
 _PAYLOAD = struct.Struct(">BBH6s2sHHHHBH")
+# The same 23 bytes with the serial read as 16 + 32 bits, so decoding needs no int.from_bytes.
+_PAYLOAD_FIELDS = struct.Struct(">BBHHI2sHHHHBH")
 _DIGITS = "0123456789abcdefghijklmnopqrstuv"  # what int(text, 32) reads
 _ENCODE = str.maketrans(_DIGITS, ALPHABET)
 
@@ -125,7 +132,8 @@ def date_to_day(value: dt.date | None) -> int:
 
 
 def day_to_date(day: int) -> dt.date | None:
-    return None if day == 0 else EPOCH + dt.timedelta(days=day)
+    """The date `day` days after EPOCH; 0 (no limit) is None."""
+    return None if day == 0 else _from_ordinal(_EPOCH_ORDINAL + day)
 
 
 def encode_payload(license: License, email_digest: bytes) -> bytes:
@@ -162,23 +170,34 @@ def encode_payload(license: License, email_digest: bytes) -> bytes:
 
 def decode_payload(payload: bytes) -> License:
     """The license terms in a version-1 payload (not yet verified: check the signature first)."""
-    (_, key_id, product, serial, _, issued, expires, updates, seats, edition, flags) = (
-        _PAYLOAD.unpack(payload)
+    (_, key_id, product, serial_high, serial_low, _, issued, expires, updates, seats, edition, flags) = (
+        _PAYLOAD_FIELDS.unpack(payload)
     )
-    issued_date = day_to_date(issued)
-    if issued_date is None:
+    if issued == 0:
         raise LicenseError(Reason.MALFORMED, "the key has no issue date")
-    return License(
-        key_id=key_id,
-        product=product,
-        serial=int.from_bytes(serial, "big"),
-        issued=issued_date,
-        expires=day_to_date(expires),
-        updates_until=day_to_date(updates),
-        seats=seats,
-        edition=edition,
-        flags=flags,
+    # This runs on every check: dates by ordinal (several times faster than EPOCH + timedelta)
+    # and License._make (cheaper than keyword arguments), as measured in docs/benchmarks.md.
+    return License._make(
+        (
+            key_id,
+            product,
+            serial_high << 32 | serial_low,
+            _from_ordinal(_EPOCH_ORDINAL + issued),
+            _from_ordinal(_EPOCH_ORDINAL + expires) if expires else None,
+            _from_ordinal(_EPOCH_ORDINAL + updates) if updates else None,
+            seats,
+            edition,
+            flags,
+        )
     )
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor).
+
+    binascii.crc_hqx is exactly this CRC once given 0xFFFF as its start value.
+    """
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def signed_message(payload: bytes, email_digest: bytes) -> bytes:
@@ -191,7 +210,7 @@ def format_key(payload: bytes, signature: bytes) -> str:
     if len(payload) != PAYLOAD_BYTES or len(signature) != SIGNATURE_BYTES:
         raise ValueError("a version-1 key has a 23-byte payload and a 64-byte signature")
     body = payload + signature
-    raw = body + binascii.crc_hqx(body, 0xFFFF).to_bytes(CRC_BYTES, "big")
+    raw = body + crc16(body).to_bytes(CRC_BYTES, "big")
     chars = _text_length(len(raw))
     number = int.from_bytes(raw, "big") << (chars * 5 - len(raw) * 8)
     text = _to_base32(number, chars)
@@ -200,8 +219,22 @@ def format_key(payload: bytes, signature: bytes) -> str:
 
 def parse_key(text: str) -> KeyParts:
     """Read a typed or pasted key; raise LicenseError(MALFORMED or UNSUPPORTED_VERSION)."""
-    if not isinstance(text, str) or len(text) > MAX_TEXT_INPUT:
-        raise LicenseError(Reason.MALFORMED, "a license key is text of 160 characters or fewer")
+    raw = read_key_bytes(text)
+    return KeyParts(raw[:PAYLOAD_BYTES], raw[PAYLOAD_BYTES:_CRC_AT])
+
+
+def read_key_bytes(text: str) -> bytes:
+    """The 89 bytes of a version-1 key (CRC included) after the reading rules, in their order.
+
+    The order is the specification's (docs/key-format.md, "Reading a key"): alphabet, length,
+    pad bits, CRC, version, exact length. The CRC comes before the version so that a typo is
+    reported as a typo, and the version before the exact length so that a longer key of a later
+    version is reported as UNSUPPORTED_VERSION, not as a typo.
+    """
+    if not isinstance(text, str):
+        raise LicenseError(Reason.MALFORMED, "a license key must be text")
+    if len(text) > MAX_TEXT_INPUT:
+        raise LicenseError(Reason.MALFORMED, "the text is far too long to be a license key")
     if text.isascii():
         digits = text.encode("ascii").translate(_READ_ASCII, _ASCII_SEPARATORS)
     else:
@@ -211,25 +244,46 @@ def parse_key(text: str) -> KeyParts:
         digits = unicode_digits.encode("ascii")
     if b"!" in digits:
         raise LicenseError(Reason.MALFORMED, "the key contains a character that is not used in keys")
-    byte_count = len(digits) * 5 // 8
-    if byte_count < 3 or _text_length(byte_count) != len(digits):
-        raise LicenseError(Reason.MALFORMED, "the key is too short or too long: check for a missing or extra character")
-    pad_bits = len(digits) * 5 - byte_count * 8
+    length = _LENGTHS.get(len(digits))
+    if length is None:
+        raise LicenseError(
+            Reason.MALFORMED, "the key is too short or too long: check for a missing or extra character"
+        )
+    byte_count, pad_bits, pad_mask = length
     number = int(digits, 32)
-    if number & ((1 << pad_bits) - 1):
+    if number & pad_mask:
         raise LicenseError(Reason.MALFORMED, "the last character of the key is wrong")
     raw = (number >> pad_bits).to_bytes(byte_count, "big")
-    if binascii.crc_hqx(raw[:-CRC_BYTES], 0xFFFF) != int.from_bytes(raw[-CRC_BYTES:], "big"):
+    # A CRC without reflection or final xor, run over the data and its own CRC, gives 0.
+    if crc16(raw):
         raise LicenseError(Reason.MALFORMED, "the key has a typo: a character is wrong or two are swapped")
     if raw[0] != FORMAT_VERSION:
-        raise LicenseError(Reason.UNSUPPORTED_VERSION, f"key format version {raw[0]} is newer than this program understands")
+        raise LicenseError(
+            Reason.UNSUPPORTED_VERSION,
+            f"the key is in format version {raw[0]}; this program reads version {FORMAT_VERSION}",
+        )
     if byte_count != KEY_BYTES:
         raise LicenseError(Reason.MALFORMED, "the key has the wrong length for format version 1")
-    return KeyParts(payload=raw[:PAYLOAD_BYTES], signature=raw[PAYLOAD_BYTES : PAYLOAD_BYTES + SIGNATURE_BYTES])
+    return raw
 
 
 def _text_length(byte_count: int) -> int:
     return -(-byte_count * 8 // 5)
+
+
+def _length_table() -> dict[int, tuple[int, int, int]]:
+    """Every text length (in base-32 digits) that a whole number of bytes, 3 or more (version and
+    CRC), encodes to: digits -> (bytes, pad bits, pad mask). Other lengths have a missing or extra
+    character."""
+    table = {}
+    for byte_count in range(3, MAX_TEXT_INPUT * 5 // 8 + 1):
+        digits = _text_length(byte_count)
+        pad_bits = digits * 5 - byte_count * 8
+        table[digits] = (byte_count, pad_bits, (1 << pad_bits) - 1)
+    return table
+
+
+_LENGTHS = _length_table()
 
 
 def _to_base32(number: int, chars: int) -> str:

@@ -14,11 +14,10 @@ inside keys, so people can name a product instead of a number; it is optional.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
+from ._frozen import Frozen
 from .errors import KeyringError
 
 __all__ = ["KEYRING_FORMAT", "KeyStatus", "PublicKey", "PublicKeyring"]
@@ -28,31 +27,42 @@ _STATUSES = ("active", "verify-only", "retired")
 KeyStatus = str  # one of _STATUSES
 
 
-@dataclass(frozen=True, slots=True)
-class PublicKey:
+def _is_whole(value: object) -> bool:
+    """An int that is not a bool: JSON's true would otherwise pass for key 1."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class PublicKey(Frozen):
+    """One signing key's public half, checked on construction."""
+
+    __slots__ = ("key_id", "public_key", "status")
     key_id: int
     public_key: bytes  # 32 raw bytes
-    status: KeyStatus = "active"
+    status: KeyStatus
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.key_id, int) or not 1 <= self.key_id <= 255:
+    def __init__(self, key_id: int, public_key: bytes, status: KeyStatus = "active") -> None:
+        if not _is_whole(key_id) or not 1 <= key_id <= 255:
             raise KeyringError("a key_id is a whole number from 1 to 255")
-        if not isinstance(self.public_key, bytes) or len(self.public_key) != 32:
-            raise KeyringError(f"key {self.key_id}: a public key is exactly 32 bytes")
-        if self.status not in _STATUSES:
-            raise KeyringError(f"key {self.key_id}: status must be one of {', '.join(_STATUSES)}")
+        if not isinstance(public_key, bytes) or len(public_key) != 32:
+            raise KeyringError(f"key {key_id}: a public key is exactly 32 bytes")
+        if not isinstance(status, str) or status not in _STATUSES:
+            raise KeyringError(f"key {key_id}: status must be one of {', '.join(_STATUSES)}")
+        self._set(key_id=key_id, public_key=public_key, status=status)
 
     @property
     def retired(self) -> bool:
         return self.status == "retired"
 
 
-@dataclass(frozen=True)
-class PublicKeyring:
+class PublicKeyring(Frozen):
     """The vendor's public keys by key ID, and optionally product codes by name."""
 
+    __slots__ = ("keys", "products")
     keys: Mapping[int, PublicKey]
-    products: Mapping[str, int] = field(default_factory=dict)
+    products: Mapping[str, int]
+
+    def __init__(self, keys: Mapping[int, PublicKey], products: Mapping[str, int] | None = None) -> None:
+        self._set(keys=keys, products={} if products is None else products)
 
     @classmethod
     def of(cls, keys: Iterable[PublicKey], products: Mapping[str, int] | None = None) -> PublicKeyring:
@@ -79,31 +89,42 @@ class PublicKeyring:
         for entry in entries:
             if not isinstance(entry, dict):
                 raise KeyringError("each key in the keyring is an object")
+            hex_key = entry.get("public_key")
+            # fromhex alone would also take spaces between the digits.
+            if not isinstance(hex_key, str) or len(hex_key) != 64:
+                raise KeyringError("each key needs public_key as 64 hex digits")
             try:
-                public_key = bytes.fromhex(entry["public_key"])
-            except (KeyError, TypeError, ValueError) as exc:
+                public_key = bytes.fromhex(hex_key)
+            except ValueError as exc:
                 raise KeyringError("each key needs public_key as 64 hex digits") from exc
-            keys.append(PublicKey(entry.get("key_id"), public_key, entry.get("status", "active")))
+            keys.append(PublicKey(entry.get("key_id"), public_key, entry.get("status", "active")))  # type: ignore[arg-type]
         for code, number in products.items():
-            if not isinstance(number, int) or not 1 <= number <= 0xFFFF:
+            if not _is_whole(number) or not 1 <= number <= 0xFFFF:
                 raise KeyringError(f"product {code!r} needs a number from 1 to 65535")
         return cls.of(keys, products)
 
     @classmethod
-    def load(cls, path: str | Path) -> PublicKeyring:
+    def load(cls, path: str | os.PathLike[str]) -> PublicKeyring:
         """Read a keyring file the program ships beside itself."""
         try:
-            return cls.from_json(Path(path).read_bytes())
+            with open(path, "rb") as handle:
+                document = handle.read()
         except OSError as exc:
-            raise KeyringError(f"cannot read the keyring file {path}: {exc.strerror}") from exc
+            raise KeyringError(f"cannot read the keyring file {os.fspath(path)}: {exc.strerror or exc}") from exc
+        return cls.from_json(document)
 
     @classmethod
     def from_package(cls, package: str, resource: str = "keyring.json") -> PublicKeyring:
         """Read a keyring embedded as package data (the usual way to build it into a program)."""
+        # Imported here: importlib.resources brings tempfile, shutil and more (milliseconds at
+        # start-up) that a program reading its keyring some other way should not pay for.
+        from importlib import resources
+
         try:
-            return cls.from_json(resources.files(package).joinpath(resource).read_bytes())
+            document = resources.files(package).joinpath(resource).read_bytes()
         except (OSError, ModuleNotFoundError) as exc:
             raise KeyringError(f"cannot read {resource} from package {package}") from exc
+        return cls.from_json(document)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -122,7 +143,7 @@ class PublicKeyring:
         """A product number, given either the number or a code named in this keyring."""
         if isinstance(product, int):
             return product
-        if product.isdigit():
+        if product.isascii() and product.isdigit():  # not "²", which isdigit() also accepts
             return int(product)
         try:
             return self.products[product]

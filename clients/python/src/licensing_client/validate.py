@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-import nacl.bindings
-import nacl.exceptions
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
 
 from .email import InvalidEmail, email_digest, normalize_email
 from .errors import LicenseError, Reason
-from .keyformat import decode_payload, parse_key, signed_message
+from .keyformat import PAYLOAD_BYTES, SIGNATURE_BYTES, decode_payload, read_key_bytes, signed_message
 from .keyring import PublicKeyring
 from .license import License
 from .revocation import RevocationList
 
 __all__ = ["validate"]
+
+# Where the parts sit in the 89 key bytes (keyformat's layout table).
+_SIGNATURE = slice(PAYLOAD_BYTES, PAYLOAD_BYTES + SIGNATURE_BYTES)
+_EMAIL_CHECK = slice(10, 12)
 
 
 def validate(
@@ -40,25 +44,26 @@ def validate(
     """
     if now.tzinfo is None:
         raise TypeError("now must be timezone-aware (for example datetime.now(timezone.utc))")
-    parts = parse_key(key_text)
-    key = keyring.keys.get(parts.key_id)
+    raw = read_key_bytes(key_text)
+    payload = raw[:PAYLOAD_BYTES]
+    key_id = raw[1]
+    key = keyring.keys.get(key_id)
     if key is None:
-        raise LicenseError(Reason.UNKNOWN_KEY, f"the key was signed by key {parts.key_id}, which this program does not know")
+        raise LicenseError(Reason.UNKNOWN_KEY, f"the key was signed by key {key_id}, which this program does not know")
     if key.retired:
-        raise LicenseError(Reason.KEY_RETIRED, f"signing key {parts.key_id} has been retired by the vendor")
+        raise LicenseError(Reason.KEY_RETIRED, f"signing key {key_id} has been retired by the vendor")
     try:
         digest = email_digest(normalize_email(email))
     except InvalidEmail as exc:
         raise LicenseError(Reason.INVALID_EMAIL, str(exc)) from None
     try:
-        nacl.bindings.crypto_sign_open(
-            parts.signature + signed_message(parts.payload, digest), key.public_key
-        )
-    except nacl.exceptions.CryptoError:
-        if parts.email_check != digest[:2]:
+        # crypto_sign_open takes signature | message and raises a CryptoError subclass on failure.
+        crypto_sign_open(raw[_SIGNATURE] + signed_message(payload, digest), key.public_key)
+    except CryptoError:
+        if raw[_EMAIL_CHECK] != digest[:2]:
             raise LicenseError(Reason.EMAIL_MISMATCH, "the key was issued to a different email address") from None
         raise LicenseError(Reason.BAD_SIGNATURE, "the key is not genuine: its signature does not check out") from None
-    license = decode_payload(parts.payload)
+    license = decode_payload(payload)
     check_terms(license, product, now, build_date=build_date, revocations=revocations)
     return license
 
