@@ -82,9 +82,7 @@ def _domain_to_ascii(domain: str) -> str:
     for label in labels:
         if not 1 <= len(label) <= 63:
             raise InvalidEmail("the domain has an empty or over-long label")
-        if label[0] == "-" or label[-1] == "-" or not all(
-            ch.isalnum() or ch == "-" for ch in label
-        ):
+        if label[0] == "-" or label[-1] == "-" or not all(ch.isalnum() or ch == "-" for ch in label):
             raise InvalidEmail("the domain may contain only letters, digits, dots and hyphens")
     return domain
 

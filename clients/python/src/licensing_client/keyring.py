@@ -110,7 +110,9 @@ class PublicKeyring(Frozen):
             with open(path, "rb") as handle:
                 document = handle.read()
         except OSError as exc:
-            raise KeyringError(f"cannot read the keyring file {os.fspath(path)}: {exc.strerror or exc}") from exc
+            raise KeyringError(
+                f"cannot read the keyring file {os.fspath(path)}: {exc.strerror or exc}"
+            ) from exc
         return cls.from_json(document)
 
     @classmethod
@@ -127,17 +129,20 @@ class PublicKeyring(Frozen):
         return cls.from_json(document)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": KEYRING_FORMAT,
-                "keys": [
-                    {"key_id": k.key_id, "public_key": k.public_key.hex(), "status": k.status}
-                    for k in sorted(self.keys.values(), key=lambda k: k.key_id)
-                ],
-                "products": dict(sorted(self.products.items())),
-            },
-            indent=2,
-        ) + "\n"
+        return (
+            json.dumps(
+                {
+                    "format": KEYRING_FORMAT,
+                    "keys": [
+                        {"key_id": k.key_id, "public_key": k.public_key.hex(), "status": k.status}
+                        for k in sorted(self.keys.values(), key=lambda k: k.key_id)
+                    ],
+                    "products": dict(sorted(self.products.items())),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
     def product_number(self, product: int | str) -> int:
         """A product number, given either the number or a code named in this keyring."""

@@ -99,14 +99,20 @@ class RevocationList(Frozen):
             raise RevocationListError("the revocation list has no signature")
         key = keyring.keys.get(key_id)
         if key is None:
-            raise RevocationListError(f"the revocation list is signed by key {key_id}, which this program does not know")
+            raise RevocationListError(
+                f"the revocation list is signed by key {key_id}, which this program does not know"
+            )
         if key.retired:
-            raise RevocationListError(f"the revocation list is signed by key {key_id}, which the vendor has retired")
+            raise RevocationListError(
+                f"the revocation list is signed by key {key_id}, which the vendor has retired"
+            )
         try:
             signature_bytes = bytes.fromhex(signature)
             if len(signature_bytes) != 64:
                 raise ValueError("signature length")
-            crypto_sign_open(signature_bytes + revocation_message(key_id, sequence, issue_time, serials), key.public_key)
+            crypto_sign_open(
+                signature_bytes + revocation_message(key_id, sequence, issue_time, serials), key.public_key
+            )
         except (ValueError, CryptoError) as exc:
             raise RevocationListError("the revocation list's signature does not check out") from exc
         return cls(

@@ -49,7 +49,9 @@ def validate(
     key_id = raw[1]
     key = keyring.keys.get(key_id)
     if key is None:
-        raise LicenseError(Reason.UNKNOWN_KEY, f"the key was signed by key {key_id}, which this program does not know")
+        raise LicenseError(
+            Reason.UNKNOWN_KEY, f"the key was signed by key {key_id}, which this program does not know"
+        )
     if key.retired:
         raise LicenseError(Reason.KEY_RETIRED, f"signing key {key_id} has been retired by the vendor")
     try:
@@ -61,8 +63,12 @@ def validate(
         crypto_sign_open(raw[_SIGNATURE] + signed_message(payload, digest), key.public_key)
     except CryptoError:
         if raw[_EMAIL_CHECK] != digest[:2]:
-            raise LicenseError(Reason.EMAIL_MISMATCH, "the key was issued to a different email address") from None
-        raise LicenseError(Reason.BAD_SIGNATURE, "the key is not genuine: its signature does not check out") from None
+            raise LicenseError(
+                Reason.EMAIL_MISMATCH, "the key was issued to a different email address"
+            ) from None
+        raise LicenseError(
+            Reason.BAD_SIGNATURE, "the key is not genuine: its signature does not check out"
+        ) from None
     license = decode_payload(payload)
     check_terms(license, product, now, build_date=build_date, revocations=revocations)
     return license
@@ -78,14 +84,22 @@ def check_terms(
 ) -> None:
     """Raise LicenseError when a verified license does not hold for this product, time and build."""
     if license.product != product:
-        raise LicenseError(Reason.WRONG_PRODUCT, f"the key is for product {license.product}, not {product}", license)
+        raise LicenseError(
+            Reason.WRONG_PRODUCT, f"the key is for product {license.product}, not {product}", license
+        )
     if revocations is not None and license.serial in revocations:
         raise LicenseError(Reason.REVOKED, f"license {license.serial_text} has been revoked", license)
     today = now.astimezone(dt.timezone.utc).date()
     if today < license.issued:
-        raise LicenseError(Reason.NOT_YET_VALID, f"the key is valid from {license.issued.isoformat()}: check the computer's date", license)
+        raise LicenseError(
+            Reason.NOT_YET_VALID,
+            f"the key is valid from {license.issued.isoformat()}: check the computer's date",
+            license,
+        )
     if license.expires is not None and today > license.expires:
-        raise LicenseError(Reason.EXPIRED, f"the license expired at the end of {license.expires.isoformat()}", license)
+        raise LicenseError(
+            Reason.EXPIRED, f"the license expired at the end of {license.expires.isoformat()}", license
+        )
     if build_date is not None and license.updates_until is not None and build_date > license.updates_until:
         raise LicenseError(
             Reason.UPDATES_EXPIRED,
