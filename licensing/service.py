@@ -34,18 +34,21 @@ class Databases:
         self.keystore.close()
 
 
-def bind_only(settings: Settings) -> Databases:
-    """Open both databases and bind the models to them; no schema check."""
-    main = open_database(settings.database_url)
-    keys = open_database(settings.keystore_url)
+def bind_only(settings: Settings, *, pool_size: int = 16) -> Databases:
+    """Open both databases and bind the models to them; no schema check.
+
+    The key store is touched only when a profile is created, read or erased: a small pool.
+    """
+    main = open_database(settings.database_url, max_connections=pool_size)
+    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size))
     database.initialize(main)
     keystore.initialize(keys)
     return Databases(main, keys)
 
 
-def bind_databases(settings: Settings, *, migrate: bool = True) -> Databases:
+def bind_databases(settings: Settings, *, migrate: bool = True, pool_size: int = 16) -> Databases:
     """Open both databases, bind the models, and bring the schemas up to date (or refuse)."""
-    bound = bind_only(settings)
+    bound = bind_only(settings, pool_size=pool_size)
     main, keys = bound.main, bound.keystore
     if migrate:
         migrate_main(main)
@@ -71,8 +74,8 @@ class Service:
     validator: Validator
 
     @classmethod
-    def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True) -> Service:
-        databases = bind_databases(settings, migrate=migrate)
+    def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
+        databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
         return cls(
             settings=settings,

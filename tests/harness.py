@@ -82,3 +82,45 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
             detail.Unpack(info)
             return info
     return None
+
+
+class ServerProcess:
+    """`licensing serve` as a real child process, on a free port chosen by the server."""
+
+    def __init__(self, settings: Settings, passphrase: bytes, *extra_args: str) -> None:
+        import os
+        import subprocess
+        import sys
+
+        env = dict(os.environ)
+        env.update(
+            LICENSING_HOME=str(settings.home),
+            LICENSING_DATABASE_URL=settings.database_url,
+            LICENSING_KEYSTORE_URL=settings.keystore_url,
+            LICENSING_PASSPHRASE=passphrase.decode(),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0", *extra_args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "listening on port" not in line:
+            self.process.kill()
+            raise RuntimeError(f"server did not start: {line}{self.process.stderr.read() if self.process.stderr else ''}")
+        self.port = int(line.rsplit(" ", 1)[1])
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(f"127.0.0.1:{self.port}")
+
+    def stop(self) -> int:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.stderr = self.process.stderr.read() if self.process.stderr else ""
+        return code

@@ -20,6 +20,7 @@ import grpc
 import peewee
 
 from ..errors import LicensingError, PermissionDenied, Unauthenticated, Unavailable
+from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..tokens import Caller, Role, authenticate
 from .status import status_for
 
@@ -84,6 +85,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         def serve(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            broken = False
             try:
                 caller = self._authorise(context, roles)
                 token = _caller.set(caller)
@@ -91,12 +93,17 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     return behaviour(request, context)
                 finally:
                     _caller.reset(token)
-            except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            except CONNECTION_ERRORS as exc:
                 error: Exception = Unavailable("the database cannot be reached; retry shortly")
                 if "database is locked" in str(exc):
                     error = Unavailable("the database is busy; retry shortly", reason="DATABASE_BUSY")
-                self._drop_connections()
+                broken = True
                 code = grpc.StatusCode.UNAVAILABLE
+                # The class and SQLSTATE say what happened; the message may quote row values.
+                log.warning(
+                    "rpc method=%s database error %s sqlstate=%s",
+                    method, type(exc).__name__, getattr(getattr(exc, "orig", None), "pgcode", None) or getattr(exc, "pgcode", None),
+                )
                 context.abort_with_status(status_for(error))
             except LicensingError as exc:
                 status = status_for(exc)
@@ -109,6 +116,8 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 log.exception("rpc method=%s failed unexpectedly", method)
                 context.abort_with_status(status_for(RuntimeError()))
             finally:
+                for db in self.databases:
+                    release_connection(db, broken=broken)
                 log.info("rpc method=%s code=%s duration_ms=%.2f", method, code.name, (time.perf_counter() - started) * 1e3)
 
         return serve
@@ -125,10 +134,3 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 f"the {caller.role.value} role may not call this method", reason="ROLE_NOT_ALLOWED"
             )
         return caller
-
-    def _drop_connections(self) -> None:
-        for db in self.databases:
-            try:
-                db.close()
-            except Exception:  # a broken connection may fail to close; it is dropped either way
-                pass

@@ -27,6 +27,7 @@ from .._proto.licensing.v1 import (
 )
 from ..errors import ConfigurationError
 from ..service import Service
+from ..storage.database import release_connection
 from ..storage.models import utcnow
 from .interceptor import AuthInterceptor
 from .issuance_service import IssuanceServicer
@@ -89,13 +90,11 @@ class _HealthMonitor(threading.Thread):
     def _database_reachable(self) -> bool:
         try:
             self.db.execute_sql("SELECT 1").fetchone()
-            return True
         except Exception:
-            try:
-                self.db.close()
-            except Exception:
-                pass
+            release_connection(self.db, broken=True)
             return False
+        release_connection(self.db)
+        return True
 
     def _set(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING

@@ -89,7 +89,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate)
+    service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers)
     options = ServerOptions(
         address=args.address,
         max_workers=args.workers,

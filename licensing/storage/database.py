@@ -9,16 +9,15 @@ database; its default synchronous commit gives the same durability.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
-from ..errors import ConfigurationError, Unavailable
+from ..errors import ConfigurationError
 
-__all__ = ["SQLITE_PRAGMAS", "database_unavailable", "open_database", "redact_url"]
+__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "is_pooled", "open_database", "redact_url", "release_connection"]
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -28,15 +27,26 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str) -> peewee.Database:
-    """A Peewee database for `url` (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME)."""
+def open_database(url: str, *, max_connections: int = 16) -> peewee.Database:
+    """A Peewee database for `url` (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME).
+
+    PostgreSQL connections come from a bounded pool and go back to it after every call, so a
+    replica holds at most `max_connections` however many threads it has served from; several
+    replicas then fit within the server's own connection limit.
+    """
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.parent.is_dir():
             raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
         return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
-        return connect(url, connect_timeout=5)
+        return PooledPostgresqlDatabase(
+            **parse(url),
+            max_connections=max_connections,
+            stale_timeout=300,
+            timeout=10,  # seconds to wait for a free connection before giving up
+            connect_timeout=5,
+        )
     raise ConfigurationError(
         f"unsupported database URL {redact_url(url)}: use sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
     )
@@ -52,21 +62,21 @@ def redact_url(url: str) -> str:
 
 
 # Errors that mean "the database is not reachable now", as opposed to a constraint or a bug.
-_CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)
 
 
-@contextlib.contextmanager
-def database_unavailable(db: peewee.Database) -> Iterator[None]:
-    """Turn a lost connection into Unavailable, and drop it so the next call reconnects."""
+def is_pooled(db: peewee.Database) -> bool:
+    return isinstance(db, PooledPostgresqlDatabase)
+
+
+def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
+    """End this thread's use of `db`: a pooled connection goes back to its pool, a broken one is
+    dropped so the next call reconnects. SQLite keeps its per-thread connection open."""
     try:
-        yield
-    except _CONNECTION_ERRORS as exc:
-        if _is_lock_timeout(exc):
-            raise Unavailable("the database is busy; retry shortly", reason="DATABASE_BUSY") from exc
-        with contextlib.suppress(Exception):
-            db.close()
-        raise Unavailable("the database cannot be reached; retry shortly") from exc
-
-
-def _is_lock_timeout(exc: Exception) -> bool:
-    return "database is locked" in str(exc)
+        if broken and is_pooled(db) and not db.is_closed():
+            db.manual_close()
+        elif broken or is_pooled(db):
+            if not db.in_transaction():
+                db.close()
+    except Exception:  # a connection that is already gone may fail to close; it is dropped anyway
+        pass
