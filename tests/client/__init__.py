@@ -1,0 +1,1 @@
+"""Tests of the offline validator, clients/python (a package, so its module names stay its own)."""
