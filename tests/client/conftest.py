@@ -11,12 +11,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from licensing_client import PublicKeyring, RevocationList
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTORS = REPO_ROOT / "tests" / "vectors"
-NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 
 
 def load_generator() -> ModuleType:

@@ -10,7 +10,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from licensing_client import LicenseError, PublicKeyring, Reason, RevocationList, validate
 from licensing_client.email import InvalidEmail, email_digest, normalize_email
 from licensing_client.keyformat import crc16, format_key, read_key_bytes

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
-
 from licensing_client import License, PublicKey, PublicKeyring, RevocationList
 from licensing_client.email import InvalidEmail, email_digest, normalize_email
 from licensing_client.keyformat import (
@@ -47,7 +46,7 @@ KEY_STATUSES = {1: "retired", 2: "verify-only", 3: "active", 4: None}
 PRODUCTS = {"photo-pro": 1, "video-max": 2, "audio-lite": 300}
 REVOKED_SERIALS = [0x0666, 0x10_0000_0001, 0xFFFF_FFFF_FFFF]
 REVOCATIONS_SEQUENCE = 7
-REVOCATIONS_ISSUE_TIME = int(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc).timestamp())
+REVOCATIONS_ISSUE_TIME = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp())
 NOW = "2026-06-15T12:00:00+00:00"
 
 
