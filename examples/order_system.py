@@ -1,0 +1,43 @@
+"""What an order system does after a purchase: ask the server for the buyer's license key.
+
+    LICENSING_ISSUER_TOKEN=lic_… python examples/order_system.py buyer@example.com ORDER-1001 demo-app
+
+Retrying is harmless: the same order and product always give the same key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import grpc
+
+from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("email")
+    parser.add_argument("order_id")
+    parser.add_argument("product")
+    parser.add_argument("--address", default=os.environ.get("LICENSING_ADDRESS", "127.0.0.1:50051"))
+    args = parser.parse_args()
+    token = os.environ["LICENSING_ISSUER_TOKEN"]
+    with grpc.insecure_channel(args.address) as channel:
+        stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+        try:
+            response = stub.IssueLicense(
+                issuance_pb2.IssueLicenseRequest(email=args.email, order_id=args.order_id, product=args.product),
+                metadata=[("authorization", f"Bearer {token}")],
+                timeout=10,
+            )
+        except grpc.RpcError as error:
+            print(f"{error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+    print(response.license.license_key)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
