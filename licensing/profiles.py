@@ -9,6 +9,7 @@ from __future__ import annotations
 import peewee
 
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
+from .storage.database import purge_deleted_rows
 from .storage.models import DataKey, Profile, database, keystore, utcnow
 
 __all__ = ["ProfileStore"]
@@ -64,6 +65,7 @@ class ProfileStore:
         """Crypto-shred: destroy the data key, then drop the ciphertext and the blind index."""
         with keystore.atomic():
             DataKey.delete().where(DataKey.profile_public_id == profile.public_id).execute()
+        purge_deleted_rows(keystore.obj, DataKey._meta.table_name)
         with database.atomic():
             Profile.update(
                 email_index=None,

@@ -19,6 +19,7 @@ from .profiles import ProfileStore
 from .storage.database import open_database
 from .storage.migrate import migrate_keystore, migrate_main, pending_migrations
 from .storage.models import database, keystore, utcnow
+from .support import Support
 from .validation import Validator
 
 __all__ = ["Databases", "Service", "bind_databases", "bind_only"]
@@ -40,7 +41,7 @@ def bind_only(settings: Settings, *, pool_size: int = 16) -> Databases:
     The key store is touched only when a profile is created, read or erased: a small pool.
     """
     main = open_database(settings.database_url, max_connections=pool_size)
-    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size))
+    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size), secure_delete=True)
     database.initialize(main)
     keystore.initialize(keys)
     return Databases(main, keys)
@@ -72,6 +73,7 @@ class Service:
     issuer: Issuer
     profiles: ProfileStore
     validator: Validator
+    support: Support
 
     @classmethod
     def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
@@ -84,6 +86,7 @@ class Service:
             issuer=Issuer(keyring, profiles, clock=utcnow),
             profiles=profiles,
             validator=Validator(keyring),
+            support=Support(profiles),
         )
 
     @staticmethod

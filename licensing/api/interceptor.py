@@ -20,6 +20,7 @@ import grpc
 import peewee
 
 from ..errors import LicensingError, PermissionDenied, Unauthenticated, Unavailable
+from ..ratelimit import RateLimiter
 from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..tokens import Caller, Role, authenticate
 from .status import status_for
@@ -46,6 +47,14 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "/licensing.v1.SupportService/EraseProfile": _SUPPORT_OR_ADMIN,
     "/licensing.v1.SupportService/SetNewsletterConsent": _SUPPORT_OR_ADMIN,
 }
+# Look-ups that could enumerate customers are rate-limited per token.
+RATE_LIMITED_METHODS = frozenset(
+    {
+        "/licensing.v1.SupportService/FindLicenses",
+        "/licensing.v1.SupportService/ExportProfile",
+        "/licensing.v1.ValidationService/ValidateKey",
+    }
+)
 # Standard tooling answers without a token: health checks and reflection reveal no data.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -58,8 +67,9 @@ def current_caller() -> Caller:
 
 
 class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, databases: Iterable[peewee.Database]) -> None:
+    def __init__(self, databases: Iterable[peewee.Database], lookups: RateLimiter | None = None) -> None:
         self.databases = tuple(databases)
+        self.lookups = lookups
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
@@ -67,27 +77,30 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
         roles = METHOD_ROLES.get(method, frozenset({Role.ADMIN}))
+        limiter = self.lookups if method in RATE_LIMITED_METHODS else None
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap(method, roles, handler.unary_unary),
+                self._wrap(method, roles, limiter, handler.unary_unary),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap(method, roles, handler.stream_unary),
+                self._wrap(method, roles, limiter, handler.stream_unary),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler  # no streaming-response methods exist; nothing else to wrap
 
-    def _wrap(self, method: str, roles: frozenset[Role], behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def _wrap(self, method: str, roles: frozenset[Role], limiter: RateLimiter | None, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def serve(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             broken = False
             try:
                 caller = self._authorise(context, roles)
+                if limiter is not None:
+                    limiter.take(caller.name)
                 token = _caller.set(caller)
                 try:
                     return behaviour(request, context)

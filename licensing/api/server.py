@@ -22,15 +22,19 @@ from grpc_reflection.v1alpha import reflection
 from .._proto.licensing.v1 import (
     issuance_pb2,
     issuance_pb2_grpc,
+    support_pb2,
+    support_pb2_grpc,
     validation_pb2,
     validation_pb2_grpc,
 )
 from ..errors import ConfigurationError
+from ..ratelimit import RateLimiter
 from ..service import Service
 from ..storage.database import release_connection
 from ..storage.models import utcnow
 from .interceptor import AuthInterceptor
 from .issuance_service import IssuanceServicer
+from .support_service import SupportServicer
 from .validation_service import ValidationServicer
 
 __all__ = ["RunningServer", "ServerOptions", "start_server"]
@@ -40,6 +44,7 @@ log = logging.getLogger("licensing.server")
 SERVICE_NAMES = (
     issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
     validation_pb2.DESCRIPTOR.services_by_name["ValidationService"].full_name,
+    support_pb2.DESCRIPTOR.services_by_name["SupportService"].full_name,
 )
 
 
@@ -54,6 +59,8 @@ class ServerOptions:
     client_ca: Path | None = None  # set: require client certificates (mTLS)
     allow_insecure_remote: bool = False
     grace_seconds: float = 10.0
+    lookups_per_minute: float = 120.0  # per token: FindLicenses, ExportProfile, ValidateKey
+    lookup_burst: int = 30
     health_interval: float = 1.0
 
 
@@ -139,7 +146,12 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
         )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="rpc"),
-        interceptors=[AuthInterceptor([service.databases.main, service.databases.keystore])],
+        interceptors=[
+            AuthInterceptor(
+                [service.databases.main, service.databases.keystore],
+                RateLimiter(options.lookups_per_minute, options.lookup_burst),
+            )
+        ],
         options=[
             ("grpc.max_receive_message_length", options.max_message_bytes),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),
@@ -149,6 +161,7 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     )
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(IssuanceServicer(service.issuer, service.today), server)
     validation_pb2_grpc.add_ValidationServiceServicer_to_server(ValidationServicer(service.validator, utcnow), server)
+    support_pb2_grpc.add_SupportServiceServicer_to_server(SupportServicer(service.support, service.today), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -40,6 +40,8 @@ def register(commands: Any) -> None:
     serve.add_argument("--insecure-remote", action="store_true", help="allow plaintext on a non-loopback address")
     serve.add_argument("--workers", type=int, default=16, help="threads serving calls")
     serve.add_argument("--max-concurrent", type=int, default=256, help="calls beyond this get RESOURCE_EXHAUSTED")
+    serve.add_argument("--lookup-rate", type=float, default=120.0, help="look-ups per minute per token (support, validation)")
+    serve.add_argument("--lookup-burst", type=int, default=30, help="look-ups a token may make at once")
     serve.add_argument("--no-migrate", action="store_true", help="refuse to start on an old schema instead of migrating")
     serve.set_defaults(func=_serve)
 
@@ -98,6 +100,8 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         client_ca=args.client_ca,
         allow_insecure_remote=args.insecure_remote,
+        lookups_per_minute=args.lookup_rate,
+        lookup_burst=args.lookup_burst,
     )
     running = start_server(service, options)
     print(f"licensing server listening on port {running.port}", flush=True)

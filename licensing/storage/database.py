@@ -17,7 +17,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
 
-__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "is_pooled", "open_database", "redact_url", "release_connection"]
+__all__ = ["CONNECTION_ERRORS", "purge_deleted_rows", "SQLITE_PRAGMAS", "is_pooled", "open_database", "redact_url", "release_connection"]
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -27,7 +27,7 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str, *, max_connections: int = 16) -> peewee.Database:
+def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = False) -> peewee.Database:
     """A Peewee database for `url` (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME).
 
     PostgreSQL connections come from a bounded pool and go back to it after every call, so a
@@ -38,7 +38,9 @@ def open_database(url: str, *, max_connections: int = 16) -> peewee.Database:
         path = Path(url.removeprefix("sqlite:///"))
         if not path.parent.is_dir():
             raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
-        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=30)
+        # secure_delete overwrites deleted content, so an erased data key leaves no trace in the file.
+        pragmas = {**SQLITE_PRAGMAS, "secure_delete": 1} if secure_delete else SQLITE_PRAGMAS
+        return connect(url, pragmas=pragmas, lock_type="IMMEDIATE", timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PooledPostgresqlDatabase(
             **parse(url),
@@ -80,3 +82,15 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
                 db.close()
     except Exception:  # a connection that is already gone may fail to close; it is dropped anyway
         pass
+
+
+def purge_deleted_rows(db: peewee.Database, table: str) -> None:
+    """Make deleted rows of `table` unreadable in the live files, not just invisible.
+
+    SQLite (with secure_delete on) has zeroed them in the database file; a checkpoint moves the
+    change out of the write-ahead log too. PostgreSQL's VACUUM reclaims the dead tuples.
+    """
+    if isinstance(db, peewee.SqliteDatabase):
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif isinstance(db, peewee.PostgresqlDatabase):
+        db.execute_sql(f'VACUUM "{table}"')

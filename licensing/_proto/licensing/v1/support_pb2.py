@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from licensing._proto.licensing.v1 import license_pb2 as licensing_dot_v1_dot_license__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alicensing/v1/support.proto\x12\x0clicensing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alicensing/v1/license.proto\"Z\n\x13\x46indLicensesRequest\x12\x0f\n\x05\x65mail\x18\x01 \x01(\tH\x00\x12\x12\n\x08order_id\x18\x02 \x01(\tH\x00\x12\x15\n\x0blicense_key\x18\x03 \x01(\tH\x00\x42\x07\n\x05query\"E\n\x14\x46indLicensesResponse\x12-\n\x08profiles\x18\x01 \x03(\x0b\x32\x1b.licensing.v1.ProfileRecord\"b\n\rProfileRecord\x12&\n\x07profile\x18\x01 \x01(\x0b\x32\x15.licensing.v1.Profile\x12)\n\x06orders\x18\x02 \x03(\x0b\x32\x19.licensing.v1.OrderRecord\"\x92\x01\n\x07Profile\x12\x12\n\nprofile_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\nnewsletter\x18\x04 \x01(\x0b\x32\x1f.licensing.v1.NewsletterConsent\"h\n\x11NewsletterConsent\x12\x12\n\nsubscribed\x18\x01 \x01(\x08\x12/\n\x0b\x63hange_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\"\x9e\x01\n\x0bOrderRecord\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12.\n\norder_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntest_order\x18\x04 \x01(\x08\x12\'\n\x08licenses\x18\x05 \x03(\x0b\x32\x15.licensing.v1.License\"%\n\x14\x45xportProfileRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"?\n\x15\x45xportProfileResponse\x12\x10\n\x08\x64ocument\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\"$\n\x13\x45raseProfileRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"=\n\x14\x45raseProfileResponse\x12\x0e\n\x06\x65rased\x18\x01 \x01(\x08\x12\x15\n\rlicenses_kept\x18\x02 \x01(\r\"P\n\x1bSetNewsletterConsentRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x12\n\nsubscribed\x18\x02 \x01(\x08\x12\x0e\n\x06source\x18\x03 \x01(\t\"F\n\x1cSetNewsletterConsentResponse\x12&\n\x07profile\x18\x01 \x01(\x0b\x32\x15.licensing.v1.Profile2\x87\x03\n\x0eSupportService\x12U\n\x0c\x46indLicenses\x12!.licensing.v1.FindLicensesRequest\x1a\".licensing.v1.FindLicensesResponse\x12X\n\rExportProfile\x12\".licensing.v1.ExportProfileRequest\x1a#.licensing.v1.ExportProfileResponse\x12U\n\x0c\x45raseProfile\x12!.licensing.v1.EraseProfileRequest\x1a\".licensing.v1.EraseProfileResponse\x12m\n\x14SetNewsletterConsent\x12).licensing.v1.SetNewsletterConsentRequest\x1a*.licensing.v1.SetNewsletterConsentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alicensing/v1/support.proto\x12\x0clicensing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alicensing/v1/license.proto\"Z\n\x13\x46indLicensesRequest\x12\x0f\n\x05\x65mail\x18\x01 \x01(\tH\x00\x12\x12\n\x08order_id\x18\x02 \x01(\tH\x00\x12\x15\n\x0blicense_key\x18\x03 \x01(\tH\x00\x42\x07\n\x05query\"E\n\x14\x46indLicensesResponse\x12-\n\x08profiles\x18\x01 \x03(\x0b\x32\x1b.licensing.v1.ProfileRecord\"b\n\rProfileRecord\x12&\n\x07profile\x18\x01 \x01(\x0b\x32\x15.licensing.v1.Profile\x12)\n\x06orders\x18\x02 \x03(\x0b\x32\x19.licensing.v1.OrderRecord\"\xc2\x01\n\x07Profile\x12\x12\n\nprofile_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\nnewsletter\x18\x04 \x01(\x0b\x32\x1f.licensing.v1.NewsletterConsent\x12.\n\nerase_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\x11NewsletterConsent\x12\x12\n\nsubscribed\x18\x01 \x01(\x08\x12/\n\x0b\x63hange_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\"\x9e\x01\n\x0bOrderRecord\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12.\n\norder_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntest_order\x18\x04 \x01(\x08\x12\'\n\x08licenses\x18\x05 \x03(\x0b\x32\x15.licensing.v1.License\"%\n\x14\x45xportProfileRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"?\n\x15\x45xportProfileResponse\x12\x10\n\x08\x64ocument\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\"$\n\x13\x45raseProfileRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"=\n\x14\x45raseProfileResponse\x12\x0e\n\x06\x65rased\x18\x01 \x01(\x08\x12\x15\n\rlicenses_kept\x18\x02 \x01(\r\"P\n\x1bSetNewsletterConsentRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x12\n\nsubscribed\x18\x02 \x01(\x08\x12\x0e\n\x06source\x18\x03 \x01(\t\"F\n\x1cSetNewsletterConsentResponse\x12&\n\x07profile\x18\x01 \x01(\x0b\x32\x15.licensing.v1.Profile2\x87\x03\n\x0eSupportService\x12U\n\x0c\x46indLicenses\x12!.licensing.v1.FindLicensesRequest\x1a\".licensing.v1.FindLicensesResponse\x12X\n\rExportProfile\x12\".licensing.v1.ExportProfileRequest\x1a#.licensing.v1.ExportProfileResponse\x12U\n\x0c\x45raseProfile\x12!.licensing.v1.EraseProfileRequest\x1a\".licensing.v1.EraseProfileResponse\x12m\n\x14SetNewsletterConsent\x12).licensing.v1.SetNewsletterConsentRequest\x1a*.licensing.v1.SetNewsletterConsentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,23 +40,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROFILERECORD']._serialized_start=268
   _globals['_PROFILERECORD']._serialized_end=366
   _globals['_PROFILE']._serialized_start=369
-  _globals['_PROFILE']._serialized_end=515
-  _globals['_NEWSLETTERCONSENT']._serialized_start=517
-  _globals['_NEWSLETTERCONSENT']._serialized_end=621
-  _globals['_ORDERRECORD']._serialized_start=624
-  _globals['_ORDERRECORD']._serialized_end=782
-  _globals['_EXPORTPROFILEREQUEST']._serialized_start=784
-  _globals['_EXPORTPROFILEREQUEST']._serialized_end=821
-  _globals['_EXPORTPROFILERESPONSE']._serialized_start=823
-  _globals['_EXPORTPROFILERESPONSE']._serialized_end=886
-  _globals['_ERASEPROFILEREQUEST']._serialized_start=888
-  _globals['_ERASEPROFILEREQUEST']._serialized_end=924
-  _globals['_ERASEPROFILERESPONSE']._serialized_start=926
-  _globals['_ERASEPROFILERESPONSE']._serialized_end=987
-  _globals['_SETNEWSLETTERCONSENTREQUEST']._serialized_start=989
-  _globals['_SETNEWSLETTERCONSENTREQUEST']._serialized_end=1069
-  _globals['_SETNEWSLETTERCONSENTRESPONSE']._serialized_start=1071
-  _globals['_SETNEWSLETTERCONSENTRESPONSE']._serialized_end=1141
-  _globals['_SUPPORTSERVICE']._serialized_start=1144
-  _globals['_SUPPORTSERVICE']._serialized_end=1535
+  _globals['_PROFILE']._serialized_end=563
+  _globals['_NEWSLETTERCONSENT']._serialized_start=565
+  _globals['_NEWSLETTERCONSENT']._serialized_end=669
+  _globals['_ORDERRECORD']._serialized_start=672
+  _globals['_ORDERRECORD']._serialized_end=830
+  _globals['_EXPORTPROFILEREQUEST']._serialized_start=832
+  _globals['_EXPORTPROFILEREQUEST']._serialized_end=869
+  _globals['_EXPORTPROFILERESPONSE']._serialized_start=871
+  _globals['_EXPORTPROFILERESPONSE']._serialized_end=934
+  _globals['_ERASEPROFILEREQUEST']._serialized_start=936
+  _globals['_ERASEPROFILEREQUEST']._serialized_end=972
+  _globals['_ERASEPROFILERESPONSE']._serialized_start=974
+  _globals['_ERASEPROFILERESPONSE']._serialized_end=1035
+  _globals['_SETNEWSLETTERCONSENTREQUEST']._serialized_start=1037
+  _globals['_SETNEWSLETTERCONSENTREQUEST']._serialized_end=1117
+  _globals['_SETNEWSLETTERCONSENTRESPONSE']._serialized_start=1119
+  _globals['_SETNEWSLETTERCONSENTRESPONSE']._serialized_end=1189
+  _globals['_SUPPORTSERVICE']._serialized_start=1192
+  _globals['_SUPPORTSERVICE']._serialized_end=1583
 # @@protoc_insertion_point(module_scope)

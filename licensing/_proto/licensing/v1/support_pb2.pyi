@@ -35,16 +35,18 @@ class ProfileRecord(_message.Message):
     def __init__(self, profile: _Optional[_Union[Profile, _Mapping]] = ..., orders: _Optional[_Iterable[_Union[OrderRecord, _Mapping]]] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("profile_id", "email", "create_time", "newsletter")
+    __slots__ = ("profile_id", "email", "create_time", "newsletter", "erase_time")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     NEWSLETTER_FIELD_NUMBER: _ClassVar[int]
+    ERASE_TIME_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
     email: str
     create_time: _timestamp_pb2.Timestamp
     newsletter: NewsletterConsent
-    def __init__(self, profile_id: _Optional[str] = ..., email: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., newsletter: _Optional[_Union[NewsletterConsent, _Mapping]] = ...) -> None: ...
+    erase_time: _timestamp_pb2.Timestamp
+    def __init__(self, profile_id: _Optional[str] = ..., email: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., newsletter: _Optional[_Union[NewsletterConsent, _Mapping]] = ..., erase_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class NewsletterConsent(_message.Message):
     __slots__ = ("subscribed", "change_time", "source")
