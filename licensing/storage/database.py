@@ -9,6 +9,7 @@ database; its default synchronous commit gives the same durability.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import peewee
@@ -18,6 +19,10 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 from ..errors import ConfigurationError
 
 __all__ = ["CONNECTION_ERRORS", "purge_deleted_rows", "SQLITE_PRAGMAS", "is_pooled", "open_database", "redact_url", "release_connection"]
+
+# Peewee logs every statement with its parameters at DEBUG, license keys included. Logs are for
+# trends and never tied to a person, so its statement log stays off even when we debug.
+logging.getLogger("peewee").setLevel(logging.INFO)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
