@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
@@ -39,8 +38,14 @@ class _Parser(argparse.ArgumentParser):
 
     def fail(self, message: str, exc: BaseException | None = None, verbose: bool = False) -> NoReturn:
         if verbose and exc is not None:
-            traceback.print_exception(exc, file=sys.stderr)
+            _print_traceback(exc)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback  # only under -v: it brings linecache and tokenize with it
+
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
 def _build_parser() -> _Parser:
@@ -169,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except LicenseError as exc:
         if args.verbose:
-            traceback.print_exception(exc, file=sys.stderr)
+            _print_traceback(exc)
         _report_invalid(exc, keyring, as_json=args.json)
         return EXIT_INVALID
     if args.json:
