@@ -11,9 +11,17 @@ from licensing_client.email import InvalidEmail, normalize_email
 
 from .errors import InvalidArgument
 
-__all__ = ["check_email", "check_free_text", "check_order_ref", "check_provider", "looks_like_card_number"]
+__all__ = [
+    "check_email",
+    "check_free_text",
+    "check_order_ref",
+    "check_product_code",
+    "check_provider",
+    "looks_like_card_number",
+]
 
 ORDER_REF_MAX = 64
+PRODUCT_CODE_MAX = 40  # Product.code's column width
 _ORDER_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#+-]{0,63}")
 _PROVIDER = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,18}")
@@ -72,6 +80,18 @@ def check_order_ref(value: str, field: str = "order_id") -> str:
             "looks like a payment card number; send the provider's order reference, never card data",
             reason="CARD_NUMBER_REFUSED",
         )
+    return value
+
+
+def check_product_code(value: str, field: str = "product") -> str:
+    """Refuse, before any query, a product code that no product can have.
+
+    PostgreSQL cannot even compare a string holding NUL (psycopg2 raises ValueError), so without
+    this such a code fails the call as INTERNAL on PostgreSQL while SQLite answers "unknown".
+    An empty code passes: whether the product is required is the caller's decision.
+    """
+    if len(value) > PRODUCT_CODE_MAX or not value.isprintable():
+        raise InvalidArgument(field, "is not a known product code", reason="UNKNOWN_PRODUCT")
     return value
 
 

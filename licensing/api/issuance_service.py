@@ -9,6 +9,7 @@ import grpc
 
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from ..errors import LicensingError
+from ..inputs import check_product_code
 from ..issuance import IssueRequest, Issuer
 from .convert import datetime_or_none, license_message, revocation_reason, terms_from
 from .interceptor import current_caller
@@ -20,7 +21,7 @@ def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueReques
     return IssueRequest(
         email=message.email,
         order_ref=message.order_id,
-        product=message.product,
+        product=check_product_code(message.product),
         terms=terms_from(message.terms),
         order_time=datetime_or_none(message, "order_time"),
         provider=message.provider,
@@ -59,11 +60,15 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):  # type: igno
 
     def RevokeLicense(self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.RevokeLicenseResponse:
         records = self.issuer.revoke(
-            request.order_id, request.product, revocation_reason(request.reason), request.note, current_caller().name
+            request.order_id,
+            check_product_code(request.product),
+            revocation_reason(request.reason),
+            request.note,
+            current_caller().name,
         )
         today = self.today()
         return issuance_pb2.RevokeLicenseResponse(licenses=[license_message(r, today) for r in records])
 
     def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:
-        record = self.issuer.get(request.order_id, request.product)
+        record = self.issuer.get(request.order_id, check_product_code(request.product))
         return issuance_pb2.GetLicenseResponse(license=license_message(record, self.today()))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import grpc
 
 from .._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
+from ..inputs import check_product_code
 from ..validation import Validator
 from .convert import date_or_none, license_info, reason_value, timestamp
 
@@ -29,7 +30,7 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):  # type
         result = self.validator.check(
             request.license_key,
             request.email,
-            request.product,
+            check_product_code(request.product),
             self.clock().replace(tzinfo=dt.timezone.utc),
             date_or_none(request, "build_time"),
         )
