@@ -1,0 +1,345 @@
+"""`licensing support find|export|erase|consent`: support staff's commands, over the gRPC API only.
+
+Support never opens a database: every command is one call to SupportService with the caller's
+support token, so the server authorises it, rate-limits look-ups and writes the audit log, as for
+any other caller. The token comes from LICENSING_SUPPORT_TOKEN (or --token, which other users of
+the machine can read in the process list). Without --tls-ca the channel is plaintext, which is
+allowed only to a loopback address: the token must not cross a network in clear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from .._proto.licensing.v1 import license_pb2, support_pb2, support_pb2_grpc
+from ..errors import ConfigurationError, LicensingError
+
+ADDRESS_ENV = "LICENSING_ADDRESS"
+TOKEN_ENV = "LICENSING_SUPPORT_TOKEN"
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+CALL_TIMEOUT = 30.0  # seconds; every support call is one short database transaction
+ERASE_PROMPT = "Erase all personal data of this purchaser? [y/N] "
+_ERROR_DOMAIN = "licensing"  # the server's google.rpc.ErrorInfo domain (licensing.api.status)
+
+
+def register(commands: Any) -> None:
+    support = commands.add_parser(
+        "support",
+        help="support staff: find purchasers, export, erase, record newsletter consent (over the gRPC API)",
+        description=f"Support staff's commands. They call the server with a support token from {TOKEN_ENV}.",
+    )
+    group = support.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument(
+        "--address", help=f"the server's host:port (env {ADDRESS_ENV}; default {DEFAULT_ADDRESS})"
+    )
+    connection.add_argument(
+        "--token", help=f"the support token (prefer env {TOKEN_ENV}: a flag shows in the process list)"
+    )
+    connection.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="FILE",
+        help="use TLS and trust this CA certificate (PEM); without it, plaintext, to a loopback address only",
+    )
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="print the server's answer as a JSON object")
+
+    find = group.add_parser(
+        "find", parents=[connection, output], help="find a purchaser, with all orders and license keys"
+    )
+    query = find.add_mutually_exclusive_group(required=True)
+    query.add_argument("--email", help="the purchaser's email address (letter case ignored)")
+    query.add_argument("--order", metavar="ORDER_ID", help="the payment provider's order reference")
+    query.add_argument("--key", metavar="KEY", help="a license key as the customer pasted it")
+    find.set_defaults(func=_find)
+
+    export = group.add_parser(
+        "export",
+        parents=[connection],
+        help="everything held about a purchaser, as JSON (data access request)",
+    )
+    export.add_argument("--email", required=True, help="the purchaser's email address")
+    export.add_argument(
+        "-o", "--output", type=Path, help="file to write, mode 600 (default: standard output)"
+    )
+    export.set_defaults(func=_export)
+
+    erase = group.add_parser(
+        "erase",
+        parents=[connection, output],
+        help="erase a purchaser's personal data for good; their licenses keep working",
+    )
+    erase.add_argument("--email", required=True, help="the purchaser's email address")
+    erase.add_argument("--yes", action="store_true", help="do not ask; required when input is not a terminal")
+    erase.set_defaults(func=_erase)
+
+    consent = group.add_parser(
+        "consent", parents=[connection, output], help="record that a purchaser subscribed or unsubscribed"
+    )
+    consent.add_argument("--email", required=True, help="the purchaser's email address")
+    consent.add_argument("--newsletter", required=True, choices=["on", "off"], help="subscribed or not")
+    consent.add_argument(
+        "--source",
+        default="support",
+        help="where the purchaser said so, e.g. support-call (default: support)",
+    )
+    consent.set_defaults(func=_consent)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def _find(args: argparse.Namespace) -> int:
+    if args.email is not None:
+        request = support_pb2.FindLicensesRequest(email=args.email)
+    elif args.order is not None:
+        request = support_pb2.FindLicensesRequest(order_id=args.order)
+    else:
+        request = support_pb2.FindLicensesRequest(license_key=args.key)
+    with _support_stub(args) as (stub, call):
+        response = call(stub.FindLicenses, request)
+    if args.json:
+        _print_json(response)
+    elif not response.profiles:
+        print("no purchaser found")
+    else:
+        for index, record in enumerate(response.profiles):
+            if index:
+                print()
+            _print_profile(record.profile)
+            _print_orders(record.orders)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with _support_stub(args) as (stub, call):
+        response = call(stub.ExportProfile, support_pb2.ExportProfileRequest(email=args.email))
+    document = response.document if response.document.endswith("\n") else response.document + "\n"
+    if args.output is None:
+        sys.stdout.write(document)
+        return 0
+    try:
+        # The export is personal data: readable by its owner only, like the home folder's secrets.
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(document)
+    except OSError as exc:
+        raise LicensingError(f"cannot write {args.output}: {exc.strerror}") from exc
+    print(f"wrote the export to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise LicensingError(
+                "refusing to erase without --yes: standard input is not a terminal to confirm on",
+                reason="CONFIRMATION_REQUIRED",
+            )
+        print(
+            "The email address becomes unrecoverable, backups of the main database included; "
+            "the purchaser's license keys keep working.",
+            file=sys.stderr,
+        )
+        print(ERASE_PROMPT, end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in {"y", "yes"}:
+            print("nothing erased", file=sys.stderr)
+            return 1
+    with _support_stub(args) as (stub, call):
+        response = call(stub.EraseProfile, support_pb2.EraseProfileRequest(email=args.email))
+    if args.json:
+        _print_json(response)
+    elif response.erased:
+        print(f"erased the purchaser's personal data; {response.licenses_kept} license(s) kept, anonymised")
+    else:
+        print("nothing is held for this email address; nothing erased")
+    return 0
+
+
+def _consent(args: argparse.Namespace) -> int:
+    request = support_pb2.SetNewsletterConsentRequest(
+        email=args.email, subscribed=args.newsletter == "on", source=args.source
+    )
+    with _support_stub(args) as (stub, call):
+        response = call(stub.SetNewsletterConsent, request)
+    if args.json:
+        _print_json(response)
+    else:
+        _print_profile(response.profile)
+    return 0
+
+
+# -- the channel and its errors ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    address: str
+    token: str
+    root_certificates: bytes | None
+
+
+def _target(args: argparse.Namespace) -> _Target:
+    address = args.address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+    token = args.token or os.environ.get(TOKEN_ENV)
+    if not token:
+        raise ConfigurationError(f"no support token: set {TOKEN_ENV} (or give --token)")
+    root_certificates = None
+    if args.tls_ca is not None:
+        try:
+            root_certificates = args.tls_ca.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the CA certificate {args.tls_ca}: {exc.strerror}") from exc
+    elif not _is_loopback(address):
+        raise ConfigurationError(
+            f"refusing to send the token in plaintext to {address}: give --tls-ca with the server's CA "
+            "certificate (plaintext is allowed only to a loopback address)"
+        )
+    return _Target(address, token, root_certificates)
+
+
+def _is_loopback(address: str) -> bool:
+    if address.startswith("unix:"):
+        return True
+    host = address.removeprefix("dns:///").rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+Call = Callable[[Callable[..., Any], Message], Any]
+
+
+@contextmanager
+def _support_stub(args: argparse.Namespace) -> Iterator[tuple[support_pb2_grpc.SupportServiceStub, Call]]:
+    """A stub on a fresh channel, and `call(method, request)`, which turns failures into one line."""
+    target = _target(args)
+    if target.root_certificates is None:
+        channel = grpc.insecure_channel(target.address)
+    else:
+        channel = grpc.secure_channel(
+            target.address, grpc.ssl_channel_credentials(root_certificates=target.root_certificates)
+        )
+    metadata = (("authorization", f"Bearer {target.token}"),)
+
+    def call(method: Callable[..., Any], request: Message) -> Any:
+        try:
+            return method(request, metadata=metadata, timeout=CALL_TIMEOUT)
+        except grpc.RpcError as error:
+            raise LicensingError(_describe(error, target.address)) from error
+
+    with channel:
+        yield support_pb2_grpc.SupportServiceStub(channel), call
+
+
+def _describe(error: grpc.RpcError, address: str) -> str:
+    """One line for a failed call: the status and the server's message, or why it was not reached."""
+    code: grpc.StatusCode = error.code()
+    details = " ".join(str(error.details() or "").split())
+    info, retry_delay = _error_details(error)
+    from_server = info is not None and info.domain == _ERROR_DOMAIN
+    if code == grpc.StatusCode.UNAVAILABLE and not from_server:
+        return f"cannot reach the licensing server at {address}; is it running, and is the address right? ({details})"
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED and not from_server:
+        return f"the licensing server at {address} did not answer within {CALL_TIMEOUT:.0f} s"
+    line = f"{code.name}: {details or 'no details'}"
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "retry" not in details.lower():
+        line += f"; retry in {retry_delay:.1f} s" if retry_delay is not None else "; retry later"
+    return line
+
+
+def _error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo | None, float | None]:
+    """The ErrorInfo and the RetryInfo delay (seconds) of a rich status, when the server sent them."""
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # a status message that disagrees with the call's code: ignore the details
+        return None, None
+    info, delay = None, None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            delay = retry.retry_delay.ToNanoseconds() / 1e9
+    return info, delay
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def _print_json(message: Message) -> None:
+    # Fields at their default are printed too, so an erased profile shows "email": "" rather than
+    # no email key at all, and scripts see the same keys every time.
+    document = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _date(message: Message, field: str) -> str | None:
+    if not message.HasField(field):
+        return None
+    return str(getattr(message, field).ToDatetime().date().isoformat())
+
+
+def _print_profile(profile: support_pb2.Profile) -> None:
+    erased = _date(profile, "erase_time")
+    newsletter = "on" if profile.newsletter.subscribed else "off"
+    changed = _date(profile.newsletter, "change_time")
+    if changed:
+        newsletter += f" since {changed} via {profile.newsletter.source or 'unknown'}"
+    _print_table(
+        [
+            ["profile", profile.profile_id],
+            ["email", f"(erased {erased})" if erased else profile.email],
+            ["newsletter", newsletter],
+            ["created", _date(profile, "create_time") or ""],
+        ]
+    )
+
+
+def _print_orders(orders: Sequence[support_pb2.OrderRecord]) -> None:
+    for order in orders:
+        test = "  (test order)" if order.test_order else ""
+        print(f"\norder {order.order_id}  {order.provider}  {_date(order, 'order_time') or ''}{test}")
+        rows = [["SERIAL", "PRODUCT", "STATUS", "EXPIRES", "KEY"]]
+        rows += [_license_row(lic) for lic in order.licenses]
+        _print_table(rows, indent="  ")
+
+
+def _license_row(lic: license_pb2.License) -> list[str]:
+    status = license_pb2.LicenseStatus.Name(lic.status).removeprefix("LICENSE_STATUS_").lower()
+    if lic.status == license_pb2.LICENSE_STATUS_REVOKED and lic.revocation_reason:
+        reason = license_pb2.RevocationReason.Name(lic.revocation_reason).removeprefix("REVOCATION_REASON_")
+        status += f" ({reason.lower()})"
+    expires = _date(lic.terms, "expire_time") or "perpetual"
+    return [f"{lic.serial:012X}", lic.product, status, expires, lic.license_key]
+
+
+def _print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)]
+        print(indent + "  ".join([*cells, row[-1]]))
