@@ -27,6 +27,7 @@ from .inputs import check_email, check_free_text, check_order_ref, check_provide
 from .keyring import Keyring
 from .profiles import ProfileStore
 from .records import LicenseRecord, RevocationReason, Terms
+from .storage.group_commit import GroupCommitter
 from .storage.models import License, Order, Product, Profile, database, utcnow
 
 __all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of"]
@@ -80,14 +81,28 @@ def record_of(row: License, product_code: str, order: Order) -> LicenseRecord:
 
 
 class Issuer:
-    def __init__(self, keyring: Keyring, profiles: ProfileStore, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(
+        self,
+        keyring: Keyring,
+        profiles: ProfileStore,
+        committer: GroupCommitter,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.keyring = keyring
         self.profiles = profiles
+        self.committer = committer
         self.clock = clock
+        self._products: dict[str, Product] = {}  # products are never changed or deleted once added
 
     # -- issuing ---------------------------------------------------------------------------
 
     def issue(self, request: IssueRequest, actor: str) -> IssueResult:
+        """Issue (or return) the license for (order, product); answered only once it is durable.
+
+        Everything that can happen before the transaction does (checks, the read for an existing
+        license, signing, sealing a new purchaser's email) happens on the caller's thread; the
+        writes go through the group committer, so concurrent issuances share one commit.
+        """
         email = check_email(request.email)
         order_ref = check_order_ref(request.order_ref)
         provider = check_provider(request.provider)
@@ -100,39 +115,46 @@ class Issuer:
         if existing is not None:
             return IssueResult(existing, created=False)
 
+        new_profile = None if self.profiles.exists(email_index) else self.profiles.prepare(email)
+        data_keys = [(new_profile.public_id, new_profile.wrapped_key)] if new_profile else []
         for attempt in range(_SERIAL_ATTEMPTS):
             serial = derive_serial(order_ref, product.number, attempt)
             key_id = self.keyring.active_key_id
             key_text = self._sign(email, key_id, product.number, serial, order_time.date(), terms)
-            try:
-                with database.atomic():
-                    profile = self.profiles.find_or_create(email)
-                    order = self._find_or_create_order(order_ref, provider, profile, order_time, request)
-                    row = License.create(
-                        serial=serial,
-                        order=order,
-                        product=product.number,
-                        key_id=key_id,
-                        key_text=key_text,
-                        issued=order_time.date(),
-                        expires=terms.expires,
-                        updates_until=terms.updates_until,
-                        seats=terms.seats,
-                        edition=terms.edition,
-                        flags=terms.flags,
-                    )
-                    if request.newsletter_consent and not profile.newsletter_subscribed:
-                        profile.newsletter_subscribed = True
-                        profile.newsletter_change_time = utcnow()
-                        profile.newsletter_source = "checkout"
-                        profile.save()
-                    audit.record(actor, "issue", f"order:{order_ref}", f"serial {serial:012X}")
+
+            def store() -> IssueResult | None:
+                profile = self.profiles.find_or_create(email_index, new_profile)
+                order = self._find_or_create_order(order_ref, provider, profile, order_time, request)
+                try:
+                    with database.atomic():
+                        row = License.create(
+                            serial=serial,
+                            order=order,
+                            product=product.number,
+                            key_id=key_id,
+                            key_text=key_text,
+                            issued=order_time.date(),
+                            expires=terms.expires,
+                            updates_until=terms.updates_until,
+                            seats=terms.seats,
+                            edition=terms.edition,
+                            flags=terms.flags,
+                        )
+                except peewee.IntegrityError:
+                    found = self._existing(order_ref, product, email_index, terms, request)
+                    # None: the serial belongs to another order; the caller tries the next one.
+                    return None if found is None else IssueResult(found, created=False)
+                if request.newsletter_consent and not profile.newsletter_subscribed:
+                    Profile.update(
+                        newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout"
+                    ).where(Profile.id == profile.id).execute()
+                audit.record(actor, "issue", f"order:{order_ref}", f"serial {serial:012X}")
                 return IssueResult(record_of(row, product.code, order), created=True)
-            except peewee.IntegrityError:
-                existing = self._existing(order_ref, product, email_index, terms, request)
-                if existing is not None:
-                    return IssueResult(existing, created=False)
-                # No license for this (order, product): the serial collided with another order's.
+
+            result = self.committer.submit(store, data_keys)
+            if result is not None:
+                return result
+            data_keys = []  # stored with the first attempt
         raise Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
 
     def _sign(
@@ -235,8 +257,10 @@ class Issuer:
 
     # -- reading and revoking ------------------------------------------------------------------
 
-    @staticmethod
-    def product(code: str) -> Product:
+    def product(self, code: str) -> Product:
+        cached = self._products.get(code)
+        if cached is not None:
+            return cached
         if not code:
             raise InvalidArgument("product", "is required", reason="PRODUCT_REQUIRED")
         product = Product.get_or_none(Product.code == code) if len(code) <= 40 else None
@@ -244,6 +268,7 @@ class Issuer:
             raise InvalidArgument(
                 "product", "is not a known product code (see `licensing products list`)", reason="UNKNOWN_PRODUCT"
             )
+        self._products[code] = product
         return product
 
     def get(self, order_ref: str, product_code: str) -> LicenseRecord:

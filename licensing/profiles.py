@@ -1,18 +1,34 @@
 """Purchaser profiles: found by blind index, email sealed under a per-profile data key.
 
-The data key is written to the key store before the profile row to the main database, so a
-crash in between leaves at most an unused data key, never a profile whose email cannot open.
+The data key is written to the key store before the profile row to the main database (the
+group committer does both), so a crash in between leaves at most an unused data key, never a
+profile whose email cannot be opened.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import peewee
+
+from .errors import Unavailable
 
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
 from .storage.database import purge_deleted_rows
 from .storage.models import DataKey, Profile, database, keystore, utcnow
 
-__all__ = ["ProfileStore"]
+__all__ = ["NewProfile", "ProfileStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewProfile:
+    public_id: str
+    wrapped_key: bytes
+    email_index: bytes
+    email_ciphertext: bytes
+
+    def __repr__(self) -> str:
+        return f"NewProfile({self.public_id})"
 
 
 class ProfileStore:
@@ -25,27 +41,43 @@ class ProfileStore:
     def find(self, normalized_email: str) -> Profile | None:
         return Profile.get_or_none(Profile.email_index == self.index_of(normalized_email))
 
-    def find_or_create(self, normalized_email: str) -> Profile:
-        """The purchaser's profile, created on first purchase; safe under concurrent callers."""
-        email_index = self.index_of(normalized_email)
+    def exists(self, email_index: bytes) -> bool:
+        return Profile.select(Profile.id).where(Profile.email_index == email_index).exists()
+
+    def prepare(self, normalized_email: str) -> NewProfile:
+        """What a first purchase stores: a fresh data key (wrapped) and the email sealed under it.
+
+        Pure computation, done on the caller's thread before the write is queued.
+        """
+        public_id = new_public_id()
+        data_key, wrapped = self.vault.new_data_key(public_id)
+        return NewProfile(
+            public_id=public_id,
+            wrapped_key=wrapped,
+            email_index=self.index_of(normalized_email),
+            email_ciphertext=self.vault.encrypt_email(data_key, public_id, normalized_email),
+        )
+
+    def find_or_create(self, email_index: bytes, prepared: NewProfile | None) -> Profile:
+        """The purchaser's profile, created from `prepared` if absent; safe under concurrent callers.
+
+        Runs inside the caller's transaction; the data key of `prepared` is already stored.
+        """
         existing = Profile.get_or_none(Profile.email_index == email_index)
         if existing is not None:
             return existing
-        public_id = new_public_id()
-        data_key, wrapped = self.vault.new_data_key(public_id)
-        with keystore.atomic():
-            DataKey.create(profile_public_id=public_id, wrapped_key=wrapped)
+        if prepared is None:
+            # Erased between the caller's look-up and this write: a rare race, answered as busy.
+            raise Unavailable("the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED")
         try:
-            with database.atomic():  # a savepoint when inside the caller's transaction
+            with database.atomic():  # a savepoint inside the caller's transaction
                 return Profile.create(
-                    public_id=public_id,
-                    email_index=email_index,
-                    email_ciphertext=self.vault.encrypt_email(data_key, public_id, normalized_email),
+                    public_id=prepared.public_id,
+                    email_index=prepared.email_index,
+                    email_ciphertext=prepared.email_ciphertext,
                 )
         except peewee.IntegrityError:
-            # Another caller created it first; drop our unused data key and use theirs.
-            with keystore.atomic():
-                DataKey.delete().where(DataKey.profile_public_id == public_id).execute()
+            # Another write created it first; ours leaves an unused data key in the key store.
             return Profile.get(Profile.email_index == email_index)
 
     def reveal_email(self, profile: Profile) -> str | None:

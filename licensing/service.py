@@ -17,6 +17,7 @@ from .keyring import Keyring
 from .privacy import EmailVault
 from .profiles import ProfileStore
 from .storage.database import open_database
+from .storage.group_commit import GroupCommitter
 from .storage.migrate import migrate_keystore, migrate_main, pending_migrations
 from .storage.models import database, keystore, utcnow
 from .support import Support
@@ -70,6 +71,7 @@ class Service:
     settings: Settings
     databases: Databases
     keyring: Keyring
+    committer: GroupCommitter
     issuer: Issuer
     profiles: ProfileStore
     validator: Validator
@@ -79,15 +81,22 @@ class Service:
     def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
+        committer = GroupCommitter(databases.main, databases.keystore)
         return cls(
             settings=settings,
             databases=databases,
             keyring=keyring,
-            issuer=Issuer(keyring, profiles, clock=utcnow),
+            committer=committer,
+            issuer=Issuer(keyring, profiles, committer, clock=utcnow),
             profiles=profiles,
             validator=Validator(keyring),
             support=Support(profiles),
         )
+
+    def stop(self) -> None:
+        """After the server has drained: finish queued writes, then close the databases."""
+        self.committer.stop()
+        self.databases.close()
 
     @staticmethod
     def today() -> dt.date:

@@ -68,7 +68,7 @@ def running_server(settings: Settings, keyring: Keyring, options: ServerOptions 
     finally:
         channel.close()
         running.stop(grace=1)
-        service.databases.close()
+        service.stop()
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:

@@ -30,7 +30,7 @@ from .._proto.licensing.v1 import (
 from ..errors import ConfigurationError
 from ..ratelimit import RateLimiter
 from ..service import Service
-from ..storage.database import release_connection
+from ..storage.database import is_pooled, release_connection
 from ..storage.models import utcnow
 from .interceptor import AuthInterceptor
 from .issuance_service import IssuanceServicer
@@ -82,11 +82,15 @@ class RunningServer:
 
 
 class _HealthMonitor(threading.Thread):
-    """Reports NOT_SERVING while the database cannot be reached, SERVING when it is back."""
+    """Reports NOT_SERVING while the database cannot be reached, SERVING when it is back.
 
-    def __init__(self, db: peewee.Database, servicer: health.HealthServicer, interval: float) -> None:
+    When the database is found unreachable, idle pooled connections are discarded too: they are
+    dead, and would otherwise fail the first calls after the database returns.
+    """
+
+    def __init__(self, db: peewee.Database, servicer: health.HealthServicer, interval: float, pools: tuple[peewee.Database, ...] = ()) -> None:
         super().__init__(name="health-monitor", daemon=True)
-        self.db, self.servicer, self.interval = db, servicer, interval
+        self.db, self.servicer, self.interval, self.pools = db, servicer, interval, pools
         self._stopped = threading.Event()
 
     def run(self) -> None:
@@ -99,6 +103,9 @@ class _HealthMonitor(threading.Thread):
             self.db.execute_sql("SELECT 1").fetchone()
         except Exception:
             release_connection(self.db, broken=True)
+            for pool in self.pools:
+                if is_pooled(pool):
+                    pool.close_idle()
             return False
         release_connection(self.db)
         return True
@@ -173,7 +180,10 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
         port = server.add_secure_port(options.address, credentials)
     if port == 0:
         raise ConfigurationError(f"cannot listen on {options.address}: the address is in use or invalid")
-    monitor = _HealthMonitor(service.databases.main, health_servicer, options.health_interval)
+    monitor = _HealthMonitor(
+        service.databases.main, health_servicer, options.health_interval,
+        pools=(service.databases.main, service.databases.keystore),
+    )
     monitor._set(monitor._database_reachable())
     monitor.start()
     server.start()

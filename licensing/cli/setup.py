@@ -106,4 +106,5 @@ def _serve(args: argparse.Namespace) -> int:
     running = start_server(service, options)
     print(f"licensing server listening on port {running.port}", flush=True)
     serve_until_signalled(running, options.grace_seconds)
+    service.stop()
     return 0
