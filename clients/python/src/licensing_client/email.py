@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sys
-import unicodedata
 
 # Why not hashlib: importing it loads OpenSSL's libcrypto, about 3.5 MiB of memory and a few
 # milliseconds of start-up, for one short hash per check (docs/benchmarks.md). CPython's own
@@ -55,6 +54,8 @@ def normalize_email(raw: str) -> str:
         quick = raw.strip().lower()
         if len(quick) <= MAX_EMAIL_LENGTH and _ascii_address(quick):
             return quick
+    import unicodedata  # only for addresses that are not plain ASCII
+
     text = unicodedata.normalize("NFC", raw.strip()).lower()
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:

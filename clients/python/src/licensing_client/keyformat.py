@@ -244,14 +244,16 @@ def read_key_bytes(text: str) -> bytes:
         digits = unicode_digits.encode("ascii")
     if b"!" in digits:
         raise LicenseError(Reason.MALFORMED, "the key contains a character that is not used in keys")
-    length = _LENGTHS.get(len(digits))
-    if length is None:
+    # A whole number of bytes, 3 or more (version and CRC), written in as few digits as it takes:
+    # then fewer than 5 bits are left over as padding. Any other length lost or gained a digit.
+    byte_count = len(digits) * 5 // 8
+    pad_bits = len(digits) * 5 - byte_count * 8
+    if byte_count < 3 or pad_bits > 4:
         raise LicenseError(
             Reason.MALFORMED, "the key is too short or too long: check for a missing or extra character"
         )
-    byte_count, pad_bits, pad_mask = length
     number = int(digits, 32)
-    if number & pad_mask:
+    if number & ((1 << pad_bits) - 1):
         raise LicenseError(Reason.MALFORMED, "the last character of the key is wrong")
     raw = (number >> pad_bits).to_bytes(byte_count, "big")
     # A CRC without reflection or final xor, run over the data and its own CRC, gives 0.
@@ -269,21 +271,6 @@ def read_key_bytes(text: str) -> bytes:
 
 def _text_length(byte_count: int) -> int:
     return -(-byte_count * 8 // 5)
-
-
-def _length_table() -> dict[int, tuple[int, int, int]]:
-    """Every text length (in base-32 digits) that a whole number of bytes, 3 or more (version and
-    CRC), encodes to: digits -> (bytes, pad bits, pad mask). Other lengths have a missing or extra
-    character."""
-    table = {}
-    for byte_count in range(3, MAX_TEXT_INPUT * 5 // 8 + 1):
-        digits = _text_length(byte_count)
-        pad_bits = digits * 5 - byte_count * 8
-        table[digits] = (byte_count, pad_bits, (1 << pad_bits) - 1)
-    return table
-
-
-_LENGTHS = _length_table()
 
 
 def _to_base32(number: int, chars: int) -> str:

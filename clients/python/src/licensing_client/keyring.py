@@ -13,7 +13,6 @@ inside keys, so people can name a product instead of a number; it is optional.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 
@@ -75,6 +74,8 @@ class PublicKeyring(Frozen):
 
     @classmethod
     def from_json(cls, document: str | bytes) -> PublicKeyring:
+        import json  # here, not at the top: a program with its keyring in code never loads json
+
         try:
             data = json.loads(document)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -129,6 +130,8 @@ class PublicKeyring(Frozen):
         return cls.from_json(document)
 
     def to_json(self) -> str:
+        import json
+
         return (
             json.dumps(
                 {

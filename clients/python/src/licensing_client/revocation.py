@@ -14,7 +14,6 @@ should keep the highest `sequence` it has accepted and refuse an older list (`ne
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import struct
 from collections.abc import Iterable
@@ -75,6 +74,8 @@ class RevocationList(Frozen):
     @classmethod
     def from_json(cls, document: str | bytes, keyring: PublicKeyring) -> RevocationList:
         """Parse and verify; raise RevocationListError unless the signature checks out."""
+        import json  # here, not at the top: see PublicKeyring.from_json
+
         try:
             data = json.loads(document)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -8,6 +8,7 @@ signature is checked before any field is believed.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
@@ -15,9 +16,11 @@ from nacl.exceptions import CryptoError
 from .email import InvalidEmail, email_digest, normalize_email
 from .errors import LicenseError, Reason
 from .keyformat import PAYLOAD_BYTES, SIGNATURE_BYTES, decode_payload, read_key_bytes, signed_message
-from .keyring import PublicKeyring
 from .license import License
-from .revocation import RevocationList
+
+if TYPE_CHECKING:  # annotations only: a program that never loads a revocation list skips its module
+    from .keyring import PublicKeyring
+    from .revocation import RevocationList
 
 __all__ = ["validate"]
 

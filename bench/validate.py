@@ -1,0 +1,392 @@
+"""How fast the offline validator is, next to what it is built on and what it replaces.
+
+    .venv/bin/python bench/validate.py                               # full run, prints a table
+    .venv/bin/python bench/validate.py --quick                       # under 10 s, for a smoke test
+    .venv/bin/python bench/validate.py --write docs/benchmarks.md    # also update its section there
+
+Throughput, on one core (the process pins itself to one CPU where it can): `validate()` of
+v1 keys, next to a raw `nacl.signing.VerifyKey.verify` of exactly the bytes each key's signature
+covers (the floor: validate does that verification and more), and next to PyJWT decoding an
+EdDSA token with the same claims (what a key check would cost with JWTs instead). The three are
+timed in interleaved rounds, in a rotating order, over 64 different keys (so no result can be
+cached), and the report gives the median rate of each and the median of the per-round ratios:
+on a shared machine whole rounds run slow or fast together, and a ratio taken within a round
+cancels most of that.
+
+Start-up, as whole processes: `python -c "import licensing_client; <validate one key>"` against
+`python -c "import nacl.signing"`, alternated, median of N runs each, wall time and peak RSS.
+Each process's peak RSS comes from os.wait4, i.e. getrusage for that one child (RUSAGE_CHILDREN
+would give the largest of all children so far).
+
+Targets (docs/benchmarks.md): validate at least 90% of the raw verify rate and faster than
+PyJWT; start-up within 5 ms and 2 MiB of the nacl-only process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+import nacl
+import nacl.signing
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from licensing_client import License, PublicKey, PublicKeyring, validate
+from licensing_client.email import email_digest, normalize_email
+from licensing_client.keyformat import encode_payload, format_key, signed_message
+
+BEGIN, END = "<!-- bench:validate -->", "<!-- /bench:validate -->"
+KEYS = 64  # distinct keys cycled through: a power of two, indexed with & (KEYS - 1)
+NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
+SEED = hashlib.sha256(b"licensing benchmark key").digest()
+
+TARGET_VERIFY_RATIO = 0.90
+TARGET_START_MS = 5.0
+TARGET_START_MIB = 2.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One key in three forms: our key text, the raw signed bytes, and a JWT with its claims."""
+
+    text: str
+    email: str
+    message: bytes
+    signature: bytes
+    token: str
+
+
+def make_samples() -> tuple[list[Sample], PublicKeyring, nacl.signing.VerifyKey, object]:
+    signing_key = nacl.signing.SigningKey(SEED)
+    jwt_key = Ed25519PrivateKey.from_private_bytes(SEED)
+    samples = []
+    for i in range(KEYS):
+        email = f"customer{i}@example.com"
+        license = License(
+            key_id=3,
+            product=1,
+            serial=100_000 + i,
+            issued=dt.date(2026, 1, 15),
+            expires=dt.date(2027, 1, 14),
+            updates_until=dt.date(2026, 12, 31),
+            seats=1 + i % 5,
+            edition=0,
+            flags=0,
+        )
+        digest = email_digest(normalize_email(email))
+        payload = encode_payload(license, digest)
+        message = signed_message(payload, digest)
+        signature = signing_key.sign(message).signature
+        claims = {
+            "sub": email,
+            "product": license.product,
+            "serial": license.serial,
+            "seats": license.seats,
+            "edition": license.edition,
+            "flags": license.flags,
+            "iat": int(dt.datetime(2026, 1, 15, tzinfo=dt.UTC).timestamp()),
+            "exp": int(dt.datetime(2027, 1, 15, tzinfo=dt.UTC).timestamp()),
+            "updates_until": "2026-12-31",
+            "kid": 3,
+        }
+        token = jwt.encode(claims, jwt_key, algorithm="EdDSA")
+        samples.append(Sample(format_key(payload, signature), email, message, signature, token))
+    public = bytes(signing_key.verify_key)
+    keyring = PublicKeyring.of([PublicKey(3, public)], {"bench": 1})
+    return samples, keyring, nacl.signing.VerifyKey(public), jwt_key.public_key()
+
+
+def make_runners(
+    samples: list[Sample], keyring: PublicKeyring, verify_key: nacl.signing.VerifyKey, jwt_public: object
+) -> dict[str, Callable[[int], None]]:
+    """Each runner checks n keys, cycling through the samples, with the same loop around it."""
+    texts = [(s.text, s.email) for s in samples]
+    signed = [(s.message, s.signature) for s in samples]
+    tokens = [s.token for s in samples]
+    mask = KEYS - 1
+    verify = verify_key.verify
+    decode = jwt.decode
+
+    def run_validate(n: int) -> None:
+        for i in range(n):
+            text, email = texts[i & mask]
+            validate(text, email, 1, keyring, NOW)
+
+    def run_verify(n: int) -> None:
+        for i in range(n):
+            message, signature = signed[i & mask]
+            verify(message, signature)
+
+    def run_jwt(n: int) -> None:
+        for i in range(n):
+            decode(tokens[i & mask], jwt_public, algorithms=["EdDSA"])
+
+    # Every runner must succeed on every sample before it is timed.
+    for runner in (run_validate, run_verify, run_jwt):
+        runner(KEYS)
+    return {"validate()": run_validate, "VerifyKey.verify": run_verify, "PyJWT EdDSA": run_jwt}
+
+
+def measure_throughput(
+    runners: dict[str, Callable[[int], None]], rounds: int, seconds_per_batch: float
+) -> dict[str, list[float]]:
+    """Keys per second of each runner, per round; the order rotates from round to round."""
+    batch = {}
+    for name, runner in runners.items():  # size batches to take about seconds_per_batch each
+        start = time.perf_counter()
+        runner(256)
+        batch[name] = max(KEYS, int(256 * seconds_per_batch / (time.perf_counter() - start)))
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
+    gc.collect()
+    gc.disable()  # a collection would land in whichever batch happened to be running
+    try:
+        for r in range(rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                n = batch[name]
+                start = time.perf_counter_ns()
+                runners[name](n)
+                rates[name].append(n * 1e9 / (time.perf_counter_ns() - start))
+    finally:
+        gc.enable()
+    return rates
+
+
+# Runs the start-up probes. It is a separate small process because a child's peak RSS counts
+# the memory of the process it was forked from (Linux carries the high-water mark across exec):
+# forked from this benchmark, with PyJWT and cryptography loaded, every probe would read ~34 MiB.
+_LAUNCHER = """
+import json, os, sys, time
+programs, runs = json.loads(sys.argv[1])
+env = dict(os.environ)
+env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure as installed: with bytecode caches
+
+def spawn(code):
+    argv = [sys.executable, "-c", code]
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("start-up probe failed: " + code)
+    return [wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime]
+
+for code in programs.values():  # once to write the bytecode caches and warm the file cache
+    spawn(code)
+results = {name: [] for name in programs}
+for _ in range(runs):
+    for name, code in programs.items():
+        results[name].append(spawn(code))
+print(json.dumps(results))
+"""
+
+BASELINE = "import nacl.signing"
+STDLIB = "import nacl.signing, datetime, json"
+WITH_JSON = "licensing_client, validate one key (keyring from JSON)"
+IN_CODE = "licensing_client, validate one key (keyring in code)"
+
+
+def startup_programs(sample: Sample, keyring: PublicKeyring) -> dict[str, str]:
+    """The probes: ours as a program starts (its keyring embedded as JSON, as the client's README
+    shows, or built in code), the nacl-only baseline, and that baseline plus the two stdlib
+    modules a program checking keys needs anyway (datetime for `now`, json for a keyring)."""
+    check = f"lc.validate({sample.text!r}, {sample.email!r}, 1, keyring, dt.datetime.now(dt.timezone.utc))\n"
+    public = keyring.keys[3].public_key.hex()
+    return {
+        BASELINE: BASELINE,
+        STDLIB: STDLIB,
+        WITH_JSON: "import datetime as dt\nimport licensing_client as lc\n"
+        f"keyring = lc.PublicKeyring.from_json({keyring.to_json()!r})\n" + check,
+        IN_CODE: "import datetime as dt\nimport licensing_client as lc\n"
+        f"keyring = lc.PublicKeyring.of([lc.PublicKey(3, bytes.fromhex({public!r}))])\n" + check,
+    }
+
+
+Runs = list[tuple[float, int, float]]  # per run: wall seconds, peak RSS KiB, CPU seconds
+
+
+def measure_startup(programs: dict[str, str], runs: int) -> dict[str, Runs]:
+    """Each probe `runs` times, alternating, from a small launcher process (see _LAUNCHER)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", _LAUNCHER, json.dumps([programs, runs])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(result.stdout)
+    return {name: [(wall, rss, cpu) for wall, rss, cpu in rows] for name, rows in data.items()}
+
+
+def pin_to_one_cpu() -> str:
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError):
+        return "not pinned"
+    return f"pinned to CPU {cpu}"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _median(rows: Runs, field: int) -> float:
+    return statistics.median(row[field] for row in rows)
+
+
+def report(
+    rates: dict[str, list[float]],
+    startup: dict[str, Runs],
+    *,
+    rounds: int,
+    runs: int,
+    pinned: str,
+    command: str,
+) -> tuple[str, bool]:
+    """The Markdown section, and whether every target was met."""
+    per_round = list(zip(rates["validate()"], rates["VerifyKey.verify"], rates["PyJWT EdDSA"], strict=True))
+    verify_ratios = [v / raw for v, raw, _ in per_round]
+    verify_ratio = statistics.median(verify_ratios)
+    jwt_ratio = statistics.median(v / j for v, _, j in per_round)
+    base = startup[BASELINE]
+
+    def extra(name: str) -> tuple[float, float, float]:
+        """(wall ms, CPU ms, RSS MiB) over the nacl-only process, medians."""
+        rows = startup[name]
+        return (
+            (_median(rows, 0) - _median(base, 0)) * 1000,
+            (_median(rows, 2) - _median(base, 2)) * 1000,
+            (_median(rows, 1) - _median(base, 1)) / 1024,
+        )
+
+    start_ms, _, start_mib = extra(WITH_JSON)
+    checks = {
+        "verify": verify_ratio >= TARGET_VERIFY_RATIO,
+        "jwt": jwt_ratio > 1.0,
+        "start_ms": start_ms <= TARGET_START_MS,
+        "start_mib": start_mib <= TARGET_START_MIB,
+    }
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    lines = [
+        "## Offline validation (`bench/validate.py`)",
+        "",
+        (
+            f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d} with `{command}`: Python "
+            f"{platform.python_version()}, PyNaCl {nacl.__version__}, PyJWT {jwt.__version__}, "
+            f"{cpu_model()} ({os.cpu_count()} CPUs; this process {pinned}). Throughput: {rounds} "
+            f"interleaved rounds over {KEYS} distinct keys; start-up: {runs} runs of each probe, alternated."
+        ),
+        "",
+        "| check, one core | keys/s (median) | validate() against it (median of rounds) |",
+        "| --- | ---: | ---: |",
+        (
+            "| `validate()`: read the key, normalise and hash the email, verify, check the terms | "
+            f"{statistics.median(rates['validate()']):,.0f} | |"
+        ),
+        (
+            "| `VerifyKey.verify` of the same signed bytes (the floor) | "
+            f"{statistics.median(rates['VerifyKey.verify']):,.0f} | {verify_ratio:.1%} of its rate "
+            f"(rounds {min(verify_ratios):.1%} to {max(verify_ratios):.1%}) |"
+        ),
+        (
+            '| PyJWT `jwt.decode(token, key, algorithms=["EdDSA"])`, same claims | '
+            f"{statistics.median(rates['PyJWT EdDSA']):,.0f} | {jwt_ratio:.2f}x as fast |"
+        ),
+        "",
+        "| start-up, whole process (medians) | wall ms | CPU ms | peak RSS MiB | over nacl alone |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for name, rows in startup.items():
+        wall, cpu, mib = extra(name)
+        over = "" if name == BASELINE else f"{wall:+.1f} ms wall, {cpu:+.1f} ms CPU, {mib:+.2f} MiB"
+        lines.append(
+            f"| `{name}` | {_median(rows, 0) * 1000:.1f} | {_median(rows, 2) * 1000:.1f} | "
+            f"{_median(rows, 1) / 1024:.1f} | {over} |"
+        )
+    lines += [
+        "",
+        "| target | measured | |",
+        "| --- | --- | --- |",
+        (
+            f"| validate() at least {TARGET_VERIFY_RATIO:.0%} of the raw verify rate | {verify_ratio:.1%} | "
+            f"{mark(checks['verify'])} |"
+        ),
+        f"| validate() faster than PyJWT EdDSA | {jwt_ratio:.2f}x | {mark(checks['jwt'])} |",
+        (
+            f"| start-up within {TARGET_START_MS:g} ms of nacl alone (keyring from JSON) | {start_ms:+.1f} ms | "
+            f"{mark(checks['start_ms'])} |"
+        ),
+        (
+            f"| start-up within {TARGET_START_MIB:g} MiB of nacl alone (keyring from JSON) | {start_mib:+.2f} MiB | "
+            f"{mark(checks['start_mib'])} |"
+        ),
+    ]
+    return "\n".join(lines) + "\n", all(checks.values())
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put `section` between this benchmark's markers in `path`, keeping everything else."""
+    block = f"{BEGIN}\n{section}{END}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (under 10 s)")
+    parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update this file's section")
+    parser.add_argument("--rounds", type=int, help="throughput rounds (default 25, quick 6)")
+    parser.add_argument(
+        "--startup-runs", type=int, help="start-up runs of each program (default 21, quick 5)"
+    )
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (6 if args.quick else 25)
+    runs = args.startup_runs or (5 if args.quick else 21)
+    batch_seconds = 0.08 if args.quick else 0.2
+
+    pinned = pin_to_one_cpu()
+    samples, keyring, verify_key, jwt_public = make_samples()
+    runners = make_runners(samples, keyring, verify_key, jwt_public)
+    rates = measure_throughput(runners, rounds, batch_seconds)
+    startup = measure_startup(startup_programs(samples[0], keyring), runs)
+
+    command = "python bench/validate.py" + (" --quick" if args.quick else "")
+    section, all_met = report(rates, startup, rounds=rounds, runs=runs, pinned=pinned, command=command)
+    print(section)
+    if args.write:
+        write_section(args.write, section)
+        print(f"updated {args.write}")
+    if not all_met:
+        print("some targets were missed: see the table above", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
