@@ -1,0 +1,93 @@
+"""`licensing bridge serve`: the HTTP bridge for e-commerce providers (docs/providers.md).
+
+The bridge is its own process: it reads its configuration file and the issuer token from the
+environment, and reaches the server only through the gRPC API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+from pathlib import Path
+from typing import Any
+
+from ..bridge.config import CONFIG_ENV, TOKEN_ENV, BridgeConfig, load_config
+
+log = logging.getLogger("licensing.bridge")
+
+
+def register(commands: Any) -> None:
+    group = commands.add_parser("bridge", help="the HTTP bridge for 2Checkout, FastSpring and Paddle")
+    actions = group.add_subparsers(dest="action", required=True)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the providers' endpoints and issue keys through the gRPC API",
+        description=f"The issuer token is read from {TOKEN_ENV}; provider secrets from the "
+        "environment variables the configuration names.",
+    )
+    serve.add_argument("--config", type=Path, help=f"configuration file (TOML; env {CONFIG_ENV})")
+    serve.add_argument("--address", help="host:port to listen on (overrides `listen` in the file)")
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    asyncio.run(_run(config, args.address or config.listen))
+    return 0
+
+
+class _Redact(logging.Filter):
+    """Last line of defence: a log record that somehow holds a configured secret is rewritten."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = tuple(secret for secret in secrets if len(secret) >= 4)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+async def _run(config: BridgeConfig, address: str) -> None:
+    import aiohttp
+    from aiohttp import web
+
+    from ..bridge.app import create_app
+    from ..bridge.issuer import Issuer, channel_for
+
+    redact = _Redact(config.secret_values)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    host, _, port = address.rpartition(":")
+    context = None
+    if config.listen_cert_file is not None and config.listen_key_file is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(config.listen_cert_file, config.listen_key_file)
+    channel = channel_for(config.server, config.server_ca, config.client_cert, config.client_key)
+    issuer = Issuer(channel, config.token, config.deadline_seconds)
+    async with aiohttp.ClientSession() as http:
+        runner = web.AppRunner(create_app(config, issuer, http=http), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host.strip("[]") or "127.0.0.1", int(port), ssl_context=context)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        print(f"licensing bridge listening on port {bound}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            log.info("bridge stopping")
+            await runner.cleanup()
+            await issuer.close()
