@@ -156,3 +156,16 @@ def _decode_canonical(text: str) -> bytes:
         number = number * 32 + _CROCKFORD.index(char)
     byte_count = len(digits) * 5 // 8
     return (number >> (len(digits) * 5 - byte_count * 8)).to_bytes(byte_count, "big")
+
+
+def test_the_specification_matches_the_reference() -> None:
+    """docs/key-format.md shows a real vector key, every reason code and every separator."""
+    from licensing_client.keyformat import _SEPARATORS
+
+    spec = (VECTORS.parents[1] / "docs" / "key-format.md").read_text(encoding="utf-8")
+    example = spec.split("```\n", 2)[1].split("```", 1)[0].replace("\n", "")
+    assert example == next(c["key"] for c in KEY_CASES if c["name"] == "valid/perpetual")
+    for reason in Reason:
+        assert f"`{reason.value}`" in spec
+    for separator in _SEPARATORS:
+        assert f"U+{ord(separator):04X}" in spec, f"separator U+{ord(separator):04X} is not in the spec"
