@@ -90,4 +90,5 @@ def _domain_to_ascii(domain: str) -> str:
 
 def email_digest(normalized: str) -> bytes:
     """SHA-256 of the context string and the normalised address: 32 bytes, signed into keys."""
-    return bytes(_sha256(EMAIL_DIGEST_CONTEXT + normalized.encode("utf-8")).digest())
+    digest: bytes = _sha256(EMAIL_DIGEST_CONTEXT + normalized.encode()).digest()
+    return digest

@@ -236,7 +236,7 @@ def read_key_bytes(text: str) -> bytes:
     if len(text) > MAX_TEXT_INPUT:
         raise LicenseError(Reason.MALFORMED, "the text is far too long to be a license key")
     if text.isascii():
-        digits = text.encode("ascii").translate(_READ_ASCII, _ASCII_SEPARATORS)
+        digits = text.encode().translate(_READ_ASCII, _ASCII_SEPARATORS)
     else:
         unicode_digits = text.translate(_READ_UNICODE)
         if not unicode_digits.isascii():

@@ -27,6 +27,7 @@ __all__ = ["validate"]
 # Where the parts sit in the 89 key bytes (keyformat's layout table).
 _SIGNATURE = slice(PAYLOAD_BYTES, PAYLOAD_BYTES + SIGNATURE_BYTES)
 _EMAIL_CHECK = slice(10, 12)
+_UTC = dt.timezone.utc
 
 
 def validate(
@@ -92,7 +93,7 @@ def check_terms(
         )
     if revocations is not None and license.serial in revocations:
         raise LicenseError(Reason.REVOKED, f"license {license.serial_text} has been revoked", license)
-    today = now.astimezone(dt.timezone.utc).date()
+    today = now.astimezone(_UTC).date()
     if today < license.issued:
         raise LicenseError(
             Reason.NOT_YET_VALID,
