@@ -295,7 +295,7 @@ def _endpoint(provider: str, name: str, handler: Handler) -> Callable[[web.Reque
             log.warning("bridge provider=%s endpoint=%s server answered %s", provider, name, error)
             headers = {"Retry-After": str(max(1, round(error.retry_after or 5)))} if error.retryable else None
             response = web.Response(
-                text=f"{error.code.name}\n", status=error.status, headers=headers, content_type="text/plain"
+                text=f"{error}\n", status=error.status, headers=headers, content_type="text/plain"
             )
         except web.HTTPException as error:
             outcome.what = f"http:{error.status}"
