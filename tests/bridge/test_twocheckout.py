@@ -189,3 +189,21 @@ def test_lcn_disabled_revokes_and_answers_the_read_receipt(bridge: Bridge) -> No
     assert match[2] == expected
     stored = bridge.license(f"2co:{refno}", "photo-pro")
     assert stored is not None and stored.revocation_reason == license_pb2.REVOCATION_REASON_CANCELED
+
+
+def test_an_ipn_dated_earlier_than_the_key_generator_call_still_answers_with_the_first_key(bridge: Bridge) -> None:
+    """The key generator has no sale date (expiry counted from today); the IPN's SALEDATE is
+    yesterday, so its expiry differs by a day: the server refuses the new terms and the bridge
+    answers with the stored license, whose seats agree."""
+    refno, email = unique("1"), email_for("dates")
+    key = re.findall(r"<code>([^<]+)</code>", bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1))).text)[0]
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    pairs = [(name, yesterday if name == "SALEDATE" else value)
+             for name, value in ipn_pairs(refno, email, "COMPLETE", [("1", "Photo Pro", "PHOTO-1Y", 1)])]
+    assert bridge.post("/2checkout/ipn", signed(pairs)).status == 200
+    stored = bridge.license(f"2co:{refno}", "photo-pro")
+    assert stored is not None and stored.license_key == key
+    # Other seats are a real conflict: refused with 409, nothing changed.
+    more = [(name, "3" if name == "IPN_QTY[]" else value) for name, value in pairs]
+    answer = bridge.post("/2checkout/ipn", signed(more))
+    assert answer.status == 409 and "ORDER_TERMS_MISMATCH" in answer.text
