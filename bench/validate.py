@@ -42,7 +42,7 @@ from pathlib import Path
 import jwt
 import nacl
 import nacl.signing
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from licensing_client import License, PublicKey, PublicKeyring, validate
 from licensing_client.email import email_digest, normalize_email
 from licensing_client.keyformat import encode_payload, format_key, signed_message
@@ -68,7 +68,7 @@ class Sample:
     token: str
 
 
-def make_samples() -> tuple[list[Sample], PublicKeyring, nacl.signing.VerifyKey, object]:
+def make_samples() -> tuple[list[Sample], PublicKeyring, nacl.signing.VerifyKey, Ed25519PublicKey]:
     signing_key = nacl.signing.SigningKey(SEED)
     jwt_key = Ed25519PrivateKey.from_private_bytes(SEED)
     samples = []
@@ -109,7 +109,10 @@ def make_samples() -> tuple[list[Sample], PublicKeyring, nacl.signing.VerifyKey,
 
 
 def make_runners(
-    samples: list[Sample], keyring: PublicKeyring, verify_key: nacl.signing.VerifyKey, jwt_public: object
+    samples: list[Sample],
+    keyring: PublicKeyring,
+    verify_key: nacl.signing.VerifyKey,
+    jwt_public: Ed25519PublicKey,
 ) -> dict[str, Callable[[int], None]]:
     """Each runner checks n keys, cycling through the samples, with the same loop around it."""
     texts = [(s.text, s.email) for s in samples]

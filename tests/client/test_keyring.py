@@ -76,7 +76,7 @@ def test_public_key_checks_its_fields() -> None:
         PublicKey(1, bytearray(32))  # type: ignore[arg-type]
     key = PublicKey(1, bytes(32))
     with pytest.raises(AttributeError):
-        key.status = "retired"  # type: ignore[misc]
+        key.status = "retired"
     assert key == PublicKey(1, bytes(32), "active") and hash(key) == hash(PublicKey(1, bytes(32)))
     assert key != PublicKey(1, bytes(32), "retired")
     assert "key_id=1" in repr(key)

@@ -71,8 +71,8 @@ def test_key_vector(case: dict[str, Any], keyring: PublicKeyring, revocations: R
                 revocations=revocations,
             )
         assert caught.value.reason is Reason(expected["reason"])
-        license = caught.value.license
-        assert (None if license is None else _license_json(license)) == expected.get("license")
+        terms = caught.value.license
+        assert (None if terms is None else _license_json(terms)) == expected.get("license")
 
 
 _CANONICAL = re.compile(r"[0-9A-HJKMNP-TV-Z]{1,8}(-[0-9A-HJKMNP-TV-Z]{1,8})*")

@@ -17,7 +17,7 @@ def _blocked(*args: object, **kwargs: object) -> None:
     raise NetworkBlocked("the client test suite must not use the network")
 
 
-socket.socket.__init__ = _blocked  # type: ignore[assignment,method-assign]
+socket.socket.__init__ = _blocked  # type: ignore[method-assign]
 socket.create_connection = _blocked  # type: ignore[assignment]
 socket.socketpair = _blocked  # type: ignore[assignment]
 socket.getaddrinfo = _blocked  # type: ignore[assignment]
