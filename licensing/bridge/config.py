@@ -94,7 +94,7 @@ class FastSpringConfig:
 class PaddleConfig:
     products: Mapping[str, ProductMapping]
     webhook_secrets: tuple[bytes, ...] = ()
-    tolerance_seconds: int = 300
+    tolerance_seconds: int = 60
     api_key: str | None = None
     api_base: str = "https://api.paddle.com"
     classic_public_key_pem: bytes | None = None
@@ -218,7 +218,7 @@ def _paddle(reader: _Reader | None) -> PaddleConfig | None:
     result = PaddleConfig(
         products=reader.products(),
         webhook_secrets=reader.secrets("webhook_secret_env"),
-        tolerance_seconds=int(reader.number("tolerance_seconds", 300, low=5, high=3600)),
+        tolerance_seconds=int(reader.number("tolerance_seconds", 60, low=5, high=3600)),
         api_key=api_keys[0].decode() if api_keys else None,
         api_base=reader.string("api_base", "https://api.paddle.com").rstrip("/"),
         classic_public_key_pem=reader.file("classic_public_key_file"),

@@ -14,6 +14,7 @@ secret, a weak algorithm not enabled, a stale timestamp.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 from urllib.parse import urlencode
@@ -236,3 +237,11 @@ def test_paddle_classic_signature_verifies_and_refuses_changes() -> None:
         paddle.verify_classic([*changed, ("p_signature", signature.encode())], key.public_key())
     with pytest.raises(SignatureMissing):
         paddle.verify_classic(pairs, key.public_key())
+
+
+def test_answer_formats_are_pinned() -> None:
+    assert twocheckout.keygen_response(["AB-1", "C<D"]) == (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Data><code>AB-1</code><code>C&lt;D</code></Data>\n'
+    )
+    assert fastspring.license_response(["K1", "K2"]) == "K1\nK2\n"
+    assert twocheckout.receipt_date(dt.datetime(2005, 3, 3, 12, 34, 34, tzinfo=dt.UTC)) == "20050303123434"
