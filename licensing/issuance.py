@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import peewee
 from licensing_client.email import email_digest
@@ -24,11 +24,21 @@ from licensing_client.license import License as KeyLicense
 from . import audit
 from .errors import Conflict, InvalidArgument, NotFound
 from .inputs import check_email, check_free_text, check_order_ref, check_provider
+from .issuance_batch import (
+    RETRY_WITH_NEXT_SERIAL,
+    IssueResult,
+    PendingIssue,
+    license_record,
+    mismatch,
+    order_email_mismatch,
+    write_issuances,
+)
 from .keyring import Keyring
 from .profiles import ProfileStore
 from .records import LicenseRecord, RevocationReason, Terms
+from .storage.compiled import CompiledQuery
 from .storage.group_commit import GroupCommitter
-from .storage.models import License, Order, Product, Profile, database, utcnow
+from .storage.models import License, Order, Product, Profile, database, keystore, utcnow
 
 __all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of"]
 
@@ -42,17 +52,11 @@ class IssueRequest:
     email: str
     order_ref: str
     product: str
-    terms: Terms = Terms()
+    terms: Terms = field(default_factory=Terms)
     order_time: dt.datetime | None = None  # naive UTC; None: now
     provider: str = ""
     test_order: bool = False
     newsletter_consent: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class IssueResult:
-    license: LicenseRecord
-    created: bool
 
 
 def derive_serial(order_ref: str, product_number: int, attempt: int = 0) -> int:
@@ -80,19 +84,28 @@ def record_of(row: License, product_code: str, order: Order) -> LicenseRecord:
     )
 
 
+# The order, its profile's blind index, and its license for one product: the one read an
+# issuance makes before deciding to write (compiled once: building it costs more than running it).
+_EXISTING = CompiledQuery(
+    lambda order_ref, product: Order.select(Order.test_order, Profile.email_index, License)
+    .join(Profile)
+    .switch(Order)
+    .join(License, peewee.JOIN.LEFT_OUTER, on=(License.order == Order.id) & (License.product == product))
+    .where(Order.order_ref == order_ref),
+    arity=2,
+)
+
+
 class Issuer:
-    def __init__(
-        self,
-        keyring: Keyring,
-        profiles: ProfileStore,
-        committer: GroupCommitter,
-        clock: Callable[[], dt.datetime] = utcnow,
-    ) -> None:
+    def __init__(self, keyring: Keyring, profiles: ProfileStore, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.keyring = keyring
         self.profiles = profiles
-        self.committer = committer
         self.clock = clock
         self._products: dict[str, Product] = {}  # products are never changed or deleted once added
+        self.committer: GroupCommitter[PendingIssue] = GroupCommitter(database.obj, keystore.obj, write_issuances)
+
+    def stop(self) -> None:
+        self.committer.stop()
 
     # -- issuing ---------------------------------------------------------------------------
 
@@ -110,51 +123,36 @@ class Issuer:
         order_time = self._check_order_time(request.order_time)
         terms = self._check_terms(request.terms, order_time.date())
         email_index = self.profiles.index_of(email)
+        explicit_issued = order_time.date() if request.order_time is not None else None
 
-        existing = self._existing(order_ref, product, email_index, terms, request)
+        existing = self._existing(order_ref, product, email_index, terms, explicit_issued)
         if existing is not None:
             return IssueResult(existing, created=False)
 
         new_profile = None if self.profiles.exists(email_index) else self.profiles.prepare(email)
-        data_keys = [(new_profile.public_id, new_profile.wrapped_key)] if new_profile else []
         for attempt in range(_SERIAL_ATTEMPTS):
             serial = derive_serial(order_ref, product.number, attempt)
             key_id = self.keyring.active_key_id
-            key_text = self._sign(email, key_id, product.number, serial, order_time.date(), terms)
-
-            def store() -> IssueResult | None:
-                profile = self.profiles.find_or_create(email_index, new_profile)
-                order = self._find_or_create_order(order_ref, provider, profile, order_time, request)
-                try:
-                    with database.atomic():
-                        row = License.create(
-                            serial=serial,
-                            order=order,
-                            product=product.number,
-                            key_id=key_id,
-                            key_text=key_text,
-                            issued=order_time.date(),
-                            expires=terms.expires,
-                            updates_until=terms.updates_until,
-                            seats=terms.seats,
-                            edition=terms.edition,
-                            flags=terms.flags,
-                        )
-                except peewee.IntegrityError:
-                    found = self._existing(order_ref, product, email_index, terms, request)
-                    # None: the serial belongs to another order; the caller tries the next one.
-                    return None if found is None else IssueResult(found, created=False)
-                if request.newsletter_consent and not profile.newsletter_subscribed:
-                    Profile.update(
-                        newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout"
-                    ).where(Profile.id == profile.id).execute()
-                audit.record(actor, "issue", f"order:{order_ref}", f"serial {serial:012X}")
-                return IssueResult(record_of(row, product.code, order), created=True)
-
-            result = self.committer.submit(store, data_keys)
-            if result is not None:
-                return result
-            data_keys = []  # stored with the first attempt
+            pending = PendingIssue(
+                data_keys=[(new_profile.public_id, new_profile.wrapped_key)] if new_profile and attempt == 0 else [],
+                actor=actor,
+                email_index=email_index,
+                new_profile=new_profile,
+                order_ref=order_ref,
+                provider=provider,
+                order_time=order_time,
+                explicit_order_time=request.order_time is not None,
+                test_order=request.test_order,
+                product=product,
+                serial=serial,
+                key_id=key_id,
+                key_text=self._sign(email, key_id, product.number, serial, order_time.date(), terms),
+                terms=terms,
+                newsletter_consent=request.newsletter_consent,
+            )
+            result = self.committer.submit(pending)
+            if result is not RETRY_WITH_NEXT_SERIAL:
+                return result  # type: ignore[no-any-return]
         raise Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
 
     def _sign(
@@ -178,56 +176,24 @@ class Issuer:
         return format_key(payload, self.keyring.sign(key_id, signed_message(payload, digest)))
 
     def _existing(
-        self, order_ref: str, product: Product, email_index: bytes, terms: Terms, request: IssueRequest
+        self, order_ref: str, product: Product, email_index: bytes, terms: Terms, issued: dt.date | None
     ) -> LicenseRecord | None:
-        """The stored license for (order, product) if the request matches it; Conflict if not."""
-        order = Order.get_or_none(Order.order_ref == order_ref)
-        if order is None:
-            return None
-        stored_index = order.profile.email_index
-        if stored_index is None or not hmac.compare_digest(bytes(stored_index), email_index):
-            raise Conflict(
-                "order_id is already recorded for a different email address; nothing was changed",
-                reason="ORDER_EMAIL_MISMATCH",
-            )
-        row = License.get_or_none((License.order == order) & (License.product == product.number))
+        """The stored license for (order, product) if the request matches it; Conflict if not.
+
+        One query: the order, its profile's blind index, and the license for this product.
+        """
+        row = _EXISTING.first(database.obj, order_ref, product.number)
         if row is None:
             return None
-        stored = Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags)
-        if stored != terms:
-            raise Conflict(
-                "a license for this order and product exists with different terms; nothing was changed",
-                reason="ORDER_TERMS_MISMATCH",
-            )
-        if request.order_time is not None and request.order_time.date() != row.issued:
-            raise Conflict(
-                "a license for this order and product exists with a different order_time",
-                reason="ORDER_TIME_MISMATCH",
-            )
-        return record_of(row, product.code, order)
-
-    def _find_or_create_order(
-        self, order_ref: str, provider: str, profile: Profile, order_time: dt.datetime, request: IssueRequest
-    ) -> Order:
-        order = Order.get_or_none(Order.order_ref == order_ref)
-        if order is None:
-            try:
-                with database.atomic():
-                    return Order.create(
-                        order_ref=order_ref,
-                        provider=provider,
-                        profile=profile,
-                        order_time=order_time,
-                        test_order=request.test_order,
-                    )
-            except peewee.IntegrityError:
-                order = Order.get(Order.order_ref == order_ref)
-        if order.profile_id != profile.id:
-            raise Conflict(
-                "order_id is already recorded for a different email address; nothing was changed",
-                reason="ORDER_EMAIL_MISMATCH",
-            )
-        return order
+        stored_index = row["email_index"]
+        if stored_index is None or not hmac.compare_digest(bytes(stored_index), email_index):
+            raise order_email_mismatch()
+        if row["serial"] is None:
+            return None
+        problem = mismatch(row, terms, issued)
+        if problem is not None:
+            raise problem
+        return license_record(row, product.code, order_ref, row["test_order"])
 
     def _check_order_time(self, value: dt.datetime | None) -> dt.datetime:
         now = self.clock()

@@ -14,10 +14,13 @@ import peewee
 from .errors import Unavailable
 
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
+from .storage.compiled import CompiledQuery
 from .storage.database import purge_deleted_rows
 from .storage.models import DataKey, Profile, database, keystore, utcnow
 
 __all__ = ["NewProfile", "ProfileStore"]
+
+_PROFILE_BY_INDEX = CompiledQuery(lambda index: Profile.select(Profile.id).where(Profile.email_index == index), arity=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ class ProfileStore:
         return Profile.get_or_none(Profile.email_index == self.index_of(normalized_email))
 
     def exists(self, email_index: bytes) -> bool:
-        return Profile.select(Profile.id).where(Profile.email_index == email_index).exists()
+        return _PROFILE_BY_INDEX.first(database.obj, email_index) is not None
 
     def prepare(self, normalized_email: str) -> NewProfile:
         """What a first purchase stores: a fresh data key (wrapped) and the email sealed under it.

@@ -17,7 +17,6 @@ from .keyring import Keyring
 from .privacy import EmailVault
 from .profiles import ProfileStore
 from .storage.database import open_database
-from .storage.group_commit import GroupCommitter
 from .storage.migrate import migrate_keystore, migrate_main, pending_migrations
 from .storage.models import database, keystore, utcnow
 from .support import Support
@@ -39,9 +38,10 @@ class Databases:
 def bind_only(settings: Settings, *, pool_size: int = 16) -> Databases:
     """Open both databases and bind the models to them; no schema check.
 
-    The key store is touched only when a profile is created, read or erased: a small pool.
+    The key store is touched only when a profile is created, read or erased: a small pool. The
+    main pool has room for the group-commit writer and the health monitor beside the workers.
     """
-    main = open_database(settings.database_url, max_connections=pool_size)
+    main = open_database(settings.database_url, max_connections=pool_size + 2)
     keys = open_database(settings.keystore_url, max_connections=min(4, pool_size), secure_delete=True)
     database.initialize(main)
     keystore.initialize(keys)
@@ -71,7 +71,6 @@ class Service:
     settings: Settings
     databases: Databases
     keyring: Keyring
-    committer: GroupCommitter
     issuer: Issuer
     profiles: ProfileStore
     validator: Validator
@@ -81,13 +80,11 @@ class Service:
     def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
-        committer = GroupCommitter(databases.main, databases.keystore)
         return cls(
             settings=settings,
             databases=databases,
             keyring=keyring,
-            committer=committer,
-            issuer=Issuer(keyring, profiles, committer, clock=utcnow),
+            issuer=Issuer(keyring, profiles, clock=utcnow),
             profiles=profiles,
             validator=Validator(keyring),
             support=Support(profiles),
@@ -95,7 +92,7 @@ class Service:
 
     def stop(self) -> None:
         """After the server has drained: finish queued writes, then close the databases."""
-        self.committer.stop()
+        self.issuer.stop()
         self.databases.close()
 
     @staticmethod

@@ -18,11 +18,19 @@ from dataclasses import dataclass
 import peewee
 
 from .errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
-from .storage.models import ApiToken, utcnow
+from .storage.compiled import CompiledQuery
+from .storage.models import ApiToken, database, utcnow
 
 __all__ = ["Caller", "Role", "TokenInfo", "authenticate", "create_token", "list_tokens", "revoke_token"]
 
 TOKEN_PREFIX = "lic_"
+# Every call runs this look-up (no cache: a revoked token must be refused at once everywhere).
+_BY_HASH = CompiledQuery(
+    lambda digest: ApiToken.select(ApiToken.name, ApiToken.role, ApiToken.token_hash, ApiToken.revoke_time).where(
+        ApiToken.token_hash == digest
+    ),
+    arity=1,
+)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -69,13 +77,11 @@ def authenticate(token: str) -> Caller:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("the token is not valid", reason="TOKEN_INVALID")
     digest = _hash(token)
-    row = ApiToken.select(ApiToken.name, ApiToken.role, ApiToken.token_hash, ApiToken.revoke_time).where(
-        ApiToken.token_hash == digest
-    ).first()
+    row = _BY_HASH.first(database.obj, digest)
     # The look-up is by a digest the caller cannot steer; compare again in constant time anyway.
-    if row is None or not hmac.compare_digest(bytes(row.token_hash), digest) or row.revoke_time is not None:
+    if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest) or row["revoke_time"] is not None:
         raise Unauthenticated("the token is not valid or has been revoked", reason="TOKEN_INVALID")
-    return Caller(name=row.name, role=Role(row.role))
+    return Caller(name=row["name"], role=Role(row["role"]))
 
 
 def revoke_token(name: str) -> None:

@@ -1,0 +1,231 @@
+"""Writes a group of issuances with a handful of set-wise statements (the group committer's flush).
+
+The rules are the ones a single issuance follows, applied to many at once inside one
+transaction: a purchaser's profile is found by blind index or created; an order is found by
+reference or created, and must belong to that profile; a license is inserted for (order,
+product) unless one exists, in which case it must have the same terms. Every insert ignores a
+conflict and is followed by a read, so a row another replica (or an earlier write of the same
+group) committed first is found and compared rather than failing the group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Conflict, Unavailable
+from .profiles import NewProfile
+from .records import LicenseRecord, RevocationReason, Terms
+from .storage.compiled import insert_ignoring_conflicts, select_in
+from .storage.group_commit import PendingWrite
+from .storage.models import AuditEvent, License, Order, Product, Profile, database, utcnow
+
+__all__ = ["RETRY_WITH_NEXT_SERIAL", "IssueResult", "PendingIssue", "write_issuances"]
+
+RETRY_WITH_NEXT_SERIAL = object()  # the serial belongs to another order (a 48-bit collision)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueResult:
+    license: LicenseRecord
+    created: bool
+
+
+@dataclass(eq=False, kw_only=True)
+class PendingIssue(PendingWrite):
+    actor: str
+    email_index: bytes
+    new_profile: NewProfile | None
+    order_ref: str
+    provider: str
+    order_time: dt.datetime
+    explicit_order_time: bool
+    test_order: bool
+    product: Product
+    serial: int
+    key_id: int
+    key_text: str
+    terms: Terms
+    newsletter_consent: bool
+
+    @property
+    def issued(self) -> dt.date:
+        return self.order_time.date()
+
+
+def terms_of(row: dict[str, Any]) -> Terms:
+    return Terms(row["expires"], row["updates_until"], row["seats"], row["edition"], row["flags"])
+
+
+def license_record(row: dict[str, Any], product_code: str, order_ref: str, test_order: bool) -> LicenseRecord:
+    return LicenseRecord(
+        serial=row["serial"],
+        product=product_code,
+        order_ref=order_ref,
+        key_text=row["key_text"],
+        key_id=row["key_id"],
+        terms=terms_of(row),
+        issued=row["issued"],
+        test_order=test_order,
+        create_time=row["create_time"],
+        revoke_time=row["revoke_time"],
+        revocation_reason=RevocationReason(row["revocation_reason"]) if row["revocation_reason"] else None,
+        revocation_note=row["revocation_note"],
+    )
+
+
+def mismatch(row: dict[str, Any], terms: Terms, issued: dt.date | None) -> Conflict | None:
+    """Why a stored license does not answer this request, or None when it does."""
+    if terms_of(row) != terms:
+        return Conflict(
+            "a license for this order and product exists with different terms; nothing was changed",
+            reason="ORDER_TERMS_MISMATCH",
+        )
+    if issued is not None and issued != row["issued"]:
+        return Conflict(
+            "a license for this order and product exists with a different order_time",
+            reason="ORDER_TIME_MISMATCH",
+        )
+    return None
+
+
+def order_email_mismatch() -> Conflict:
+    return Conflict(
+        "order_id is already recorded for a different email address; nothing was changed",
+        reason="ORDER_EMAIL_MISMATCH",
+    )
+
+
+# Set-wise reads and writes in plain SQL built from the models (see storage/compiled.py: building
+# Peewee queries per group would cost the single writer thread more than running them).
+_LICENSE_FIELDS = License._meta.sorted_fields
+
+
+def _profiles(indexes: set[bytes]) -> dict[bytes, tuple[int, bool]]:
+    rows = select_in(database.obj, [Profile.id, Profile.email_index, Profile.newsletter_subscribed], Profile.email_index, list(indexes))
+    return {bytes(index): (pid, subscribed) for pid, index, subscribed in rows}
+
+
+def _orders(refs: set[str]) -> dict[str, tuple[int, int, bool]]:
+    rows = select_in(database.obj, [Order.order_ref, Order.id, Order.profile, Order.test_order], Order.order_ref, list(refs))
+    return {ref: (oid, profile_id, test) for ref, oid, profile_id, test in rows}
+
+
+def _licenses(order_ids: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
+    rows = select_in(database.obj, _LICENSE_FIELDS, License.order, list(order_ids))
+    found = (dict(zip((f.name for f in _LICENSE_FIELDS), row)) for row in rows)
+    return {(row["order"], row["product"]): row for row in found}
+
+
+def write_issuances(group: list[PendingIssue]) -> None:
+    """Flush a group inside the caller's transaction; sets each write's result or error."""
+    profiles = _profiles({w.email_index for w in group})
+    new_profiles: dict[bytes, NewProfile] = {}
+    for w in group:
+        if w.email_index not in profiles and w.new_profile is not None:
+            new_profiles.setdefault(w.email_index, w.new_profile)
+    if new_profiles:
+        insert_ignoring_conflicts(
+            database.obj,
+            Profile,
+            [
+                {"public_id": p.public_id, "email_index": p.email_index, "email_ciphertext": p.email_ciphertext,
+                 "create_time": utcnow(), "newsletter_subscribed": False}
+                for p in new_profiles.values()
+            ],
+        )
+        profiles.update(_profiles(set(new_profiles)))
+
+    orders = _orders({w.order_ref for w in group})
+    new_orders: dict[str, dict[str, Any]] = {}
+    for w in group:
+        if w.order_ref not in orders and w.order_ref not in new_orders and w.email_index in profiles:
+            new_orders[w.order_ref] = {
+                "order_ref": w.order_ref,
+                "provider": w.provider,
+                "profile": profiles[w.email_index][0],
+                "order_time": w.order_time,
+                "test_order": w.test_order,
+                "create_time": utcnow(),
+            }
+    if new_orders:
+        insert_ignoring_conflicts(database.obj, Order, list(new_orders.values()))
+        orders.update(_orders(set(new_orders)))
+
+    live: list[tuple[PendingIssue, int, bool]] = []
+    for w in group:
+        profile = profiles.get(w.email_index)
+        order = orders.get(w.order_ref)
+        if profile is None or order is None:
+            # Erased between the caller's look-up and this write: a rare race, answered as busy.
+            w.error = Unavailable("the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED")
+        elif order[1] != profile[0]:
+            w.error = order_email_mismatch()
+        else:
+            live.append((w, order[0], order[2]))
+    if not live:
+        return
+
+    before = _licenses({order_id for _, order_id, _ in live})
+    creators: dict[tuple[int, int], PendingIssue] = {}
+    for w, order_id, _ in live:
+        pair = (order_id, w.product.number)
+        if pair not in before and pair not in creators:
+            creators[pair] = w
+    if creators:
+        now = utcnow()
+        insert_ignoring_conflicts(
+            database.obj,
+            License,
+            [
+                {
+                    "serial": w.serial,
+                    "order": pair[0],
+                    "product": w.product.number,
+                    "key_id": w.key_id,
+                    "key_text": w.key_text,
+                    "issued": w.issued,
+                    "expires": w.terms.expires,
+                    "updates_until": w.terms.updates_until,
+                    "seats": w.terms.seats,
+                    "edition": w.terms.edition,
+                    "flags": w.terms.flags,
+                    "create_time": now,
+                }
+                for pair, w in creators.items()
+            ],
+        )
+    after = _licenses({pair[0] for pair in creators}) if creators else {}
+
+    created: list[PendingIssue] = []
+    for w, order_id, test_order in live:
+        pair = (order_id, w.product.number)
+        row = before.get(pair) or after.get(pair)
+        if row is None:
+            w.result = RETRY_WITH_NEXT_SERIAL
+            continue
+        made_now = creators.get(pair) is w and pair not in before and row["serial"] == w.serial
+        problem = None if made_now else mismatch(row, w.terms, w.issued if w.explicit_order_time else None)
+        if problem is not None:
+            w.error = problem
+            continue
+        w.result = IssueResult(license_record(row, w.product.code, w.order_ref, test_order), created=made_now)
+        if made_now:
+            created.append(w)
+
+    if created:
+        now = utcnow()
+        insert_ignoring_conflicts(
+            database.obj,
+            AuditEvent,
+            [
+                {"time": now, "actor": w.actor[:64], "action": "issue", "target": f"order:{w.order_ref}", "detail": f"serial {w.serial:012X}"}
+                for w in created
+            ],
+        )
+        consenting = {profiles[w.email_index][0] for w in created if w.newsletter_consent and not profiles[w.email_index][1]}
+        if consenting:
+            Profile.update(
+                newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout"
+            ).where(Profile.id.in_(list(consenting)) & (Profile.newsletter_subscribed == False)).execute()
