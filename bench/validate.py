@@ -142,15 +142,10 @@ def make_runners(
     return {"validate()": run_validate, "VerifyKey.verify": run_verify, "PyJWT EdDSA": run_jwt}
 
 
-def measure_throughput(
-    runners: dict[str, Callable[[int], None]], rounds: int, seconds_per_batch: float
-) -> dict[str, list[float]]:
-    """Keys per second of each runner, per round; the order rotates from round to round."""
-    batch = {}
-    for name, runner in runners.items():  # size batches to take about seconds_per_batch each
-        start = time.process_time()
-        runner(256)
-        batch[name] = max(KEYS, int(256 * seconds_per_batch / (time.process_time() - start)))
+def measure_throughput(runners: dict[str, Callable[[int], None]], rounds: int) -> dict[str, list[float]]:
+    """Keys per second of each runner, per round: one batch of the 64 keys each, a few
+    milliseconds, the order rotating from round to round. Short batches side by side see the
+    same moments of a shared machine; many rounds make the medians steady."""
     rates: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     gc.collect()
@@ -158,10 +153,9 @@ def measure_throughput(
     try:
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
-                n = batch[name]
                 start = time.process_time_ns()
-                runners[name](n)
-                rates[name].append(n * 1e9 / (time.process_time_ns() - start))
+                runners[name](KEYS)
+                rates[name].append(KEYS * 1e9 / (time.process_time_ns() - start))
     finally:
         gc.enable()
     return rates
@@ -415,14 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cpu", type=int, help="the CPU to run on (default: the idlest one)")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (15 if args.quick else 60)
+    rounds = args.rounds or (150 if args.quick else 600)
     runs = args.startup_runs or (5 if args.quick else 31)
-    batch_seconds = 0.03 if args.quick else 0.05
 
     pinned = pin_to_one_cpu(args.cpu)
     samples, keyring, verify_key, jwt_public = make_samples()
     runners = make_runners(samples, keyring, verify_key, jwt_public)
-    rates = measure_throughput(runners, rounds, batch_seconds)
+    rates = measure_throughput(runners, rounds)
     startup = measure_startup(startup_programs(samples[0], keyring), runs)
 
     command = "python bench/validate.py" + (" --quick" if args.quick else "")
