@@ -34,7 +34,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with its usage errors on exit status 2 as ours (it already uses 2)."""
+    """argparse, plus `fail` for our own usage errors: the same status (2) and form of message."""
 
     def fail(self, message: str, exc: BaseException | None = None, verbose: bool = False) -> NoReturn:
         if verbose and exc is not None:
