@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 import peewee
 from licensing_client.email import email_digest
@@ -22,7 +23,7 @@ from licensing_client.keyformat import encode_payload, format_key, signed_messag
 from licensing_client.license import License as KeyLicense
 
 from . import audit
-from .errors import Conflict, InvalidArgument, NotFound
+from .errors import Conflict, InvalidArgument, LicensingError, NotFound, Unavailable
 from .inputs import check_email, check_free_text, check_order_ref, check_provider
 from .issuance_batch import (
     RETRY_WITH_NEXT_SERIAL,
@@ -34,7 +35,7 @@ from .issuance_batch import (
     write_issuances,
 )
 from .keyring import Keyring
-from .profiles import ProfileStore
+from .profiles import NewProfile, ProfileStore
 from .records import LicenseRecord, RevocationReason, Terms
 from .storage.compiled import CompiledQuery
 from .storage.group_commit import GroupCommitter
@@ -116,44 +117,106 @@ class Issuer:
         license, signing, sealing a new purchaser's email) happens on the caller's thread; the
         writes go through the group committer, so concurrent issuances share one commit.
         """
+        pending, email = self._prepare(request, actor)
+        existing = self._existing(
+            pending.order_ref, pending.product, pending.email_index, pending.terms,
+            pending.issued if pending.explicit_order_time else None,
+        )
+        if existing is not None:
+            return IssueResult(existing, created=False)
+        if not self.profiles.exists(pending.email_index):
+            pending.new_profile = self.profiles.prepare(email)
+            pending.data_keys = [(pending.new_profile.public_id, pending.new_profile.wrapped_key)]
+        outcome = self._commit([(pending, email)])[0]
+        if isinstance(outcome, LicensingError):
+            raise outcome
+        return outcome
+
+    def issue_many(self, requests: Iterable[IssueRequest], actor: str) -> list[IssueResult | LicensingError]:
+        """Issue a batch (bulk back-fill): each request succeeds or fails alone, in order.
+
+        The batch goes to the group committer at once, so it is written in as few transactions
+        as the group size allows; an existing license is found by the write itself, not by a
+        read per request beforehand.
+        """
+        outcomes: list[IssueResult | LicensingError | None] = []
+        prepared: list[tuple[int, PendingIssue, str]] = []
+        for index, request in enumerate(requests):
+            try:
+                pending, email = self._prepare(request, actor)
+            except LicensingError as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(None)
+            prepared.append((index, pending, email))
+        known = self.profiles.existing_indexes([p.email_index for _, p, _ in prepared])
+        new_profiles: dict[bytes, NewProfile] = {}
+        for _, pending, email in prepared:
+            if pending.email_index not in known:
+                if pending.email_index not in new_profiles:
+                    new_profiles[pending.email_index] = self.profiles.prepare(email)
+                    profile = new_profiles[pending.email_index]
+                    pending.data_keys = [(profile.public_id, profile.wrapped_key)]
+                pending.new_profile = new_profiles[pending.email_index]
+        results = self._commit([(pending, email) for _, pending, email in prepared])
+        for (index, _, _), result in zip(prepared, results):
+            outcomes[index] = result
+        return outcomes  # type: ignore[return-value]
+
+    def _prepare(self, request: IssueRequest, actor: str) -> tuple[PendingIssue, str]:
+        """Check a request and sign its key; the write it becomes (for serial attempt 0)."""
         email = check_email(request.email)
         order_ref = check_order_ref(request.order_ref)
-        provider = check_provider(request.provider)
         product = self.product(request.product)
         order_time = self._check_order_time(request.order_time)
         terms = self._check_terms(request.terms, order_time.date())
-        email_index = self.profiles.index_of(email)
-        explicit_issued = order_time.date() if request.order_time is not None else None
+        key_id = self.keyring.active_key_id
+        serial = derive_serial(order_ref, product.number)
+        return PendingIssue(
+            actor=actor,
+            email_index=self.profiles.index_of(email),
+            new_profile=None,
+            order_ref=order_ref,
+            provider=check_provider(request.provider),
+            order_time=order_time,
+            explicit_order_time=request.order_time is not None,
+            test_order=request.test_order,
+            product=product,
+            serial=serial,
+            key_id=key_id,
+            key_text=self._sign(email, key_id, product.number, serial, order_time.date(), terms),
+            terms=terms,
+            newsletter_consent=request.newsletter_consent,
+        ), email
 
-        existing = self._existing(order_ref, product, email_index, terms, explicit_issued)
-        if existing is not None:
-            return IssueResult(existing, created=False)
-
-        new_profile = None if self.profiles.exists(email_index) else self.profiles.prepare(email)
+    def _commit(self, batch: list[tuple[PendingIssue, str]]) -> list[IssueResult | LicensingError]:
+        """Submit writes together; a write whose serial collided is retried with the next one."""
+        outcomes: list[IssueResult | LicensingError | None] = [None] * len(batch)
+        todo = list(range(len(batch)))
         for attempt in range(_SERIAL_ATTEMPTS):
-            serial = derive_serial(order_ref, product.number, attempt)
-            key_id = self.keyring.active_key_id
-            pending = PendingIssue(
-                data_keys=[(new_profile.public_id, new_profile.wrapped_key)] if new_profile and attempt == 0 else [],
-                actor=actor,
-                email_index=email_index,
-                new_profile=new_profile,
-                order_ref=order_ref,
-                provider=provider,
-                order_time=order_time,
-                explicit_order_time=request.order_time is not None,
-                test_order=request.test_order,
-                product=product,
-                serial=serial,
-                key_id=key_id,
-                key_text=self._sign(email, key_id, product.number, serial, order_time.date(), terms),
-                terms=terms,
-                newsletter_consent=request.newsletter_consent,
-            )
-            result = self.committer.submit(pending)
-            if result is not RETRY_WITH_NEXT_SERIAL:
-                return result  # type: ignore[no-any-return]
-        raise Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
+            if attempt:
+                for i in todo:
+                    pending, email = batch[i]
+                    serial = derive_serial(pending.order_ref, pending.product.number, attempt)
+                    key_text = self._sign(email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms)
+                    fresh = {"done": threading.Event(), "result": None, "error": None, "data_keys": ()}
+                    batch[i] = (replace(pending, serial=serial, key_text=key_text, **fresh), email)
+            writes = [batch[i][0] for i in todo]
+            self.committer.submit_many(writes)
+            retry = []
+            for i, write in zip(todo, writes):
+                if write.error is not None:
+                    outcomes[i] = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
+                elif write.result is RETRY_WITH_NEXT_SERIAL:
+                    retry.append(i)
+                else:
+                    outcomes[i] = write.result
+            todo = retry
+            if not todo:
+                break
+        for i in todo:
+            outcomes[i] = Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
+        return outcomes  # type: ignore[return-value]
 
     def _sign(
         self, email: str, key_id: int, product: int, serial: int, issued: dt.date, terms: Terms

@@ -14,7 +14,7 @@ import peewee
 from .errors import Unavailable
 
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
-from .storage.compiled import CompiledQuery
+from .storage.compiled import CompiledQuery, select_in
 from .storage.database import purge_deleted_rows
 from .storage.models import DataKey, Profile, database, keystore, utcnow
 
@@ -46,6 +46,14 @@ class ProfileStore:
 
     def exists(self, email_index: bytes) -> bool:
         return _PROFILE_BY_INDEX.first(database.obj, email_index) is not None
+
+    def existing_indexes(self, indexes: list[bytes]) -> set[bytes]:
+        """Which of these blind indexes already have a profile (one query)."""
+        found: set[bytes] = set()
+        for start in range(0, len(indexes), 500):
+            rows = select_in(database.obj, [Profile.email_index], Profile.email_index, list(set(indexes[start : start + 500])))
+            found.update(bytes(index) for (index,) in rows)
+        return found
 
     def prepare(self, normalized_email: str) -> NewProfile:
         """What a first purchase stores: a fresh data key (wrapped) and the email sealed under it.

@@ -14,7 +14,9 @@ from ..issuance import IssueRequest, Issuer
 from .convert import datetime_or_none, license_message, revocation_reason, terms_from
 from .interceptor import current_caller
 
-__all__ = ["IssuanceServicer", "issue_request_from"]
+__all__ = ["BULK_CHUNK", "IssuanceServicer", "issue_request_from"]
+
+BULK_CHUNK = 1000  # requests issued together from a bulk stream
 
 
 def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueRequest:
@@ -42,20 +44,34 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):  # type: igno
         )
 
     def IssueLicenses(self, requests: Iterator[issuance_pb2.IssueLicensesRequest], context: grpc.ServicerContext) -> issuance_pb2.IssueLicensesResponse:
+        """Bulk back-fill: the stream is read in chunks, each issued as one batch."""
         response = issuance_pb2.IssueLicensesResponse()
         actor = current_caller().name
+        chunk: list[tuple[int, IssueRequest | LicensingError]] = []
+
+        def flush() -> None:
+            ready = [(i, r) for i, r in chunk if isinstance(r, IssueRequest)]
+            outcomes: list[tuple[int, object]] = [(i, r) for i, r in chunk if isinstance(r, LicensingError)]
+            outcomes += zip((i for i, _ in ready), self.issuer.issue_many([r for _, r in ready], actor))
+            for index, outcome in sorted(outcomes, key=lambda pair: pair[0]):
+                if isinstance(outcome, LicensingError):
+                    response.failures.add(
+                        index=index, field=getattr(outcome, "field", ""), reason=outcome.reason, message=outcome.message
+                    )
+                elif outcome.created:  # type: ignore[attr-defined]
+                    response.issued += 1
+                else:
+                    response.existing += 1
+            chunk.clear()
+
         for index, item in enumerate(requests):
             try:
-                result = self.issuer.issue(issue_request_from(item.request), actor)
+                chunk.append((index, issue_request_from(item.request)))
             except LicensingError as exc:
-                response.failures.add(
-                    index=index, field=getattr(exc, "field", ""), reason=exc.reason, message=exc.message
-                )
-                continue
-            if result.created:
-                response.issued += 1
-            else:
-                response.existing += 1
+                chunk.append((index, exc))
+            if len(chunk) >= BULK_CHUNK:
+                flush()
+        flush()
         return response
 
     def RevokeLicense(self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.RevokeLicenseResponse:

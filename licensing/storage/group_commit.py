@@ -78,11 +78,7 @@ class GroupCommitter(Generic[W]):
 
     def submit(self, write: W) -> Any:
         """Queue `write`; return its result once its group has committed, or raise its error."""
-        if not self._started:
-            with self._lock:
-                if not self._started:
-                    self._thread.start()
-                    self._started = True
+        self._ensure_started()
         # Give this thread's pooled connection back while waiting: the writer needs one too, and
         # a full pool of waiting callers would otherwise starve it.
         release_connection(self.db)
@@ -92,6 +88,25 @@ class GroupCommitter(Generic[W]):
         if write.error is not None:
             raise write.error
         return write.result
+
+    def submit_many(self, writes: Sequence[W]) -> None:
+        """Queue several writes at once and wait for all; each keeps its own result or error."""
+        if not writes:
+            return
+        self._ensure_started()
+        release_connection(self.db)
+        release_connection(self.keystore_db)
+        for write in writes:
+            self._queue.put(write)
+        for write in writes:
+            write.done.wait()
+
+    def _ensure_started(self) -> None:
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    self._thread.start()
+                    self._started = True
 
     def stop(self) -> None:
         """Finish what is queued, then stop the writer."""
