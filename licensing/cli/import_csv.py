@@ -1,0 +1,199 @@
+"""`licensing import FILE.csv`: back-fill historical orders through the bulk IssueLicenses RPC.
+
+Columns (header row required; only the first three are mandatory):
+
+    email, order_id, product, order_time, expires, updates_until, seats, edition,
+    feature_flags, provider, test_order
+
+Dates are ISO 8601 (`2024-03-01` or `2024-03-01T12:00:00Z`); test_order is true/false/1/0.
+Rows that fail are written with the reason to FILE.rejects.csv and the rest go in; running the
+same file again is harmless (existing licenses are recognised, nothing is issued twice). It is
+an ordinary issuer client: it needs a token (`--token` or LICENSING_ISSUER_TOKEN), never the
+database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TextIO
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
+from ..errors import ConfigurationError, InvalidArgument
+
+COLUMNS = (
+    "email", "order_id", "product", "order_time", "expires", "updates_until",
+    "seats", "edition", "feature_flags", "provider", "test_order",
+)
+REQUIRED = ("email", "order_id", "product")
+CHUNK = 2000  # rows per IssueLicenses call; two calls are kept in flight
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("import", help="issue licenses for historical orders from a CSV file")
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--address", default=os.environ.get("LICENSING_ADDRESS", "127.0.0.1:50051"))
+    parser.add_argument("--token", help="issuer token (default: env LICENSING_ISSUER_TOKEN)")
+    parser.add_argument("--tls-ca", type=Path, help="use TLS, trusting this CA certificate")
+    parser.add_argument("--rejects", type=Path, help="where failed rows go (default: FILE.rejects.csv)")
+    parser.set_defaults(func=_import)
+
+
+def _timestamp(text: str, column: str) -> timestamp_pb2.Timestamp | None:
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(column, "is not an ISO 8601 date or time") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _number(text: str, column: str) -> int:
+    if not text:
+        return 0
+    if not text.isdigit() or len(text) > 9:
+        raise InvalidArgument(column, "must be a whole number")
+    return int(text)
+
+
+def request_of(row: dict[str, str]) -> issuance_pb2.IssueLicenseRequest:
+    """One CSV row as an IssueLicenseRequest; InvalidArgument names the bad column."""
+    get = lambda name: (row.get(name) or "").strip()  # noqa: E731
+    test = get("test_order").lower()
+    if test not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise InvalidArgument("test_order", "must be true or false")
+    return issuance_pb2.IssueLicenseRequest(
+        email=get("email"),
+        order_id=get("order_id"),
+        product=get("product"),
+        order_time=_timestamp(get("order_time"), "order_time"),
+        provider=get("provider"),
+        test_order=test in ("true", "1", "yes"),
+        terms=license_pb2.LicenseTerms(
+            expire_time=_timestamp(get("expires"), "expires"),
+            updates_until_time=_timestamp(get("updates_until"), "updates_until"),
+            seats=_number(get("seats"), "seats"),
+            edition=_number(get("edition"), "edition"),
+            feature_flags=_number(get("feature_flags"), "feature_flags"),
+        ),
+    )
+
+
+class Progress:
+    """A one-line progress report with rate and ETA, only when writing to a terminal."""
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total, self.out, self.started = total, out, time.monotonic()
+        self.live = out.isatty()
+
+    def update(self, done: int) -> None:
+        if not self.live:
+            return
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = done / elapsed
+        eta = (self.total - done) / rate if rate else 0.0
+        width = 30
+        filled = int(width * done / max(self.total, 1))
+        self.out.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} rows  {rate:,.0f}/s  ETA {eta:,.0f} s "
+        )
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.live:
+            self.out.write("\n")
+
+
+def _chunks(reader: csv.DictReader[str], rejects: csv.writer, counts: dict[str, int]) -> Iterator[tuple[list[dict[str, str]], list[issuance_pb2.IssueLicenseRequest]]]:  # type: ignore[type-arg]
+    rows: list[dict[str, str]] = []
+    requests: list[issuance_pb2.IssueLicenseRequest] = []
+    for row in reader:
+        try:
+            requests.append(request_of(row))
+            rows.append(row)
+        except InvalidArgument as exc:
+            rejects.writerow([*(row.get(c, "") for c in COLUMNS), exc.reason, exc.message])
+            counts["rejected"] += 1
+            counts["read"] += 1
+        if len(requests) >= CHUNK:
+            yield rows, requests
+            rows, requests = [], []
+    if requests:
+        yield rows, requests
+
+
+def _import(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("LICENSING_ISSUER_TOKEN")
+    if not token:
+        raise ConfigurationError("give an issuer token with --token or LICENSING_ISSUER_TOKEN")
+    try:
+        with args.file.open(newline="", encoding="utf-8") as handle:
+            total = max(sum(1 for _ in handle) - 1, 0)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {args.file}: {exc.strerror}") from exc
+    rejects_path = args.rejects or args.file.with_suffix(".rejects.csv")
+    if args.tls_ca:
+        channel = grpc.secure_channel(args.address, grpc.ssl_channel_credentials(args.tls_ca.read_bytes()))
+    else:
+        channel = grpc.insecure_channel(args.address)
+    stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+    metadata = (("authorization", f"Bearer {token}"),)
+    counts = {"read": 0, "issued": 0, "existing": 0, "rejected": 0}
+    progress = Progress(total, sys.stderr)
+    started = time.monotonic()
+    with args.file.open(newline="", encoding="utf-8") as handle, rejects_path.open("w", newline="", encoding="utf-8") as out:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigurationError(f"{args.file} lacks the column(s) {', '.join(missing)}; see `licensing import --help`")
+        rejects = csv.writer(out)
+        rejects.writerow([*COLUMNS, "reason", "message"])
+        in_flight: list[tuple[list[dict[str, str]], Future[Any]]] = []
+
+        def collect(rows: list[dict[str, str]], call: Any) -> None:
+            try:
+                response = call.result()
+            except grpc.RpcError as exc:
+                raise ConfigurationError(f"the server refused the import: {exc.code().name}: {exc.details()}") from None
+            counts["issued"] += response.issued
+            counts["existing"] += response.existing
+            for failure in response.failures:
+                row = rows[failure.index]
+                rejects.writerow([*(row.get(c, "") for c in COLUMNS), failure.reason, failure.message])
+                counts["rejected"] += 1
+            counts["read"] += len(rows)
+            progress.update(counts["read"])
+
+        for rows, requests in _chunks(reader, rejects, counts):
+            stream = (issuance_pb2.IssueLicensesRequest(request=r) for r in requests)
+            in_flight.append((rows, stub.IssueLicenses.future(stream, metadata=metadata, timeout=600)))
+            if len(in_flight) >= 2:
+                collect(*in_flight.pop(0))
+        for pending in in_flight:
+            collect(*pending)
+    progress.finish()
+    channel.close()
+    seconds = time.monotonic() - started
+    print(
+        f"{counts['read']} rows in {seconds:.1f} s ({counts['read'] / max(seconds, 1e-6):,.0f}/s): "
+        f"{counts['issued']} issued, {counts['existing']} already there, {counts['rejected']} rejected"
+        + (f" (see {rejects_path})" if counts["rejected"] else "")
+    )
+    if not counts["rejected"]:
+        rejects_path.unlink()
+    return 0 if not counts["rejected"] else 3
