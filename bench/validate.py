@@ -164,21 +164,28 @@ def measure_throughput(runners: dict[str, Callable[[int], None]], rounds: int) -
 # Runs the start-up probes. It is a separate small process because a child's peak RSS counts
 # the memory of the process it was forked from (Linux carries the high-water mark across exec):
 # forked from this benchmark, with PyJWT and cryptography loaded, every probe would read ~34 MiB.
-_LAUNCHER = """
+_LAUNCHER = r"""
 import json, os, sys, time
 programs, runs = json.loads(sys.argv[1])
 env = dict(os.environ)
 env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure as installed: with bytecode caches
 
+# The probe times its own code too (after the interpreter has started) and writes that to fd 1.
+WRAP = "import time as _t\n_s = _t.perf_counter()\n{}\nprint(_t.perf_counter() - _s)\n"
+
 def spawn(code):
-    argv = [sys.executable, "-c", code]
+    argv = [sys.executable, "-c", WRAP.format(code)]
+    read_end, write_end = os.pipe()
     start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env)
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1)])
+    os.close(write_end)
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
+    with os.fdopen(read_end) as output:
+        inner = float(output.read())
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("start-up probe failed: " + code)
-    return [wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime]
+    return [wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, inner]
 
 for code in programs.values():  # once to write the bytecode caches and warm the file cache
     spawn(code)
@@ -211,7 +218,9 @@ def startup_programs(sample: Sample, keyring: PublicKeyring) -> dict[str, str]:
     }
 
 
-Runs = list[tuple[float, int, float]]  # per run: wall seconds, peak RSS KiB, CPU seconds
+# Per run: wall seconds, peak RSS KiB, CPU seconds, and the seconds the probe's own code took
+# once the interpreter was up (what it adds, without the noise of starting an interpreter).
+Runs = list[tuple[float, int, float, float]]
 
 
 def measure_startup(programs: dict[str, str], runs: int) -> dict[str, Runs]:
@@ -223,7 +232,7 @@ def measure_startup(programs: dict[str, str], runs: int) -> dict[str, Runs]:
         check=True,
     )
     data = json.loads(result.stdout)
-    return {name: [(wall, rss, cpu) for wall, rss, cpu in rows] for name, rows in data.items()}
+    return {name: [(wall, rss, cpu, inner) for wall, rss, cpu, inner in rows] for name, rows in data.items()}
 
 
 def _idle_times() -> dict[int, int]:
@@ -277,8 +286,11 @@ the `License` from `_make`; SHA-256 comes from the interpreter's built-in module
 hashlib. Nothing is cached between calls: the benchmark cycles through 64 different keys and
 emails, so a cache would not help it and none is there.
 
-Start-up: the difference over `import nacl.signing` is mostly the standard library a key check
-needs anyway (`datetime` for `now`, `json` for a keyring document), shown on its own row;
+Start-up: starting an interpreter here takes tens of milliseconds and varies by more than the
+few milliseconds being measured, so besides whole-process wall and CPU time each probe reports
+the time its own code took once the interpreter was up; the target is judged on that (the
+whole-process difference is shown beside it). The difference over `import nacl.signing` is
+mostly the standard library a key check needs anyway (`datetime` for `now`, `json` for a keyring document), shown on its own row;
 the client's own modules are the rest. Modules are loaded with their bytecode caches
 (`PYTHONDONTWRITEBYTECODE` is dropped for the probes), as an installed package is; hashlib
 (OpenSSL's libcrypto, ~3.5 MiB), dataclasses (inspect, ast, dis) and importlib.resources are
@@ -310,15 +322,15 @@ def report(
     base = startup[BASELINE]
 
     def extra(name: str) -> tuple[float, float, float]:
-        """(wall ms, CPU ms, RSS MiB) over the nacl-only process, medians."""
+        """(wall ms, in-program ms, RSS MiB) over the nacl-only process, medians."""
         rows = startup[name]
         return (
             (_median(rows, 0) - _median(base, 0)) * 1000,
-            (_median(rows, 2) - _median(base, 2)) * 1000,
+            (_median(rows, 3) - _median(base, 3)) * 1000,
             (_median(rows, 1) - _median(base, 1)) / 1024,
         )
 
-    start_ms, _, start_mib = extra(WITH_JSON)
+    start_wall_ms, start_ms, start_mib = extra(WITH_JSON)
     checks = {
         "verify": verify_ratio >= TARGET_VERIFY_RATIO,
         "jwt": jwt_ratio > 1.0,
@@ -355,15 +367,16 @@ def report(
             f"{statistics.median(rates['PyJWT EdDSA']):,.0f} | {jwt_ratio:.2f}x as fast |"
         ),
         "",
-        "| start-up, whole process (medians) | wall ms | CPU ms | peak RSS MiB | over nacl alone |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| start-up, whole process (medians) | wall ms | CPU ms | its own code, ms | peak RSS MiB"
+        + " | over nacl alone: wall, own code, RSS |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for name, rows in startup.items():
-        wall, cpu, mib = extra(name)
-        over = "" if name == BASELINE else f"{wall:+.1f} ms wall, {cpu:+.1f} ms CPU, {mib:+.2f} MiB"
+        wall, inner, mib = extra(name)
+        over = "" if name == BASELINE else f"{wall:+.1f} ms, {inner:+.1f} ms, {mib:+.2f} MiB"
         lines.append(
             f"| `{name}` | {_median(rows, 0) * 1000:.1f} | {_median(rows, 2) * 1000:.1f} | "
-            f"{_median(rows, 1) / 1024:.1f} | {over} |"
+            f"{_median(rows, 3) * 1000:.1f} | {_median(rows, 1) / 1024:.1f} | {over} |"
         )
     lines += [
         "",
@@ -375,8 +388,8 @@ def report(
         ),
         f"| validate() faster than PyJWT EdDSA | {jwt_ratio:.2f}x | {mark(checks['jwt'])} |",
         (
-            f"| start-up within {TARGET_START_MS:g} ms of nacl alone (keyring from JSON) | {start_ms:+.1f} ms | "
-            f"{mark(checks['start_ms'])} |"
+            f"| start-up within {TARGET_START_MS:g} ms of nacl alone (keyring from JSON; its own code) | "
+            f"{start_ms:+.1f} ms (whole process: {start_wall_ms:+.1f} ms) | {mark(checks['start_ms'])} |"
         ),
         (
             f"| start-up within {TARGET_START_MIB:g} MiB of nacl alone (keyring from JSON) | {start_mib:+.2f} MiB | "

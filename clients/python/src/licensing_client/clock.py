@@ -4,8 +4,8 @@ The program stores the high-water mark it is given (in its settings, say) and pa
 the next start. Pure: no clock reading and no file access here.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations" here: NamedTuple turns string annotations into
+# ForwardRefs, compiling each one, which made importing this module several times slower.
 import datetime as dt
 from typing import NamedTuple
 

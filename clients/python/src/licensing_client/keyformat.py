@@ -31,8 +31,9 @@ field or meaning is a new version number with its own length; this reader keeps 
 every version, so any reader can tell a typo from a key it is too old to understand.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations" here: NamedTuple turns string annotations into
+# ForwardRefs, compiling each one, which made importing this module several times slower.
+import base64
 import binascii
 import datetime as dt
 import struct
@@ -78,7 +79,7 @@ _PAYLOAD = struct.Struct(">BBH6s2sHHHHBH")
 # The same 23 bytes with the serial read as 16 + 32 bits, so decoding needs no int.from_bytes.
 _PAYLOAD_FIELDS = struct.Struct(">BBHHI2sHHHHBH")
 _DIGITS = "0123456789abcdefghijklmnopqrstuv"  # what int(text, 32) reads
-_ENCODE = str.maketrans(_DIGITS, ALPHABET)
+_RFC4648_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode("ascii"))
 
 
 _SEPARATORS = " \t\r\n\f\v-\u00a0\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u202f\u2007\u3000"
@@ -211,9 +212,9 @@ def format_key(payload: bytes, signature: bytes) -> str:
         raise ValueError("a version-1 key has a 23-byte payload and a 64-byte signature")
     body = payload + signature
     raw = body + crc16(body).to_bytes(CRC_BYTES, "big")
-    chars = _text_length(len(raw))
-    number = int.from_bytes(raw, "big") << (chars * 5 - len(raw) * 8)
-    text = _to_base32(number, chars)
+    # RFC 4648 base32 packs bits exactly as this format does (left-aligned, zero bits after the
+    # last byte); only the alphabet differs, and the '=' padding is not part of a key.
+    text = base64.b32encode(raw).rstrip(b"=").translate(_RFC4648_TO_CROCKFORD).decode("ascii")
     return "-".join(text[i : i + GROUP] for i in range(0, len(text), GROUP))
 
 
@@ -271,11 +272,3 @@ def read_key_bytes(text: str) -> bytes:
 
 def _text_length(byte_count: int) -> int:
     return -(-byte_count * 8 // 5)
-
-
-def _to_base32(number: int, chars: int) -> str:
-    digits = []
-    for _ in range(chars):
-        digits.append(_DIGITS[number & 31])
-        number >>= 5
-    return "".join(reversed(digits)).translate(_ENCODE)

@@ -1,7 +1,7 @@
 """The terms a key carries, as plain data: what a valid key gives the program."""
 
-from __future__ import annotations
-
+# No "from __future__ import annotations" here: NamedTuple turns string annotations into
+# ForwardRefs, compiling each one, which made importing this module several times slower.
 import datetime as dt
 from typing import NamedTuple
 
