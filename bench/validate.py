@@ -290,11 +290,16 @@ Start-up: starting an interpreter here takes tens of milliseconds and varies by 
 few milliseconds being measured, so besides whole-process wall and CPU time each probe reports
 the time its own code took once the interpreter was up; the target is judged on that (the
 whole-process difference is shown beside it). The difference over `import nacl.signing` is
-mostly the standard library a key check needs anyway (`datetime` for `now`, `json` for a keyring document), shown on its own row;
-the client's own modules are the rest. Modules are loaded with their bytecode caches
-(`PYTHONDONTWRITEBYTECODE` is dropped for the probes), as an installed package is; hashlib
-(OpenSSL's libcrypto, ~3.5 MiB), dataclasses (inspect, ast, dis) and importlib.resources are
-not imported at start-up, and the clock and revocation-list modules load on first use.
+mostly the standard library a key check
+needs anyway (`datetime` for `now`, `json` for a keyring document), shown on its own row;
+the client's own modules are the rest: loading eight small modules, building the `Reason` enum,
+two NamedTuples and the email regular expression, and often a full garbage collection that
+CPython 3.11 happens to start during the import (1 to 2 ms here; it disappears with the
+collector off). Modules are loaded with their bytecode caches (`PYTHONDONTWRITEBYTECODE` is
+dropped for the probes), as an installed package is. Kept out of start-up: hashlib (OpenSSL's
+libcrypto, ~3.5 MiB), dataclasses (inspect, ast, dis), importlib.resources, json until a
+keyring document is read, and the clock and revocation-list modules until first use; the
+NamedTuples have real, not string, annotations (each string became a compiled ForwardRef).
 
 On a shared machine (this one has 2 CPUs and other work running) the figures move from run to
 run; the ratios, taken within each round, move least.
