@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -199,7 +198,7 @@ class Issuer:
                     pending, email = batch[i]
                     serial = derive_serial(pending.order_ref, pending.product.number, attempt)
                     key_text = self._sign(email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms)
-                    fresh = {"done": threading.Event(), "result": None, "error": None, "data_keys": ()}
+                    fresh = {"done": None, "result": None, "error": None, "data_keys": ()}
                     batch[i] = (replace(pending, serial=serial, key_text=key_text, **fresh), email)
             writes = [batch[i][0] for i in todo]
             self.committer.submit_many(writes)

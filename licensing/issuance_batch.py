@@ -75,6 +75,20 @@ def license_record(row: dict[str, Any], product_code: str, order_ref: str, test_
     )
 
 
+def _record_of_new(w: PendingIssue, now: dt.datetime, test_order: bool) -> LicenseRecord:
+    return LicenseRecord(
+        serial=w.serial,
+        product=w.product.code,
+        order_ref=w.order_ref,
+        key_text=w.key_text,
+        key_id=w.key_id,
+        terms=w.terms,
+        issued=w.issued,
+        test_order=test_order,
+        create_time=now,
+    )
+
+
 def mismatch(row: dict[str, Any], terms: Terms, issued: dt.date | None) -> Conflict | None:
     """Why a stored license does not answer this request, or None when it does."""
     if terms_of(row) != terms:
@@ -116,6 +130,12 @@ def _licenses(order_ids: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
     rows = select_in(database.obj, _LICENSE_FIELDS, License.order, list(order_ids))
     found = (dict(zip((f.name for f in _LICENSE_FIELDS), row)) for row in rows)
     return {(row["order"], row["product"]): row for row in found}
+
+
+def _serials(order_ids: set[int]) -> dict[tuple[int, int], int]:
+    """Which serial holds each (order, product): all a freshly inserted row needs to be told apart."""
+    rows = select_in(database.obj, [License.order, License.product, License.serial], License.order, list(order_ids))
+    return {(order, product): serial for order, product, serial in rows}
 
 
 def write_issuances(group: list[PendingIssue]) -> None:
@@ -173,8 +193,8 @@ def write_issuances(group: list[PendingIssue]) -> None:
         pair = (order_id, w.product.number)
         if pair not in before and pair not in creators:
             creators[pair] = w
+    now = utcnow()
     if creators:
-        now = utcnow()
         insert_ignoring_conflicts(
             database.obj,
             License,
@@ -196,26 +216,28 @@ def write_issuances(group: list[PendingIssue]) -> None:
                 for pair, w in creators.items()
             ],
         )
-    after = _licenses({pair[0] for pair in creators}) if creators else {}
+    inserted = _serials({pair[0] for pair in creators}) if creators else {}
 
     created: list[PendingIssue] = []
     for w, order_id, test_order in live:
         pair = (order_id, w.product.number)
-        row = before.get(pair) or after.get(pair)
-        if row is None:
-            w.result = RETRY_WITH_NEXT_SERIAL
+        if creators.get(pair) is w and inserted.get(pair) == w.serial:
+            w.result = IssueResult(_record_of_new(w, now, test_order), created=True)
+            created.append(w)
             continue
-        made_now = creators.get(pair) is w and pair not in before and row["serial"] == w.serial
-        problem = None if made_now else mismatch(row, w.terms, w.issued if w.explicit_order_time else None)
+        row = before.get(pair)
+        if row is None and pair in inserted:  # a duplicate of a write earlier in this group
+            row = _licenses({order_id})[pair]
+        if row is None:
+            w.result = RETRY_WITH_NEXT_SERIAL  # the serial belongs to another order
+            continue
+        problem = mismatch(row, w.terms, w.issued if w.explicit_order_time else None)
         if problem is not None:
             w.error = problem
             continue
-        w.result = IssueResult(license_record(row, w.product.code, w.order_ref, test_order), created=made_now)
-        if made_now:
-            created.append(w)
+        w.result = IssueResult(license_record(row, w.product.code, w.order_ref, test_order), created=False)
 
     if created:
-        now = utcnow()
         insert_ignoring_conflicts(
             database.obj,
             AuditEvent,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
-from ..errors import LicensingError
+from ..errors import InvalidArgument, LicensingError
 from ..inputs import check_product_code
 from ..issuance import IssueRequest, Issuer
 from .convert import datetime_or_none, license_message, revocation_reason, terms_from
@@ -64,11 +64,18 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):  # type: igno
                     response.existing += 1
             chunk.clear()
 
-        for index, item in enumerate(requests):
-            try:
-                chunk.append((index, issue_request_from(item.request)))
-            except LicensingError as exc:
-                chunk.append((index, exc))
+        index = 0
+        for message in requests:
+            lines = ([message.request] if message.HasField("request") else []) + list(message.requests)
+            if not lines:
+                chunk.append((index, InvalidArgument("request", "is required", reason="REQUEST_REQUIRED")))
+                index += 1
+            for line in lines:
+                try:
+                    chunk.append((index, issue_request_from(line)))
+                except LicensingError as exc:
+                    chunk.append((index, exc))
+                index += 1
             if len(chunk) >= BULK_CHUNK:
                 flush()
         flush()

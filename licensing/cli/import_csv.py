@@ -37,6 +37,7 @@ COLUMNS = (
 )
 REQUIRED = ("email", "order_id", "product")
 CHUNK = 2000  # rows per IssueLicenses call; two calls are kept in flight
+PER_MESSAGE = 250  # rows per stream message: the stream's per-message cost dominates otherwise
 
 
 def register(commands: Any) -> None:
@@ -137,6 +138,13 @@ def _chunks(reader: csv.DictReader[str], rejects: csv.writer, counts: dict[str, 
         yield rows, requests
 
 
+def _messages(requests: list[issuance_pb2.IssueLicenseRequest]) -> Iterator[issuance_pb2.IssueLicensesRequest]:
+    """The stream for one call. A function, not an inline generator expression: the stream is
+    read on gRPC's thread after the loop has moved on, so it must hold its own chunk."""
+    for start in range(0, len(requests), PER_MESSAGE):
+        yield issuance_pb2.IssueLicensesRequest(requests=requests[start : start + PER_MESSAGE])
+
+
 def _import(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("LICENSING_ISSUER_TOKEN")
     if not token:
@@ -180,8 +188,7 @@ def _import(args: argparse.Namespace) -> int:
             progress.update(counts["read"])
 
         for rows, requests in _chunks(reader, rejects, counts):
-            stream = (issuance_pb2.IssueLicensesRequest(request=r) for r in requests)
-            in_flight.append((rows, stub.IssueLicenses.future(stream, metadata=metadata, timeout=600)))
+            in_flight.append((rows, stub.IssueLicenses.future(_messages(requests), metadata=metadata, timeout=600)))
             if len(in_flight) >= 2:
                 collect(*in_flight.pop(0))
         for pending in in_flight:

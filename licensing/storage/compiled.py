@@ -94,10 +94,18 @@ def insert_ignoring_conflicts(db: peewee.Database, model: type[peewee.Model], ro
     """
     if not rows:
         return
-    fields = [model._meta.fields[name] for name in rows[0]]
+    names = list(rows[0])
+    fields = [model._meta.fields[name] for name in names]
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     row_marks = "(" + ", ".join([db.param] * len(fields)) + ")"
-    params = [f.db_value(row[f.name]) for row in rows for f in fields]
+    # Integers, text and booleans go to both drivers as they are; convert only what needs it.
+    plain = (peewee.IntegerField, peewee.CharField, peewee.BooleanField, peewee.ForeignKeyField)
+    convert = [None if isinstance(f, plain) else f.db_value for f in fields]
+    params = [
+        value if to_db is None else to_db(value)
+        for row in rows
+        for value, to_db in zip([row[name] for name in names], convert)
+    ]
     db.execute_sql(
         f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([row_marks] * len(rows))} '
         "ON CONFLICT DO NOTHING",

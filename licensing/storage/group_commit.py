@@ -26,7 +26,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import peewee
@@ -50,7 +50,7 @@ class PendingWrite:
     data_keys: Sequence[tuple[str, bytes]] = ()  # (profile public id, wrapped data key)
     result: Any = None
     error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None  # set by submit; submit_many waits on its last write only
 
 
 W = TypeVar("W", bound=PendingWrite)
@@ -79,6 +79,7 @@ class GroupCommitter(Generic[W]):
     def submit(self, write: W) -> Any:
         """Queue `write`; return its result once its group has committed, or raise its error."""
         self._ensure_started()
+        write.done = threading.Event()
         # Give this thread's pooled connection back while waiting: the writer needs one too, and
         # a full pool of waiting callers would otherwise starve it.
         release_connection(self.db)
@@ -96,10 +97,12 @@ class GroupCommitter(Generic[W]):
         self._ensure_started()
         release_connection(self.db)
         release_connection(self.keystore_db)
+        # One writer commits groups in queue order, so once the last write is done, all are.
+        last = writes[-1]
+        last.done = threading.Event()
         for write in writes:
             self._queue.put(write)
-        for write in writes:
-            write.done.wait()
+        last.done.wait()
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -139,7 +142,8 @@ class GroupCommitter(Generic[W]):
                 self._reset(group)
                 self._fail(group, Unavailable("the write could not be completed; retry", reason="WRITE_FAILED"))
             for write in group:
-                write.done.set()
+                if write.done is not None:
+                    write.done.set()
             if stop_after:
                 return
 

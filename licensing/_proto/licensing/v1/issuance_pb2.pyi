@@ -71,10 +71,12 @@ class GetLicenseResponse(_message.Message):
     def __init__(self, license: _Optional[_Union[_license_pb2.License, _Mapping]] = ...) -> None: ...
 
 class IssueLicensesRequest(_message.Message):
-    __slots__ = ("request",)
+    __slots__ = ("request", "requests")
     REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
     request: IssueLicenseRequest
-    def __init__(self, request: _Optional[_Union[IssueLicenseRequest, _Mapping]] = ...) -> None: ...
+    requests: _containers.RepeatedCompositeFieldContainer[IssueLicenseRequest]
+    def __init__(self, request: _Optional[_Union[IssueLicenseRequest, _Mapping]] = ..., requests: _Optional[_Iterable[_Union[IssueLicenseRequest, _Mapping]]] = ...) -> None: ...
 
 class IssueLicensesResponse(_message.Message):
     __slots__ = ("issued", "existing", "failures")
