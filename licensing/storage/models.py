@@ -90,7 +90,7 @@ class License(BaseModel):
     edition = peewee.IntegerField()
     flags = peewee.IntegerField()
     create_time = peewee.DateTimeField(default=utcnow)
-    revoke_time = peewee.DateTimeField(null=True)
+    revoke_time = peewee.DateTimeField(null=True, index=True)
     revocation_reason = peewee.CharField(max_length=16, null=True)
     revocation_note = peewee.CharField(max_length=200, null=True)
 
@@ -114,7 +114,7 @@ class AuditEvent(BaseModel):
     time = peewee.DateTimeField(default=utcnow, index=True)
     actor = peewee.CharField(max_length=64)  # the token's name
     action = peewee.CharField(max_length=32, index=True)
-    target = peewee.CharField(max_length=120)  # e.g. "order:A-17", "profile:3f2a…"
+    target = peewee.CharField(max_length=120, index=True)  # e.g. "order:A-17", "profile:3f2a…"
     detail = peewee.CharField(max_length=200, default="")
 
 
