@@ -198,8 +198,8 @@ class Issuer:
                     pending, email = batch[i]
                     serial = derive_serial(pending.order_ref, pending.product.number, attempt)
                     key_text = self._sign(email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms)
-                    fresh = {"done": None, "result": None, "error": None, "data_keys": ()}
-                    batch[i] = (replace(pending, serial=serial, key_text=key_text, **fresh), email)
+                    fresh = replace(pending, serial=serial, key_text=key_text, data_keys=(), done=None, result=None, error=None)
+                    batch[i] = (fresh, email)
             writes = [batch[i][0] for i in todo]
             self.committer.submit_many(writes)
             retry = []
@@ -269,10 +269,10 @@ class Issuer:
 
     @staticmethod
     def _check_terms(terms: Terms, issued: dt.date) -> Terms:
-        for field, day in (("terms.expire_time", terms.expires), ("terms.updates_until_time", terms.updates_until)):
+        for name, day in (("terms.expire_time", terms.expires), ("terms.updates_until_time", terms.updates_until)):
             if day is not None and not issued <= day <= MAX_DAY:
                 raise InvalidArgument(
-                    field, f"must be between the order date and {MAX_DAY.isoformat()}", reason="DATE_OUT_OF_RANGE"
+                    name, f"must be between the order date and {MAX_DAY.isoformat()}", reason="DATE_OUT_OF_RANGE"
                 )
         seats = terms.seats or 1
         if not 1 <= seats <= 0xFFFF:

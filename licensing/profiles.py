@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import peewee
 
 from .errors import Unavailable
-
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
 from .storage.compiled import CompiledQuery, select_in
 from .storage.database import purge_deleted_rows

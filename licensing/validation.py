@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 from licensing_client import License as KeyLicense
 from licensing_client import LicenseError, Reason, validate
@@ -81,15 +82,16 @@ class Validator:
         sequence number, and the time of the latest revocation is the list's issue time. The
         same database state always yields the same document.
         """
-        rows = list(
+        query = (
             License.select(License.serial, License.revoke_time)
             .where(License.revoke_time.is_null(False))
             .order_by(License.serial)
             .tuples()
         )
+        rows = cast(list[tuple[int, dt.datetime]], list(query))
         serials = [serial for serial, _ in rows]
         latest = max((when for _, when in rows), default=dt.datetime(1970, 1, 1))
-        issue_time = latest.replace(microsecond=0, tzinfo=dt.timezone.utc)
+        issue_time = latest.replace(microsecond=0, tzinfo=dt.UTC)
         document = build_revocation_list(self.keyring, serials, len(serials), issue_time)
         return CurrentRevocations(document, len(serials), issue_time.replace(tzinfo=None), serials)
 

@@ -39,7 +39,7 @@ def _pem(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Pem:
 
 def make_ca(common_name: str) -> tuple[Pem, x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -56,7 +56,7 @@ def make_ca(common_name: str) -> tuple[Pem, x509.Certificate, ec.EllipticCurvePr
 
 def make_leaf(common_name: str, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, *, server: bool) -> Pem:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))

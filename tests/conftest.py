@@ -18,8 +18,8 @@ from licensing.keyring import Keyring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Harness, running_server  # noqa: E402
-import pg  # noqa: E402
+import pg
+from harness import Harness, running_server
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_PASSPHRASE = b"correct horse battery staple, for tests only"

@@ -15,7 +15,7 @@ import pytest
 HOST, PORT, USER = "127.0.0.1", 5432, "postgres"
 
 
-def _admin_connection() -> "psycopg2.extensions.connection":
+def _admin_connection() -> psycopg2.extensions.connection:
     connection = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname="postgres", connect_timeout=3)
     connection.autocommit = True
     return connection

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def shell_blocks(readme: str, section: str) -> list[str]:
     """The ```sh blocks under the heading `section`."""
     part = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sh\n(.*?)```", part, flags=re.S)
+    return re.findall(r"```sh\n(.*?)```", part, flags=re.DOTALL)
 
 
 def free_port() -> int:
@@ -57,7 +57,7 @@ def test_fresh_clone_make_serve_then_the_readme_snippets_work(tmp_path: Path) ->
             shell_blocks(readme, "The order system: issuing a key") + shell_blocks(readme, "The desktop software: checking a key offline")
         )
         run_env = dict(env, LICENSING_ADDRESS=f"127.0.0.1:{port}")
-        result = subprocess.run(["bash", "-c", script], cwd=clone, env=run_env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(["bash", "-c", script], cwd=clone, env=run_env, capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         key = result.stdout.splitlines()[0]
         assert len(key) <= 160 and key.count("-") == 17

@@ -48,7 +48,7 @@ def timestamp(value: dt.datetime | dt.date | None) -> timestamp_pb2.Timestamp | 
     if not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     message = timestamp_pb2.Timestamp()
-    message.FromDatetime(value.replace(tzinfo=dt.timezone.utc))
+    message.FromDatetime(value.replace(tzinfo=dt.UTC))
     return message
 
 
@@ -74,7 +74,7 @@ _REVOCATION_TO_PROTO = {
     RevocationReason.FRAUD: license_pb2.REVOCATION_REASON_FRAUD,
     RevocationReason.OTHER: license_pb2.REVOCATION_REASON_OTHER,
 }
-_REVOCATION_FROM_PROTO = {value: key for key, value in _REVOCATION_TO_PROTO.items()}
+_REVOCATION_FROM_PROTO: dict[int, RevocationReason] = {int(value): key for key, value in _REVOCATION_TO_PROTO.items()}
 
 
 def revocation_reason(value: int) -> RevocationReason:

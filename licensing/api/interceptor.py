@@ -25,7 +25,7 @@ from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..tokens import Caller, Role, authenticate
 from .status import status_for
 
-__all__ = ["AuthInterceptor", "METHOD_ROLES", "current_caller"]
+__all__ = ["METHOD_ROLES", "AuthInterceptor", "current_caller"]
 
 log = logging.getLogger("licensing.rpc")
 

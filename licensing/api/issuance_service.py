@@ -10,7 +10,7 @@ import grpc
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from ..errors import InvalidArgument, LicensingError
 from ..inputs import check_product_code
-from ..issuance import IssueRequest, Issuer
+from ..issuance import Issuer, IssueRequest
 from .convert import datetime_or_none, license_message, revocation_reason, terms_from
 from .interceptor import current_caller
 
@@ -32,7 +32,7 @@ def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueReques
     )
 
 
-class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):  # type: ignore[misc]
+class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     def __init__(self, issuer: Issuer, today: Callable[[], dt.date]) -> None:
         self.issuer = issuer
         self.today = today

@@ -18,6 +18,7 @@ import grpc
 import peewee
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from playhouse.pool import PooledPostgresqlDatabase
 
 from .._proto.licensing.v1 import (
     issuance_pb2,
@@ -30,7 +31,7 @@ from .._proto.licensing.v1 import (
 from ..errors import ConfigurationError
 from ..ratelimit import RateLimiter
 from ..service import Service
-from ..storage.database import is_pooled, release_connection
+from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..storage.models import utcnow
 from .interceptor import AuthInterceptor
 from .issuance_service import IssuanceServicer
@@ -101,10 +102,10 @@ class _HealthMonitor(threading.Thread):
     def _database_reachable(self) -> bool:
         try:
             self.db.execute_sql("SELECT 1").fetchone()
-        except Exception:
+        except CONNECTION_ERRORS:
             release_connection(self.db, broken=True)
             for pool in self.pools:
-                if is_pooled(pool):
+                if isinstance(pool, PooledPostgresqlDatabase):
                     pool.close_idle()
             return False
         release_connection(self.db)

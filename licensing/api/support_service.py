@@ -30,7 +30,7 @@ def profile_message(view: ProfileView) -> support_pb2.Profile:
     )
 
 
-class SupportServicer(support_pb2_grpc.SupportServiceServicer):  # type: ignore[misc]
+class SupportServicer(support_pb2_grpc.SupportServiceServicer):
     def __init__(self, support: Support, today: Callable[[], dt.date]) -> None:
         self.support = support
         self.today = today

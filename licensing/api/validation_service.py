@@ -21,7 +21,7 @@ _KEY_STATUS = {
 }
 
 
-class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):  # type: ignore[misc]
+class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):
     def __init__(self, validator: Validator, clock: Callable[[], dt.datetime]) -> None:
         self.validator = validator
         self.clock = clock
@@ -31,12 +31,12 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):  # type
             request.license_key,
             request.email,
             check_product_code(request.product),
-            self.clock().replace(tzinfo=dt.timezone.utc),
+            self.clock().replace(tzinfo=dt.UTC),
             date_or_none(request, "build_time"),
         )
         return validation_pb2.ValidateKeyResponse(
             valid=result.valid,
-            reason=reason_value(result.reason),
+            reason=reason_value(result.reason),  # type: ignore[arg-type]  # the enum's int value
             info=license_info(result.license, result.product_code) if result.license else None,
         )
 

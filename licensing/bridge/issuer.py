@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
-from google.protobuf import timestamp_pb2  # type: ignore[import-untyped]
-from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
 from .common import REASON_CANCELED, REASON_CHARGEBACK, REASON_FRAUD, REASON_REFUND, Revocation
@@ -124,7 +124,7 @@ class Issued:
 class Issuer:
     def __init__(self, channel: grpc.aio.Channel, token: str, deadline: float) -> None:
         self._channel = channel
-        self._stub = issuance_pb2_grpc.IssuanceServiceStub(channel)  # type: ignore[no-untyped-call]
+        self._stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
         self._metadata = (("authorization", f"Bearer {token}"),)
         self._deadline = deadline
 

@@ -31,7 +31,7 @@ def _columns(query: peewee.Query) -> list[tuple[str, Callable[[Any], Any]]]:
     """(name, converter) per selected column, as Peewee itself would name and convert them."""
     columns: list[tuple[str, Callable[[Any], Any]]] = []
     for item in getattr(query, "_returning", ()):
-        if peewee.is_model(item):
+        if isinstance(item, type) and issubclass(item, peewee.Model):
             columns += [(f.name, f.python_value) for f in item._meta.sorted_fields]
         elif isinstance(item, peewee.Field):
             columns.append((item.name, item.python_value))

@@ -18,7 +18,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
 
-__all__ = ["CONNECTION_ERRORS", "purge_deleted_rows", "SQLITE_PRAGMAS", "is_pooled", "open_database", "redact_url", "release_connection"]
+__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
 
 # Peewee logs every statement with its parameters at DEBUG, license keys included. Logs are for
 # trends and never tied to a person, so its statement log stays off even when we debug.
@@ -45,15 +45,17 @@ def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = 
             raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
         # secure_delete overwrites deleted content, so an erased data key leaves no trace in the file.
         pragmas = {**SQLITE_PRAGMAS, "secure_delete": 1} if secure_delete else SQLITE_PRAGMAS
-        return connect(url, pragmas=pragmas, lock_type="IMMEDIATE", timeout=30)
+        sqlite: peewee.Database = connect(url, pragmas=pragmas, lock_type="IMMEDIATE", timeout=30)
+        return sqlite
     if url.startswith(("postgresql://", "postgres://")):
-        return PooledPostgresqlDatabase(
+        pool: peewee.Database = PooledPostgresqlDatabase(
             **parse(url),
             max_connections=max_connections,
             stale_timeout=300,
             timeout=10,  # seconds to wait for a free connection before giving up
             connect_timeout=5,
         )
+        return pool
     raise ConfigurationError(
         f"unsupported database URL {redact_url(url)}: use sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
     )
@@ -80,13 +82,13 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
     """End this thread's use of `db`: a pooled connection goes back to its pool, a broken one is
     dropped so the next call reconnects. SQLite keeps its per-thread connection open."""
     try:
-        if broken and is_pooled(db) and not db.is_closed():
+        if broken and isinstance(db, PooledPostgresqlDatabase) and not db.is_closed():
             db.manual_close()
-        elif broken or is_pooled(db):
-            if not db.in_transaction():
-                db.close()
-    except Exception:  # a connection that is already gone may fail to close; it is dropped anyway
-        pass
+        elif (broken or is_pooled(db)) and not db.in_transaction():
+            db.close()
+    except (peewee.DatabaseError, peewee.InterfaceError, OSError) as exc:
+        # A connection that is already gone may fail to close; it is dropped all the same.
+        logging.getLogger("licensing.storage").debug("closing a broken connection failed: %s", type(exc).__name__)
 
 
 def purge_deleted_rows(db: peewee.Database, table: str) -> None:

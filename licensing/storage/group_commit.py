@@ -32,8 +32,8 @@ from typing import Any, Generic, TypeVar
 import peewee
 
 from ..errors import LicensingError, Unavailable
-from .database import CONNECTION_ERRORS, release_connection
 from .compiled import insert_ignoring_conflicts
+from .database import CONNECTION_ERRORS, release_connection
 from .models import DataKey, utcnow
 
 __all__ = ["GroupCommitter", "PendingWrite"]

@@ -63,7 +63,7 @@ def applied_versions(db: peewee.Database) -> set[int]:
     history = _history_table(db)
     if not db.table_exists(history._meta.table_name):
         return set()
-    return {row.version for row in history.select(history.version)}
+    return {version for (version,) in db.execute_sql('SELECT version FROM "schema_migration"').fetchall()}
 
 
 def pending_migrations(db: peewee.Database) -> list[Migration]:
@@ -85,7 +85,7 @@ def migrate_main(db: peewee.Database) -> list[Migration]:
             history.create(
                 version=migration.version,
                 name=migration.name,
-                applied_time=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                applied_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             )
             applied.append(migration)
     return applied

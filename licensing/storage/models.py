@@ -33,7 +33,7 @@ keystore = peewee.DatabaseProxy()  # the data-key store: a separate database, ba
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class BaseModel(peewee.Model):
@@ -54,6 +54,8 @@ class Product(BaseModel):
 class Profile(BaseModel):
     """One purchaser. The email is ciphertext; look-up goes through `email_index`."""
 
+    id = peewee.AutoField()
+
     public_id = peewee.CharField(max_length=32, unique=True)  # opaque, random; names the data key
     email_index = peewee.BlobField(null=True, unique=True)  # keyed digest; NULL once erased
     email_ciphertext = peewee.BlobField(null=True)  # NULL once erased
@@ -67,6 +69,9 @@ class Profile(BaseModel):
 class Order(BaseModel):
     """An order as the e-commerce provider reported it: its reference and nothing of payment."""
 
+    id = peewee.AutoField()
+    profile_id: int  # set by Peewee for the foreign key below
+
     order_ref = peewee.CharField(max_length=64, unique=True)
     provider = peewee.CharField(max_length=32)
     profile = peewee.ForeignKeyField(Profile, backref="orders", on_delete="RESTRICT")
@@ -77,6 +82,9 @@ class Order(BaseModel):
 
 class License(BaseModel):
     """A license: one per (order, product), enforced by a unique index across replicas."""
+
+    order_id: int  # set by Peewee for the foreign keys below
+    product_id: int
 
     serial = peewee.BigIntegerField(primary_key=True)  # 48-bit, derived from order and product
     order = peewee.ForeignKeyField(Order, backref="licenses", on_delete="RESTRICT")
@@ -101,6 +109,8 @@ class License(BaseModel):
 class ApiToken(BaseModel):
     """A caller's credential. Only the SHA-256 of the token is kept; the token is shown once."""
 
+    id = peewee.AutoField()
+
     name = peewee.CharField(max_length=64, unique=True)
     role = peewee.CharField(max_length=16)
     token_hash = peewee.BlobField(unique=True)
@@ -110,6 +120,8 @@ class ApiToken(BaseModel):
 
 class AuditEvent(BaseModel):
     """Append-only record of issuance, revocation and support actions; never an email."""
+
+    id = peewee.AutoField()
 
     time = peewee.DateTimeField(default=utcnow, index=True)
     actor = peewee.CharField(max_length=64)  # the token's name

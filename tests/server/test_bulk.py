@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
+from harness import Harness
 from licensing_client import PublicKeyring, validate
 
-from harness import Harness
 from licensing._proto.licensing.v1 import issuance_pb2, license_pb2, validation_pb2
 from licensing.storage.models import License, Order
-
-import datetime as dt
 
 
 def stream(requests: list[issuance_pb2.IssueLicenseRequest]):  # type: ignore[no-untyped-def]
@@ -53,5 +52,5 @@ def test_bulk_issue_is_idempotent_and_fails_bad_rows_alone(server: Harness) -> N
     keyring = PublicKeyring.from_json(
         server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth()).keyring_document
     )
-    assert validate(single.license.license_key, good[7].email, 1, keyring, dt.datetime.now(dt.timezone.utc))
+    assert validate(single.license.license_key, good[7].email, 1, keyring, dt.datetime.now(dt.UTC))
     assert single.license.status == license_pb2.LICENSE_STATUS_VALID

@@ -11,17 +11,15 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
-import pytest
-
+import pg
 from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, Harness, ServerProcess
+
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from licensing.cli.products import add_product
 from licensing.service import bind_databases
 from licensing.storage.models import License, Order, Profile
 from licensing.tokens import Role, create_token
-import pg
 
 
 def test_fifty_concurrent_identical_requests_give_one_license_and_fifty_identical_keys(server: Harness) -> None:

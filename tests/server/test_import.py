@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, ServerProcess
+
 from licensing.cli.products import add_product
 from licensing.service import bind_databases
 from licensing.storage.models import License
@@ -38,7 +38,7 @@ def importing_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Pat
 def run_import(server: ServerProcess, token: str, path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LICENSING_ADDRESS=f"127.0.0.1:{server.port}", LICENSING_ISSUER_TOKEN=token)
     return subprocess.run(
-        [sys.executable, "-m", "licensing.cli.main", "import", str(path)], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "licensing.cli.main", "import", str(path)], env=env, capture_output=True, text=True, timeout=300, check=False
     )
 
 

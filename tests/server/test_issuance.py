@@ -8,13 +8,13 @@ import uuid
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
+from harness import Harness, error_info
 from licensing_client import LicenseError, PublicKeyring, Reason, RevocationList, validate
 
-from harness import Harness, error_info
 from licensing._proto.licensing.v1 import issuance_pb2, license_pb2, validation_pb2
 from licensing.storage.models import License, Order, Profile
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def order_id() -> str:
@@ -23,7 +23,7 @@ def order_id() -> str:
 
 def ts(day: dt.date) -> timestamp_pb2.Timestamp:
     message = timestamp_pb2.Timestamp()
-    message.FromDatetime(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc))
+    message.FromDatetime(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
     return message
 
 

@@ -9,12 +9,18 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_status import rpc_status
-from google.rpc import error_details_pb2
-
 from conftest import make_settings
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from harness import running_server
-from licensing._proto.licensing.v1 import issuance_pb2, license_pb2, support_pb2, support_pb2_grpc, validation_pb2
+
+from licensing._proto.licensing.v1 import (
+    issuance_pb2,
+    license_pb2,
+    support_pb2,
+    support_pb2_grpc,
+    validation_pb2,
+)
 from licensing.api.server import ServerOptions
 from licensing.keyring import Keyring
 

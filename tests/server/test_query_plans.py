@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import peewee
+import pg
 import pytest
-
 from conftest import make_settings
+
 from licensing.issuance import _EXISTING
 from licensing.profiles import _PROFILE_BY_INDEX
 from licensing.service import bind_databases
 from licensing.storage.models import AuditEvent, License, Order, Profile, database
 from licensing.tokens import _BY_HASH
-import pg
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -6,14 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pg
 import pytest
-
 from conftest import TEST_PASSPHRASE, make_settings
+
 from licensing.errors import SchemaOutdated
 from licensing.service import bind_databases, bind_only
 from licensing.storage.database import open_database, redact_url
 from licensing.storage.migrate import MIGRATIONS, applied_versions, migrate_main, pending_migrations
-import pg
 
 
 def test_sqlite_connections_are_durable_and_wait_for_locks(tmp_path: Path) -> None:
@@ -57,10 +57,10 @@ def test_migrate_command_then_serve_without_migrating(tmp_path: Path, keyring_pa
     settings, _ = make_settings("sqlite", tmp_path / "home", keyring_path)
     env = {"LICENSING_HOME": str(settings.home), "LICENSING_PASSPHRASE": TEST_PASSPHRASE.decode(), "PATH": "/usr/bin:/bin"}
     cli = [sys.executable, "-m", "licensing.cli.main"]
-    refused = subprocess.run([*cli, "serve", "--no-migrate", "--address", "127.0.0.1:0"], env=env, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run([*cli, "serve", "--no-migrate", "--address", "127.0.0.1:0"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 1
     assert "run `licensing migrate`" in refused.stderr and "Traceback" not in refused.stderr
-    migrated = subprocess.run([*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    migrated = subprocess.run([*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert migrated.returncode == 0 and f"applied {len(MIGRATIONS)} migration(s)" in migrated.stdout
-    again = subprocess.run([*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    again = subprocess.run([*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert "up to date" in again.stdout

@@ -13,14 +13,20 @@ from pathlib import Path
 
 import grpc
 import pytest
+from harness import Harness, error_info
 from licensing_client import PublicKeyring, validate
 
-from harness import Harness, error_info
-from licensing._proto.licensing.v1 import issuance_pb2, license_pb2, support_pb2, support_pb2_grpc, validation_pb2
+from licensing._proto.licensing.v1 import (
+    issuance_pb2,
+    license_pb2,
+    support_pb2,
+    support_pb2_grpc,
+    validation_pb2,
+)
 from licensing.privacy import DataKeyUnavailable, EmailVault
 from licensing.storage.models import AuditEvent, DataKey, Profile
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def support(server: Harness) -> support_pb2_grpc.SupportServiceStub:

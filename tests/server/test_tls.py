@@ -7,10 +7,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from certs import make_ca, make_leaf
 from conftest import make_settings
 from harness import running_server
+
 from licensing._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
 from licensing.api.server import ServerOptions, start_server
 from licensing.errors import ConfigurationError
@@ -21,7 +21,7 @@ from licensing.keyring import Keyring
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     folder = tmp_path_factory.mktemp("pki")
     ca_pem, ca_cert, ca_key = make_ca("test CA")
-    rogue_pem, rogue_cert, rogue_key = make_ca("rogue CA")
+    _, rogue_cert, rogue_key = make_ca("rogue CA")
     files: dict[str, object] = {"folder": folder, "ca": ca_pem}
     files["ca_path"] = folder / "ca.crt"
     (folder / "ca.crt").write_bytes(ca_pem.cert)
@@ -57,11 +57,8 @@ def test_mtls_accepts_a_client_certificate_from_the_ca(mtls_server, pki) -> None
 @pytest.mark.parametrize("who", ["no certificate", "rogue certificate", "plaintext"])
 def test_mtls_refuses_a_client_without_a_valid_certificate(mtls_server, pki, who) -> None:  # type: ignore[no-untyped-def]
     if who == "plaintext":
-        with grpc.insecure_channel(f"127.0.0.1:{mtls_server.port}") as channel:
-            with pytest.raises(grpc.RpcError) as refused:
-                validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(
-                    validation_pb2.ListSigningKeysRequest(), timeout=5
-                )
+        with grpc.insecure_channel(f"127.0.0.1:{mtls_server.port}") as channel, pytest.raises(grpc.RpcError) as refused:
+            validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(validation_pb2.ListSigningKeysRequest(), timeout=5)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         return
     kwargs = {}

@@ -9,7 +9,7 @@ from playhouse.migrate import SchemaMigrator
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def up(migrator: SchemaMigrator, db: peewee.Database) -> None:
