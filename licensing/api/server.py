@@ -6,7 +6,6 @@ Limits are part of the contract: a request above `max_message_bytes` and calls b
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
 import threading
@@ -28,6 +27,7 @@ from .._proto.licensing.v1 import (
     validation_pb2,
     validation_pb2_grpc,
 )
+from ..addresses import is_loopback
 from ..errors import ConfigurationError
 from ..ratelimit import RateLimiter
 from ..service import Service
@@ -120,16 +120,6 @@ class _HealthMonitor(threading.Thread):
         self._stopped.set()
 
 
-def _is_loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
     if options.tls_cert is None and options.tls_key is None:
         if options.client_ca is not None:
@@ -147,7 +137,7 @@ def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
 
 def start_server(service: Service, options: ServerOptions) -> RunningServer:
     credentials = _credentials(options)
-    if credentials is None and not _is_loopback(options.address) and not options.allow_insecure_remote:
+    if credentials is None and not is_loopback(options.address) and not options.allow_insecure_remote:
         raise ConfigurationError(
             f"refusing to listen on {options.address} without TLS: give --tls-cert and --tls-key, "
             "or --insecure-remote if a TLS proxy in front of it is intended"

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..addresses import is_loopback
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -168,18 +169,13 @@ def parse_config(document: Mapping[str, Any], environ: Mapping[str, str], base: 
         raise ConfigurationError("server_tls: a client certificate needs ca_file too")
     if (config.listen_cert_file is None) != (config.listen_key_file is None):
         raise ConfigurationError("listen_tls: cert_file and key_file go together")
-    if config.server_ca is None and not _is_loopback(config.server):
+    if config.server_ca is None and not is_loopback(config.server):
         raise ConfigurationError(
             f"server {config.server} is not on this machine: set server_tls.ca_file, so that the "
             "issuer token never crosses the network in plain text"
         )
     reader.refuse_unknown()
     return config
-
-
-def _is_loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
-    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 def _twocheckout(reader: _Reader | None) -> TwoCheckoutConfig | None:

@@ -10,7 +10,6 @@ allowed only to a loopback address: the token must not cross a network in clear.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import sys
@@ -27,6 +26,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from .._proto.licensing.v1 import license_pb2, support_pb2, support_pb2_grpc
+from ..addresses import is_loopback
 from ..errors import ConfigurationError, LicensingError
 
 ADDRESS_ENV = "LICENSING_ADDRESS"
@@ -207,24 +207,12 @@ def _target(args: argparse.Namespace) -> _Target:
             root_certificates = args.tls_ca.read_bytes()
         except OSError as exc:
             raise ConfigurationError(f"cannot read the CA certificate {args.tls_ca}: {exc.strerror}") from exc
-    elif not _is_loopback(address):
+    elif not is_loopback(address):
         raise ConfigurationError(
             f"refusing to send the token in plaintext to {address}: give --tls-ca with the server's CA "
             "certificate (plaintext is allowed only to a loopback address)"
         )
     return _Target(address, token, root_certificates)
-
-
-def _is_loopback(address: str) -> bool:
-    if address.startswith("unix:"):
-        return True
-    host = address.removeprefix("dns:///").rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 Call = Callable[[Callable[..., Any], Message], Any]

@@ -70,20 +70,6 @@ def with_crc(body: bytes) -> bytes:
     return body + crc16(body).to_bytes(2, "big")
 
 
-def license_json(license: License) -> dict[str, Any]:
-    return {
-        "key_id": license.key_id,
-        "product": license.product,
-        "serial": license.serial,
-        "issued": license.issued.isoformat(),
-        "expires": None if license.expires is None else license.expires.isoformat(),
-        "updates_until": None if license.updates_until is None else license.updates_until.isoformat(),
-        "seats": license.seats,
-        "edition": license.edition,
-        "flags": license.flags,
-    }
-
-
 class Issued:
     """A key made as the server makes it, with the parts a vector records."""
 
@@ -206,11 +192,11 @@ def key_cases() -> list[dict[str, Any]]:
         license: License | None = None,
     ) -> None:
         if isinstance(expected, License):
-            outcome: dict[str, Any] = {"valid": True, "license": license_json(expected)}
+            outcome: dict[str, Any] = {"valid": True, "license": expected.to_json()}
         else:
             outcome = {"valid": False, "reason": expected}
             if license is not None:
-                outcome["license"] = license_json(license)
+                outcome["license"] = license.to_json()
         cases.append(
             {
                 "name": name,

@@ -104,21 +104,6 @@ def _read_file(parser: _Parser, path: str, what: str) -> bytes:
         parser.fail(f"cannot read the {what} {path}: {exc.strerror or exc}")
 
 
-def license_fields(license: License) -> dict[str, object]:
-    """The license as JSON-ready values: dates as YYYY-MM-DD, null for no limit."""
-    return {
-        "key_id": license.key_id,
-        "product": license.product,
-        "serial": license.serial_text,
-        "issued": license.issued.isoformat(),
-        "expires": None if license.expires is None else license.expires.isoformat(),
-        "updates_until": None if license.updates_until is None else license.updates_until.isoformat(),
-        "seats": license.seats,
-        "edition": license.edition,
-        "flags": license.flags,
-    }
-
-
 def _product_label(keyring: PublicKeyring, number: int) -> str:
     codes = sorted(code for code, value in keyring.products.items() if value == number)
     return f"{number} ({', '.join(codes)})" if codes else str(number)
@@ -178,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report_invalid(exc, keyring, as_json=args.json)
         return EXIT_INVALID
     if args.json:
-        print(json.dumps({"valid": True, "license": license_fields(license)}))
+        print(json.dumps({"valid": True, "license": {**license.to_json(), "serial": license.serial_text}}))
     else:
         print("valid")
         _print_license(sys.stdout, license, keyring)
@@ -190,7 +175,7 @@ def _report_invalid(error: LicenseError, keyring: PublicKeyring, *, as_json: boo
     if as_json:
         document: dict[str, object] = {"valid": False, "reason": error.reason.value, "message": message}
         if error.license is not None:  # genuine key, failed terms: say which license it is
-            document["license"] = license_fields(error.license)
+            document["license"] = {**error.license.to_json(), "serial": error.license.serial_text}
         print(json.dumps(document))
         return
     print(f"not valid: {error.reason.value}")

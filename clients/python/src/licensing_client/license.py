@@ -34,6 +34,20 @@ class License(NamedTuple):
         """The serial as support and the revocation tooling print it: 12 hex digits."""
         return f"{self.serial:012X}"
 
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready values: dates as YYYY-MM-DD, null for no limit, the serial as a number."""
+        return {
+            "key_id": self.key_id,
+            "product": self.product,
+            "serial": self.serial,
+            "issued": self.issued.isoformat(),
+            "expires": None if self.expires is None else self.expires.isoformat(),
+            "updates_until": None if self.updates_until is None else self.updates_until.isoformat(),
+            "seats": self.seats,
+            "edition": self.edition,
+            "flags": self.flags,
+        }
+
     def has_flag(self, bit: int) -> bool:
         """True when feature bit `bit` (0..15) is set."""
         if not 0 <= bit < 16:
