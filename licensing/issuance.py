@@ -34,6 +34,7 @@ from .issuance_batch import (
     write_issuances,
 )
 from .keyring import Keyring
+from .products import ProductCatalog
 from .profiles import NewProfile, ProfileStore
 from .records import LicenseRecord, RevocationReason, Terms
 from .storage.compiled import CompiledQuery
@@ -101,7 +102,7 @@ class Issuer:
         self.keyring = keyring
         self.profiles = profiles
         self.clock = clock
-        self._products: dict[str, Product] = {}  # products are never changed or deleted once added
+        self.products = ProductCatalog()
         self.committer: GroupCommitter[PendingIssue] = GroupCommitter(database.obj, keystore.obj, write_issuances)
 
     def stop(self) -> None:
@@ -286,18 +287,7 @@ class Issuer:
     # -- reading and revoking ------------------------------------------------------------------
 
     def product(self, code: str) -> Product:
-        cached = self._products.get(code)
-        if cached is not None:
-            return cached
-        if not code:
-            raise InvalidArgument("product", "is required", reason="PRODUCT_REQUIRED")
-        product = Product.get_or_none(Product.code == code) if len(code) <= 40 else None
-        if product is None:
-            raise InvalidArgument(
-                "product", "is not a known product code (see `licensing products list`)", reason="UNKNOWN_PRODUCT"
-            )
-        self._products[code] = product
-        return product
+        return self.products.by_code(code)
 
     def get(self, order_ref: str, product_code: str) -> LicenseRecord:
         order_ref = check_order_ref(order_ref)

@@ -80,13 +80,14 @@ class Service:
     def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
+        issuer = Issuer(keyring, profiles, clock=utcnow)
         return cls(
             settings=settings,
             databases=databases,
             keyring=keyring,
-            issuer=Issuer(keyring, profiles, clock=utcnow),
+            issuer=issuer,
             profiles=profiles,
-            validator=Validator(keyring),
+            validator=Validator(keyring, issuer.products),
             support=Support(profiles),
         )
 

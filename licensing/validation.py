@@ -13,10 +13,11 @@ from typing import cast
 from licensing_client import License as KeyLicense
 from licensing_client import LicenseError, Reason, validate
 
-from .errors import InvalidArgument
 from .keyring import Keyring
+from .products import ProductCatalog
 from .revocations import build_revocation_list
-from .storage.models import License, Product
+from .storage.compiled import CompiledQuery
+from .storage.models import License, Product, database
 
 __all__ = ["CurrentRevocations", "ValidationResult", "Validator"]
 
@@ -40,33 +41,35 @@ class ValidationResult:
         return self.reason is None
 
 
+_REVOKED = CompiledQuery(
+    lambda serial: License.select(License.serial).where((License.serial == serial) & License.revoke_time.is_null(False)),
+    arity=1,
+)
+
+
 class _RevokedInDatabase:
     """Answers `serial in revocations` from the licenses table (an indexed primary-key look-up)."""
 
     def __contains__(self, serial: object) -> bool:
-        return License.select(License.serial).where(
-            (License.serial == serial) & License.revoke_time.is_null(False)
-        ).exists()
+        return _REVOKED.first(database.obj, serial) is not None
 
 
 class Validator:
-    def __init__(self, keyring: Keyring) -> None:
+    def __init__(self, keyring: Keyring, products: ProductCatalog | None = None) -> None:
         self.keyring = keyring
         self.public = keyring.public_keyring()  # a running server's keyring does not change
+        self.products = products or ProductCatalog()
 
     def check(self, key_text: str, email: str, product_code: str, now: dt.datetime, build_date: dt.date | None) -> ValidationResult:
-        if not product_code:
-            raise InvalidArgument("product", "is required", reason="PRODUCT_REQUIRED")
-        product = Product.get_or_none(Product.code == product_code) if len(product_code) <= 40 else None
-        if product is None:
-            raise InvalidArgument("product", "is not a known product code", reason="UNKNOWN_PRODUCT")
+        product = self.products.by_code(product_code)
         try:
             license = validate(
                 key_text, email, product.number, self.public, now,
-                build_date=build_date, revocations=_RevokedInDatabase(),  # type: ignore[arg-type]
+                build_date=build_date, revocations=_RevokedInDatabase(),
             )
         except LicenseError as exc:
-            return ValidationResult(exc.reason, exc.license, _code_of(exc.license))
+            code = None if exc.license is None else self.products.code_of(exc.license.product)
+            return ValidationResult(exc.reason, exc.license, code)
         return ValidationResult(None, license, product.code)
 
 
@@ -94,11 +97,3 @@ class Validator:
         issue_time = latest.replace(microsecond=0, tzinfo=dt.UTC)
         document = build_revocation_list(self.keyring, serials, len(serials), issue_time)
         return CurrentRevocations(document, len(serials), issue_time.replace(tzinfo=None), serials)
-
-
-def _code_of(license: KeyLicense | None) -> str | None:
-    if license is None:
-        return None
-    product = Product.get_or_none(Product.number == license.product)
-    return product.code if product else None
-

@@ -17,9 +17,9 @@ from licensing._proto.licensing.v1 import (
     validation_pb2_grpc,
 )
 from licensing.api.server import RunningServer, ServerOptions, start_server
-from licensing.cli.products import add_product
 from licensing.config import Settings
 from licensing.keyring import Keyring
+from licensing.products import add_product
 from licensing.service import Service
 from licensing.storage.models import Product
 from licensing.tokens import Role, create_token

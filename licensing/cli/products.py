@@ -6,9 +6,7 @@ import argparse
 import re
 from typing import Any
 
-import peewee
-
-from ..errors import AlreadyExists, InvalidArgument
+from ..products import add_product
 from ..storage.models import Product
 from .common import open_databases, settings_of
 
@@ -23,19 +21,6 @@ def register(commands: Any) -> None:
     add.add_argument("--name", required=True, help="display name")
     add.set_defaults(func=_add)
     group.add_parser("list", help="list products").set_defaults(func=_list)
-
-
-def add_product(code: str, number: int, name: str) -> Product:
-    if not _CODE.fullmatch(code):
-        raise InvalidArgument("code", "must be 1 to 40 lower-case letters, digits, dots, underscores or hyphens")
-    if not 1 <= number <= 0xFFFF:
-        raise InvalidArgument("number", "must be 1 to 65535")
-    if not name or len(name) > 200:
-        raise InvalidArgument("name", "must be 1 to 200 characters")
-    try:
-        return Product.create(number=number, code=code, name=name)
-    except peewee.IntegrityError:
-        raise AlreadyExists(f"product code {code!r} or number {number} is taken") from None
 
 
 def _add(args: argparse.Namespace) -> int:

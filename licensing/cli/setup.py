@@ -12,12 +12,12 @@ from typing import Any
 from ..api.server import ServerOptions, serve_until_signalled, start_server
 from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, read_passphrase
+from ..products import add_product
 from ..service import Service, bind_databases, bind_only
 from ..storage.migrate import migrate_keystore, migrate_main
 from ..storage.models import Product
 from ..tokens import Role, create_token
 from .common import open_keyring, settings_of
-from .products import add_product
 
 log = logging.getLogger("licensing.cli")
 

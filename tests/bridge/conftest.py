@@ -29,7 +29,7 @@ from .stack import CONFIG, SECRETS, Bridge, PaddleApi
 
 @pytest.fixture(scope="session")
 def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[Bridge]:
-    from licensing.cli.products import add_product
+    from licensing.products import add_product
     from licensing.service import bind_databases
     from licensing.storage.models import database, keystore
     from licensing.tokens import Role, create_token

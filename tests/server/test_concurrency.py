@@ -16,7 +16,7 @@ from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, Harness, ServerProcess
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
-from licensing.cli.products import add_product
+from licensing.products import add_product
 from licensing.service import bind_databases
 from licensing.storage.models import License, Order, Profile
 from licensing.tokens import Role, create_token

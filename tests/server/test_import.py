@@ -13,7 +13,7 @@ import pytest
 from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, ServerProcess
 
-from licensing.cli.products import add_product
+from licensing.products import add_product
 from licensing.service import bind_databases
 from licensing.storage.models import License
 from licensing.tokens import Role, create_token

@@ -28,8 +28,8 @@ from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, ServerProcess
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, support_pb2, support_pb2_grpc
-from licensing.cli.products import add_product
 from licensing.config import Settings
+from licensing.products import add_product
 from licensing.service import bind_databases
 from licensing.tokens import Role, create_token
 

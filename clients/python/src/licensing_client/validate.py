@@ -19,8 +19,9 @@ from .keyformat import PAYLOAD_BYTES, SIGNATURE_BYTES, decode_payload, read_key_
 from .license import License
 
 if TYPE_CHECKING:  # annotations only: a program that never loads a revocation list skips its module
+    from collections.abc import Container
+
     from .keyring import PublicKeyring
-    from .revocation import RevocationList
 
 __all__ = ["validate"]
 
@@ -38,7 +39,7 @@ def validate(
     now: dt.datetime,
     *,
     build_date: dt.date | None = None,
-    revocations: RevocationList | None = None,
+    revocations: Container[int] | None = None,
 ) -> License:
     """Return the license `key_text` grants to `email` for `product` at `now`, or raise LicenseError.
 
@@ -84,7 +85,7 @@ def check_terms(
     now: dt.datetime,
     *,
     build_date: dt.date | None = None,
-    revocations: RevocationList | None = None,
+    revocations: Container[int] | None = None,
 ) -> None:
     """Raise LicenseError when a verified license does not hold for this product, time and build."""
     if license.product != product:
