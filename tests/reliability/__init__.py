@@ -1,0 +1,1 @@
+"""Reliability under crashes, load and bad input: see docs/reliability.md for the figures."""
