@@ -50,11 +50,13 @@ lint: $(STAMP) lint-proto
 	$(VENV)/bin/ruff check licensing clients tests bench scripts
 	$(VENV)/bin/mypy licensing clients/python/src
 
-bench: $(STAMP)
-	$(PY) bench/validate.py --write docs/benchmarks.md
+## Every benchmark in bench/ (several minutes); writes docs/benchmarks.md and docs/bench-issuance.png.
+bench: $(STAMP) pg
+	$(PY) bench/run_all.py --write docs/benchmarks.md
 
-bench-quick: $(STAMP)
-	$(PY) bench/validate.py --quick
+## Every benchmark at tiny sizes (under a minute; what CI runs so the harness keeps working); writes nothing.
+bench-quick: $(STAMP) pg
+	$(PY) bench/run_all.py --quick
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,10 +32,22 @@ class Process:
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
 
     def peak_rss_mib(self) -> float:
+        return self._status_mib("VmHWM:")
+
+    def rss_mib(self) -> float:
+        """Resident memory now (VmRSS); the peak (VmHWM) also counts start-up's transient use."""
+        return self._status_mib("VmRSS:")
+
+    def _status_mib(self, field: str) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far (all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.channel.close()
@@ -63,37 +77,46 @@ def drop_pg_database(name: str) -> None:
     connection.close()
 
 
-class LicensingServer(Process):
-    """A fresh home (keyring, products, an issuer and a support token) and `licensing serve` on it."""
+# The home's set-up in one interpreter: four CLI processes would each pay the imports (~1 s).
+_SETUP = """
+import contextlib, io, json, sys
+from licensing.cli.main import main
+tokens = {}
+for argv in (["init"], ["products", "add", "bench-app", "--number", "7", "--name", "Bench"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == 0, argv
+for role in ("issuer", "support"):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["tokens", "create", "bench-" + role, "--role", role]) == 0
+    tokens[role] = out.getvalue().strip()
+print(json.dumps(tokens))
+"""
 
-    def __init__(self, engine: str, workers: int = 16) -> None:
+
+class LicensingServer(Process):
+    """A fresh home (keyring, products, an issuer and a support token) and `licensing serve` on it.
+
+    `launcher` replaces `-m licensing.cli.main` for the serve command only (e.g. a script that
+    adjusts the server before handing over to the CLI).
+    """
+
+    def __init__(self, engine: str, workers: int = 16, launcher: list[str] | None = None) -> None:
         self.home = Path(tempfile.mkdtemp(prefix=f"licensing-bench-{engine}-"))
         self.pg_names: list[str] = []
-        env = dict(os.environ, LICENSING_HOME=str(self.home), LICENSING_PASSPHRASE=PASSPHRASE)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LICENSING_")}  # nothing of the caller's home
+        env |= {"LICENSING_HOME": str(self.home), "LICENSING_PASSPHRASE": PASSPHRASE}
         if engine == "postgres":
             for variable in ("LICENSING_DATABASE_URL", "LICENSING_KEYSTORE_URL"):
                 name, url = pg_database()
                 self.pg_names.append(name)
                 env[variable] = url
-        cli = [sys.executable, "-m", "licensing.cli.main"]
-        subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
-        subprocess.run(
-            [*cli, "products", "add", "bench-app", "--number", "7", "--name", "Bench"],
-            env=env,
-            check=True,
-            capture_output=True,
+        setup = subprocess.run(
+            [sys.executable, "-c", _SETUP], env=env, check=True, capture_output=True, text=True
         )
-        self.tokens = {
-            role: subprocess.run(
-                [*cli, "tokens", "create", f"bench-{role}", "--role", role],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            for role in ("issuer", "support")
-        }
+        self.tokens: dict[str, str] = json.loads(setup.stdout.strip().splitlines()[-1])
         self.env = env
+        cli = [sys.executable, *(launcher or ["-m", "licensing.cli.main"])]
         super().__init__(
             [
                 *cli,
@@ -117,3 +140,4 @@ class LicensingServer(Process):
         super().stop()
         for name in self.pg_names:
             drop_pg_database(name)
+        shutil.rmtree(self.home, ignore_errors=True)

@@ -1,0 +1,213 @@
+"""`licensing import FILE.csv` end to end, against unary IssueLicense calls, in one run.
+
+    .venv/bin/python bench/bulk.py                               # 100,000 orders on SQLite
+    .venv/bin/python bench/bulk.py --quick                       # 1,000 orders, for CI
+    .venv/bin/python bench/bulk.py --write docs/benchmarks.md    # also update its section
+    .venv/bin/python bench/bulk.py --rows 20000 --engines sqlite,postgres
+
+For each engine: a fresh `licensing serve` (bench/servers.py) and a CSV of N new orders (one
+new purchaser each, an order time in the past, 1 to 5 seats). The real CLI, `licensing import
+FILE --address … --token …`, runs as its own process; the time is taken from before it starts
+to after it exits, so interpreter start, reading the CSV, the IssueLicenses streams and the
+summary are all in it. Then the same file is imported again: every row is recognised as
+already issued and nothing is written twice. The baseline, on the same server just before: a
+sample of the same kind of orders issued one call each with IssueLicense, 64 calls in flight
+(bench/loadgen.py), i.e. what an importer without the bulk RPC would get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadgen import run_load
+from report import fmt_rate, machine_line, save_results, write_section
+from servers import LicensingServer
+
+from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
+
+TARGET_RATE = 10_000  # licenses/s, first import, SQLite
+SUMMARY = re.compile(r"(\d+) rows in ([\d.]+) s .*?: (\d+) issued, (\d+) already there, (\d+) rejected")
+
+
+def write_csv(path: Path, rows: int, prefix: str) -> None:
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["email", "order_id", "product", "order_time", "seats"])
+        for i in range(rows):
+            when = start + dt.timedelta(minutes=7 * i % (500 * 24 * 60))
+            out.writerow(
+                [f"customer{i}@{prefix}.example.com", f"{prefix}-{i:07d}", "bench-app", when.strftime("%Y-%m-%dT%H:%M:%SZ"), 1 + i % 5]
+            )
+
+
+def run_import(server: LicensingServer, path: Path) -> dict[str, Any]:
+    argv = [
+        sys.executable, "-m", "licensing.cli.main", "import", str(path),
+        "--address", f"127.0.0.1:{server.port}", "--token", server.tokens["issuer"],
+    ]
+    cpu = server.cpu_seconds()
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=server.env, check=False)
+    seconds = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu
+    match = SUMMARY.search(done.stdout)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"licensing import failed ({done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")
+    read, own_seconds, issued, existing, rejected = match.groups()
+    return {
+        "rows": int(read),
+        "seconds": seconds,
+        "rate": int(read) / seconds,
+        "cli_seconds": float(own_seconds),
+        "issued": int(issued),
+        "existing": int(existing),
+        "rejected": int(rejected),
+        "server_cpu_ms_per_row": cpu * 1e3 / max(int(read), 1),
+    }
+
+
+def run_unary(server: LicensingServer, rows: int) -> dict[str, Any]:
+    stub = issuance_pb2_grpc.IssuanceServiceStub(server.channel)
+    order_time = issuance_pb2.IssueLicenseRequest().order_time
+    order_time.FromDatetime(dt.datetime(2024, 6, 1))
+
+    def request(i: int) -> issuance_pb2.IssueLicenseRequest:
+        message = issuance_pb2.IssueLicenseRequest(
+            email=f"customer{i}@unary.example.com", order_id=f"unary-{i:07d}", product="bench-app"
+        )
+        message.order_time.CopyFrom(order_time)
+        message.terms.seats = 1 + i % 5
+        return message
+
+    cpu = server.cpu_seconds()
+    result = run_load(stub.IssueLicense, request, total=rows, in_flight=64, metadata=server.metadata())
+    cpu = server.cpu_seconds() - cpu
+    return {
+        "rows": rows,
+        "seconds": result.seconds,
+        "rate": result.rate,
+        "errors": result.errors,
+        "server_cpu_ms_per_row": cpu * 1e3 / rows,
+    }
+
+
+def measure(engine: str, rows: int, unary_rows: int) -> dict[str, Any]:
+    server = LicensingServer(engine)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-bulk-") as folder:
+            path = Path(folder) / "orders.csv"
+            write_csv(path, rows, "bulk")
+            unary = run_unary(server, unary_rows)
+            first = run_import(server, path)
+            again = run_import(server, path)
+        return {
+            "unary": unary,
+            "first": first,
+            "again": again,
+            "rss": server.rss_mib(),
+            "hwm": server.peak_rss_mib(),
+            "ok": first["issued"] == rows and again["existing"] == rows and not first["rejected"] and not again["rejected"],
+        }
+    finally:
+        server.stop()
+
+
+ENGINES = {"sqlite": "SQLite (WAL, synchronous=FULL)", "postgres": "PostgreSQL (synchronous commit)"}
+
+
+def report(results: dict[str, Any], rows: int, unary_rows: int, quick: bool) -> str:
+    base = "python bench/bulk.py" + (" --quick" if quick else "")
+    lines = [
+        "## Bulk issuance and import (`bench/bulk.py`)",
+        "",
+        (
+            f"Measured {machine_line()}. Command: `{base}`; {rows:,} orders from {rows:,} new purchasers in one CSV; "
+            "one server per engine, fresh."
+        ),
+        "",
+        "| engine | what | rows | seconds | licenses/s | vs unary | server CPU ms/row | rerun |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for engine, r in results.items():
+        rerun = f"`bench/bulk.py --engines {engine} --rows {rows}`"
+        unary = r["unary"]
+        lines.append(
+            f"| {ENGINES[engine]} | baseline: unary IssueLicense, 64 in flight (a sample) | {unary['rows']:,} | "
+            f"{unary['seconds']:.1f} | {fmt_rate(unary['rate'])} | 1.0x | {unary['server_cpu_ms_per_row']:.2f} | {rerun} |"
+        )
+        for key, what in (
+            ("first", "`licensing import orders.csv`: all new, end to end (CLI process start to exit)"),
+            ("again", "the same file again: every row already issued, nothing written"),
+        ):
+            run = r[key]
+            lines.append(
+                f"| {ENGINES[engine]} | {what} | {run['rows']:,} | {run['seconds']:.1f} | **{fmt_rate(run['rate'])}** | "
+                f"{run['rate'] / unary['rate']:.1f}x | {run['server_cpu_ms_per_row']:.2f} | {rerun} |"
+            )
+    lines += ["", "| engine | server VmRSS after both imports, MiB | VmHWM (peak since start), MiB | counts as expected |", "| --- | ---: | ---: | --- |"]
+    for engine, r in results.items():
+        lines.append(f"| {ENGINES[engine]} | {r['rss']:.0f} | {r['hwm']:.0f} | {'yes' if r['ok'] else '**no**'} |")
+    return "\n".join(lines) + "\n\n" + NOTES
+
+
+NOTES = """\
+How to read this. The import streams the file in calls of 2,000 rows (250 per stream message,
+two calls in flight); the server issues each chunk of 1,000 as one batch: one read for the
+purchasers already known, one signature per row on the request thread, and the group
+committer writes the batch in a few set-wise statements per transaction. The unary baseline
+pays the gRPC call, the authentication and the read-before-write per row. "licenses/s" counts
+rows of the file per second of the whole CLI process; the CLI's own summary line gives a
+slightly higher figure, as it does not count its interpreter start.
+
+Where the time goes (py-spy 0.4 on the server during a 30,000-row import, 2026-11-25): the
+server's CPU per row, in the table, is the limit: one interpreter does all of it, split
+between the request thread preparing a batch (checks, blind index, sealing the email and its
+data key, signing and formatting the key: about 45% of samples, the Ed25519 signature alone
+about 12%) and the writer (the multi-row statements and their parameter conversion, about 35%;
+the commits about 7%). The database is not the limit: the same SQLite file takes 100-row
+transactions at the rate in the micro baselines of the issuance section. What would reach
+10,000/s: more than one core signing and preparing rows (a pool of processes for the
+CPU-bound preparation, or several server processes behind the import), and fewer conversions
+per row (a request becomes an IssueRequest, a PendingIssue, a dict per table, then a flat
+parameter list).
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 rows (for CI)")
+    parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update this file's section")
+    parser.add_argument("--json", type=Path, help="write the figures here (for bench/run_all.py)")
+    parser.add_argument("--rows", type=int, help="orders in the CSV (default 100,000; quick 2,000)")
+    parser.add_argument("--unary-rows", type=int, help="orders issued one call each for the baseline (default 3,000)")
+    parser.add_argument("--engines", default="sqlite", help="comma-separated: sqlite, postgres (default sqlite)")
+    args = parser.parse_args(argv)
+    rows = args.rows or (1_000 if args.quick else 100_000)
+    unary_rows = args.unary_rows or (100 if args.quick else 3_000)
+    engines = [e for e in args.engines.split(",") if e]
+    if set(engines) - set(ENGINES):
+        parser.error(f"engines are {', '.join(ENGINES)}")
+    results = {engine: measure(engine, rows, unary_rows) for engine in engines}
+    section = report(results, rows, unary_rows, args.quick)
+    print(section)
+    if args.write:
+        write_section(args.write, "bulk", section)
+        print(f"updated {args.write}")
+    save_results(args.json, {"bulk": results, "rows": rows})
+    return 0 if all(r["ok"] for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
