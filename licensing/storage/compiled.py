@@ -46,11 +46,14 @@ class CompiledQuery:
     def __init__(self, build: Callable[..., peewee.Query], arity: int) -> None:
         self.build = build
         self.arity = arity
-        self._compiled: dict[int, tuple[str, list[Any], list[tuple[str, Callable[[Any], Any]]]]] = {}
+        self._compiled: dict[tuple[type, str], tuple[str, list[Any], list[tuple[str, Callable[[Any], Any]]]]] = {}
         self._lock = threading.Lock()
 
     def _compile(self, db: peewee.Database) -> tuple[str, list[Any], list[tuple[str, Callable[[Any], Any]]]]:
-        compiled = self._compiled.get(id(db))
+        # Keyed by dialect, not by object: the SQL depends only on the engine, and an id() of a
+        # database that was closed and collected can come back as another engine's.
+        dialect = (type(db), db.param)
+        compiled = self._compiled.get(dialect)
         if compiled is None:
             with self._lock:
                 query = self.build(*(peewee.Value(_Slot(i), converter=False) for i in range(self.arity)))
@@ -58,7 +61,7 @@ class CompiledQuery:
                 if sorted(p.index for p in params if isinstance(p, _Slot)) != list(range(self.arity)):
                     raise ValueError("each argument of a compiled query must appear exactly once")
                 compiled = (sql, params, _columns(query))
-                self._compiled[id(db)] = compiled
+                self._compiled[dialect] = compiled
         return compiled
 
     def rows(self, db: peewee.Database, *args: Any) -> list[dict[str, Any]]:

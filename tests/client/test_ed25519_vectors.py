@@ -6,8 +6,8 @@ to Wycheproof's verdicts, and pin its verdicts on the CCTV edge cases, where imp
 legitimately differ: a PyNaCl or libsodium upgrade that changes which signatures are accepted
 fails here, to be looked at, instead of silently changing which license keys are valid.
 
-The vectors are shared data, read from ../shared/vectors beside the repository (see its
-README.md for their sources and licences).
+The vectors are public data copied into tests/vectors/ed25519/ with the note on their sources
+and licences kept beside them (README.md there), so a clone tests itself.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from licensing_client.keyformat import read_key_bytes
 
 from .conftest import REPO_ROOT
 
-SHARED_VECTORS = REPO_ROOT.parent / "shared" / "vectors"
+SHARED_VECTORS = REPO_ROOT / "tests" / "vectors" / "ed25519"
 
 # CCTV ed25519vectors.json: the record numbers PyNaCl 1.6.2 (its bundled libsodium) accepts;
 # the other 871 of 914 are refused. Pinned on purpose: update only after reading why they moved.
@@ -42,7 +42,7 @@ CCTV_RECORDS = 914
 def _load(name: str) -> Any:
     path = SHARED_VECTORS / name
     if not path.is_file():
-        pytest.fail(f"missing shared test vectors: {path} (expected beside the repository, in ../shared)")
+        pytest.fail(f"missing shared test vectors: {path} (expected in tests/vectors/ed25519)")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
