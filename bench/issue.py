@@ -99,7 +99,7 @@ def _start(name: str, workers: int) -> Target:
     engine = name.removesuffix("-1")
     launcher = [str(REPO / "bench" / "one_commit_server.py")] if name.endswith("-1") else None
     licensing = LicensingServer(engine, workers=workers, launcher=launcher)
-    stub = issuance_pb2_grpc.IssuanceServiceStub(licensing.channel)
+    stub = issuance_pb2_grpc.IssuanceServiceStub(licensing.channel)  # type: ignore[no-untyped-call]
     return Target(name, licensing, stub.IssueLicense, licensing.metadata())
 
 
@@ -123,9 +123,9 @@ def measure_rounds(
     serial = itertools.count()
     estimate: dict[tuple[str, int], float] = {}
     for target in targets.values():  # warm up: connections, compiled queries, the writer thread
-        result = run_load(target.call, target.requests(f"w{next(serial)}"), total=warm_up, in_flight=16, metadata=target.metadata)
+        warm = run_load(target.call, target.requests(f"w{next(serial)}"), total=warm_up, in_flight=16, metadata=target.metadata)
         for c in concurrency:
-            estimate[target.name, c] = result.rate * min(1.0, c / 16)
+            estimate[target.name, c] = warm.rate * min(1.0, c / 16)
     names = list(targets)
     for r in range(rounds):
         for c in concurrency:
