@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run_all.py --write docs/benchmarks.md   # `make bench`: several minutes
     .venv/bin/python bench/run_all.py --quick                      # `make bench-quick`: tiny sizes, writes nothing
+    .venv/bin/python bench/run_all.py --summary-from DIR --write docs/benchmarks.md   # re-render the summary only
 
 Runs bench/validate.py, bench/issue.py, bench/bulk.py and bench/lookups.py, each as its own
 process (so no benchmark inherits another's memory or threads), each writing its own section
@@ -57,7 +58,7 @@ def mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def summary(found: dict[str, Any], quick: bool) -> str:
+def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str:
     """The targets table, from whatever the benchmarks left (a script that failed leaves a gap)."""
     rows: list[str] = []
     issue = found.get("issue", {}).get("issue", {})
@@ -87,10 +88,11 @@ def summary(found: dict[str, Any], quick: bool) -> str:
         if row is None:
             continue
         ok = row["p99"] < 50
+        floor = f" The no-op server's own p99 at 64 in flight was {noop['p99']:.0f} ms in this run." if noop else ""
         why = "" if ok else (
             "At 64 in flight and the rate above, a call waits behind the 63 others for the server's CPU "
             f"(Little's law: 64 / {fmt_rate(row['rate'])} per s = {64e3 / row['rate']:.0f} ms on average); "
-            "the latency falls as the CPU per call does."
+            "the latency falls as the CPU per call does." + floor
         )
         rows.append(
             f"| p99 latency under 50 ms at 64 in flight, {name} | {row['p99']:.0f} ms (p50 {row['p50']:.0f} ms) | {mark(ok)} | {why} |"
@@ -133,7 +135,8 @@ def summary(found: dict[str, Any], quick: bool) -> str:
         "## Summary: the targets (`bench/run_all.py`)",
         "",
         (
-            f"Written {machine_line()} by `python bench/run_all.py{' --quick' if quick else ''} --write docs/benchmarks.md` "
+            ("Re-rendered (`--summary-from`) from the figures of one run of `make bench`, " if rerendered else "")
+            + f"Written {machine_line()} by `python bench/run_all.py{' --quick' if quick else ''} --write docs/benchmarks.md` "
             "(`make bench`). Each figure comes from the section named beside it below, measured in this same run; "
             "each section gives the command that reruns it alone."
         ),
@@ -167,7 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="every benchmark at tiny sizes (CI), writes nothing")
     parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update the sections of this file")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCRIPTS)}")
+    parser.add_argument(
+        "--summary-from", metavar="FOLDER", type=Path,
+        help="measure nothing: write the summary from the NAME.json files the scripts left (--json) in FOLDER",
+    )
     args = parser.parse_args(argv)
+    if args.summary_from is not None:
+        found = {p.stem: json.loads(p.read_text()) for p in sorted(args.summary_from.glob("*.json"))}
+        section = summary(found, args.quick, rerendered=True)
+        print(section)
+        if args.write:
+            write_section(args.write, "summary", section)
+        return 0
     scripts = [s for s in (args.only or ",".join(SCRIPTS)).split(",") if s]
     failed = []
     found: dict[str, Any] = {}
