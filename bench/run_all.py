@@ -135,8 +135,8 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
         "## Summary: the targets (`bench/run_all.py`)",
         "",
         (
-            ("Re-rendered (`--summary-from`) from the figures of one run of `make bench`, " if rerendered else "")
-            + f"Written {machine_line()} by `python bench/run_all.py{' --quick' if quick else ''} --write docs/benchmarks.md` "
+            ("Re-rendered with `--summary-from` from the figures of one run of" if rerendered else "Written")
+            + f" {machine_line()} by `python bench/run_all.py{' --quick' if quick else ''} --write docs/benchmarks.md` "
             "(`make bench`). Each figure comes from the section named beside it below, measured in this same run; "
             "each section gives the command that reruns it alone."
         ),
