@@ -50,6 +50,7 @@ import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import breakdown
 from loadgen import LoadResult, run_load
 from report import fmt_ms, fmt_rate, machine_line, median, save_results, write_section
 from servers import REPO, LicensingServer, Process, drop_pg_database, noop_server, pg_database
@@ -132,11 +133,12 @@ def measure_rounds(
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 target = targets[name]
                 total = max(min_calls, int(estimate[name, c] * seconds))
-                cpu = target.server.cpu_seconds()
+                cpu, switches = target.server.cpu_seconds(), target.server.context_switches()
                 result: LoadResult = run_load(
                     target.call, target.requests(f"r{next(serial)}"), total=total, in_flight=c, metadata=target.metadata
                 )
                 cpu = target.server.cpu_seconds() - cpu
+                switches = target.server.context_switches() - switches
                 estimate[name, c] = result.rate
                 target.runs.setdefault(c, []).append(
                     {
@@ -144,6 +146,7 @@ def measure_rounds(
                         "p50": result.p50_ms,
                         "p99": result.p99_ms,
                         "cpu_ms": cpu * 1e3 / result.calls,
+                        "switches": switches / result.calls,
                         "errors": result.errors,
                         "calls": result.calls,
                     }
@@ -159,7 +162,7 @@ def summarise(targets: dict[str, Target]) -> dict[str, Any]:
     for name, target in targets.items():
         rows = {}
         for c, runs in target.runs.items():
-            row = {key: median([run[key] for run in runs]) for key in ("rate", "p50", "p99", "cpu_ms")}
+            row = {key: median([run[key] for run in runs]) for key in ("rate", "p50", "p99", "cpu_ms", "switches")}
             row["p99_worst"] = max(run["p99"] for run in runs)
             row["errors"] = sum(run["errors"] for run in runs)
             row["calls"] = sum(run["calls"] for run in runs)
@@ -400,7 +403,15 @@ def draw_chart(summary: dict[str, Any], path: Path) -> None:
 
 
 def report(
-    summary: dict[str, Any], micro: dict[str, float], micro_note: str, *, rounds: int, seconds: float, workers: int, quick: bool
+    summary: dict[str, Any],
+    micro: dict[str, float],
+    micro_note: str,
+    steps: list[tuple[str, float]],
+    *,
+    rounds: int,
+    seconds: float,
+    workers: int,
+    quick: bool,
 ) -> str:
     command = "python bench/issue.py" + (" --quick" if quick else "")
     lines = [
@@ -414,9 +425,9 @@ def report(
         "",
         (
             "| in flight | server | calls/s | vs no-op (rounds: min to max) | p50 ms | p99 ms (worst round) | "
-            "server CPU ms/call | rerun |"
+            "server CPU ms/call | server context switches/call | rerun |"
         ),
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for c in CONCURRENCY:
         for name, data in summary.items():
@@ -431,7 +442,7 @@ def report(
             strong = "**" if c == TARGET_CONCURRENCY and name in GOALS else ""
             lines.append(
                 f"| {c} | {strong}{LABELS[name]}{strong} | {fmt_rate(row['rate'])}{errors} | {ratio} | {fmt_ms(row['p50'])} | "
-                f"{fmt_ms(row['p99'])} ({fmt_ms(row['p99_worst'])}) | {row['cpu_ms']:.2f} | {rerun} |"
+                f"{fmt_ms(row['p99'])} ({fmt_ms(row['p99_worst'])}) | {row['cpu_ms']:.2f} | {row['switches']:.0f} | {rerun} |"
             )
     lines += [
         "",
@@ -451,6 +462,22 @@ def report(
         for name, value in micro.items():
             what, unit = MICRO[name]
             lines.append(f"| {what} | {fmt_rate(value)} {unit} |")
+    if steps:
+        lines += [
+            "",
+            (
+                "Where the server's CPU goes: the issuer's steps timed in-process, without gRPC (bench/breakdown.py; "
+                "rerun: `bench/issue.py --targets none --no-micro`):"
+            ),
+            "",
+            "| step | CPU µs per call |",
+            "| --- | ---: |",
+            *(f"| {step} | {us:,.0f} |" for step, us in steps),
+        ]
+        for name in ("sqlite", "noop"):
+            row = summary.get(name, {}).get("by_concurrency", {}).get(TARGET_CONCURRENCY)
+            if row is not None:
+                lines.append(f"| over gRPC at {TARGET_CONCURRENCY} in flight, {LABELS[name]} (the table above) | {row['cpu_ms'] * 1e3:,.0f} |")
     lines += ["", f"![Issuance rate and p99 latency against calls in flight]({CHART})", ""]
     return "\n".join(lines) + "\n" + NOTES
 
@@ -464,34 +491,26 @@ a change to the server moves. Memory: VmHWM of `licensing serve` includes Argon2
 taken once at start-up to open the keyring and returned; VmRSS after the load is what the
 server holds while it serves.
 
-Where the CPU goes (measured apart from this table on 2026-11-25, same machine, SQLite; py-spy
-0.4 with `--gil`, strace -c, /proc counters, and the issuer called in-process without gRPC):
-
-- Group commit does its job: groups grow with the load (about 28 writes per commit at 64 callers
-  in-process), and the rate is well above one commit per request on both engines. The disk is
-  no longer the limit; the server's CPU is, at 2 to 3 ms per issuance against about 0.4 ms for
-  the no-op call.
-- The issuance itself, called in-process on one thread with no gRPC, costs 1.7 ms of CPU per
-  call when each write is its own group, 0.8 ms with 64 threads sharing groups. Of that, checking
-  the request, signing and formatting the key is 0.14 ms; the read before the write 0.02 ms; the
-  profile check 0.02 ms; sealing a new purchaser's email 0.03 ms; the token check 0.03 ms; the
-  writer's statements about 0.1 ms per write in a group of 32 (the multi-row INSERTs of profile,
-  order, license, data key and audit row) plus two commits per group (key store, then main).
-- The rest, about 1.3 ms per call, is threads handing work to each other under one interpreter
-  lock: a call is received by gRPC's polling thread, run on a worker, queued to the writer,
-  woken by an Event when its group is durable, and answered by the polling thread again. The
-  server makes about 70 context switches per issuance against 10 per no-op call (16 workers),
-  strace counts about 260 futex calls per issuance, and py-spy `--gil` finds the lock held only
-  about 28% of the time, the largest single holder being the writer waking its callers
-  (Event.set, Condition.notify: 12 to 14% of lock-held samples). More workers help a little
-  (4: 341/s, 16: 413/s, 64: 440/s at 64 in flight, same run).
+Where the time goes. Group commit does its job: at 64 in flight the rate is well above one
+commit per request on both engines, and the micro baselines show the disk takes far more rows
+per second in shared transactions than the server issues. The limit is the server's CPU, two
+to three milliseconds per issuance against a fraction of one for the no-op call. The table of
+steps shows the issuer's own work, in-process; the rest of the server's CPU per call over gRPC
+is threads handing each call to each other under one interpreter lock: gRPC's polling thread
+receives it, a worker runs it, the writer thread commits its group and wakes the worker with an
+Event, the polling thread answers. The context switches per call in the main table count those
+hand-offs. Measured apart on 2026-11-25 (SQLite, 64 in flight): strace -c counted about 260
+futex calls per issuance; py-spy 0.4 `record --gil` found the interpreter lock held only about
+28% of the time, its largest single holder the writer waking its callers (Event.set and
+Condition.notify, 12 to 14% of the lock-held samples); more worker threads help a little (4:
+341/s, 16: 413/s, 64: 440/s).
 
 What would reach the targets (not done here; licensing/ is not this benchmark's to change):
 fewer hand-offs per call, e.g. a `grpc.aio` server whose handlers await the group commit on one
 event loop instead of parking a worker thread on an Event per call; dropping per-call reads
-that the writer repeats anyway (the token look-up can be cached for seconds, the profile check
-is redone set-wise in the group); and, beyond one interpreter, several server processes on one
-SQLite file or PostgreSQL database (the group committer keeps each one's commits grouped).
+the writer repeats anyway (the token check can be cached for seconds, the profile check is
+redone set-wise in the group); and, past one interpreter, more than one server process on the
+same database (each keeps its own commits grouped).
 """
 
 
@@ -506,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="length of each run (default 1.5, quick 0.1)")
     parser.add_argument("--workers", type=int, default=16, help="server worker threads (default 16, as `licensing serve`)")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro baselines")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process timing of the issuer's steps")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 5)
     seconds = args.seconds or (0.1 if args.quick else 1.5)
@@ -527,8 +547,9 @@ def main(argv: list[str] | None = None) -> int:
                 target.server.stop()
         summary = summarise(targets)
     micro, note = ({}, "") if args.no_micro else measure_micro(3 if args.quick else 2 * rounds, 0.05 if args.quick else 0.5, with_postgres)
+    steps = [] if args.no_breakdown else breakdown.measure(100 if args.quick else 2_000)
 
-    section = report(summary, micro, note, rounds=rounds, seconds=seconds, workers=args.workers, quick=args.quick)
+    section = report(summary, micro, note, steps, rounds=rounds, seconds=seconds, workers=args.workers, quick=args.quick)
     print(section)
     if summary:
         if args.write:
@@ -538,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with tempfile.TemporaryDirectory() as folder:  # draw it anyway, so the chart code is exercised
                 draw_chart(summary, Path(folder) / CHART)
-    save_results(args.json, {"issue": summary, "micro": micro, "micro_note": note})
+    save_results(args.json, {"issue": summary, "micro": micro, "micro_note": note, "breakdown": steps})
     return 0 if all(row["errors"] == 0 for data in summary.values() for row in data["by_concurrency"].values()) else 1
 
 

@@ -49,6 +49,17 @@ class Process:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def context_switches(self) -> int:
+        """Voluntary and involuntary context switches of all the server's threads so far."""
+        total = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                lines = (task / "status").read_text().splitlines()
+            except OSError:  # the thread ended meanwhile
+                continue
+            total += sum(int(line.split()[1]) for line in lines if line.split(":")[0].endswith("ctxt_switches"))
+        return total
+
     def stop(self) -> None:
         self.channel.close()
         self.proc.terminate()

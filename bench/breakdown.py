@@ -1,0 +1,107 @@
+"""Where an issuance's CPU goes: each step of the issuer timed in-process, without gRPC.
+
+Used by bench/issue.py (its "where the CPU goes" table). A fresh SQLite home in a temporary
+folder; the issuer, the profile store and the token check are called directly from this
+process, each step N times, in this thread's CPU time (user and system: SQLite's commits
+count). The writer's share is measured on groups built beforehand and committed one after
+another, at one write per group (one commit per request) and at 32 (a group under load). Then
+`Issuer.issue` end to end, from one thread and from 64 threads sharing groups, in the whole
+process's CPU time per call. The difference between the last figure and the server's CPU per
+call over gRPC (bench/issue.py's main table) is what gRPC and the threads around each call add.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from licensing.config import Settings
+from licensing.issuance import IssueRequest
+from licensing.keyring import Keyring
+from licensing.products import add_product
+from licensing.records import Terms
+from licensing.service import Service
+from licensing.tokens import Role, authenticate, create_token
+
+
+def _thread_cpu_us(step: Callable[[int], Any], n: int) -> float:
+    start = time.thread_time()
+    for i in range(n):
+        step(i)
+    return (time.thread_time() - start) / n * 1e6
+
+
+def _process_cpu_us(run: Callable[[], Any], n: int) -> float:
+    before = os.times()
+    run()
+    after = os.times()
+    return ((after.user - before.user) + (after.system - before.system)) / n * 1e6
+
+
+def measure(n: int) -> list[tuple[str, float]]:
+    """(step, CPU µs per call) for each step, in the order an issuance runs them."""
+    home = Path(tempfile.mkdtemp(prefix="bench-breakdown-"))
+    passphrase = b"breakdown passphrase, not a secret"
+    Keyring.create(home / "keyring.bin", passphrase)
+    service = Service.start(Settings.from_environment({}, home=str(home)), Keyring.open(home / "keyring.bin", passphrase))
+    try:
+        add_product("bench-app", 7, "Bench")
+        token = create_token("breakdown", Role.ISSUER)
+        issuer, profiles = service.issuer, service.profiles
+        product = issuer.product("bench-app")
+        tag = iter(range(10**9))
+
+        def request(prefix: str, i: int) -> IssueRequest:
+            return IssueRequest(f"{prefix}{i}@example.com", f"{prefix}-{i}", "bench-app")
+
+        for i in range(100):  # warm: compiled queries, the writer thread, the page cache
+            issuer.issue(request("warm", i), "bench")
+
+        rows: list[tuple[str, float]] = [
+            ("token check (one indexed read)", _thread_cpu_us(lambda i: authenticate(token), n)),
+            ("check the request, sign and format the key", _thread_cpu_us(lambda i: issuer._prepare(request("p", i), "bench"), n)),
+            ("read before the write (order, profile, license), a new order", _thread_cpu_us(
+                lambda i: issuer._existing(f"new-{i}", product, b"x" * 32, Terms(), None), n)),
+            ("does the purchaser have a profile (one indexed read)", _thread_cpu_us(lambda i: profiles.exists(os.urandom(32)), n)),
+            ("seal a new purchaser's email, wrap its data key", _thread_cpu_us(lambda i: profiles.prepare(f"s{i}@example.com"), n)),
+        ]
+        for size in (1, 32):
+            groups = []
+            for g in range(max(1, n // size)):
+                group = []
+                for i in range(size):
+                    pending, email = issuer._prepare(request(f"g{next(tag)}", i), "bench")
+                    pending.new_profile = profiles.prepare(email)
+                    pending.data_keys = [(pending.new_profile.public_id, pending.new_profile.wrapped_key)]
+                    group.append(pending)
+                groups.append(group)
+            writes = sum(len(g) for g in groups)
+            start = time.thread_time()
+            for group in groups:
+                issuer.committer._commit_group(group)
+            label = "one commit per write" if size == 1 else f"groups of {size}"
+            rows.append((f"the writer, per write: statements and commits, {label}", (time.thread_time() - start) / writes * 1e6))
+
+        def issue_from(threads: int, prefix: str) -> None:
+            def work(k: int) -> None:
+                for i in range(k, n, threads):
+                    issuer.issue(request(prefix, i), "bench")
+
+            pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+            for thread in pool:
+                thread.start()
+            for thread in pool:
+                thread.join()
+
+        rows.append(("`Issuer.issue` end to end, one thread (whole process)", _process_cpu_us(lambda: issue_from(1, "one"), n)))
+        rows.append(("`Issuer.issue` end to end, 64 threads (whole process)", _process_cpu_us(lambda: issue_from(64, "many"), n)))
+        return rows
+    finally:
+        service.stop()
+        shutil.rmtree(home, ignore_errors=True)
