@@ -133,11 +133,11 @@ def measure_rounds(
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 target = targets[name]
                 total = max(min_calls, int(estimate[name, c] * seconds))
-                cpu, switches = target.server.cpu_seconds(), target.server.context_switches()
+                cpu, switches, client = target.server.cpu_seconds(), target.server.context_switches(), time.process_time()
                 result: LoadResult = run_load(
                     target.call, target.requests(f"r{next(serial)}"), total=total, in_flight=c, metadata=target.metadata
                 )
-                cpu = target.server.cpu_seconds() - cpu
+                cpu, client = target.server.cpu_seconds() - cpu, time.process_time() - client
                 switches = target.server.context_switches() - switches
                 estimate[name, c] = result.rate
                 target.runs.setdefault(c, []).append(
@@ -147,6 +147,7 @@ def measure_rounds(
                         "p99": result.p99_ms,
                         "cpu_ms": cpu * 1e3 / result.calls,
                         "switches": switches / result.calls,
+                        "client_ms": client * 1e3 / result.calls,
                         "errors": result.errors,
                         "calls": result.calls,
                     }
@@ -162,7 +163,7 @@ def summarise(targets: dict[str, Target]) -> dict[str, Any]:
     for name, target in targets.items():
         rows = {}
         for c, runs in target.runs.items():
-            row = {key: median([run[key] for run in runs]) for key in ("rate", "p50", "p99", "cpu_ms", "switches")}
+            row = {key: median([run[key] for run in runs]) for key in ("rate", "p50", "p99", "cpu_ms", "switches", "client_ms")}
             row["p99_worst"] = max(run["p99"] for run in runs)
             row["errors"] = sum(run["errors"] for run in runs)
             row["calls"] = sum(run["calls"] for run in runs)
@@ -425,9 +426,9 @@ def report(
         "",
         (
             "| in flight | server | calls/s | vs no-op (rounds: min to max) | p50 ms | p99 ms (worst round) | "
-            "server CPU ms/call | server context switches/call | rerun |"
+            "server CPU ms/call | server context switches/call | client CPU ms/call | rerun |"
         ),
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for c in CONCURRENCY:
         for name, data in summary.items():
@@ -442,7 +443,7 @@ def report(
             strong = "**" if c == TARGET_CONCURRENCY and name in GOALS else ""
             lines.append(
                 f"| {c} | {strong}{LABELS[name]}{strong} | {fmt_rate(row['rate'])}{errors} | {ratio} | {fmt_ms(row['p50'])} | "
-                f"{fmt_ms(row['p99'])} ({fmt_ms(row['p99_worst'])}) | {row['cpu_ms']:.2f} | {row['switches']:.0f} | {rerun} |"
+                f"{fmt_ms(row['p99'])} ({fmt_ms(row['p99_worst'])}) | {row['cpu_ms']:.2f} | {row['switches']:.0f} | {row['client_ms']:.2f} | {rerun} |"
             )
     lines += [
         "",
