@@ -32,9 +32,14 @@ def check_email(value: str, field: str = "email") -> str:
     if not value:
         raise InvalidArgument(field, "is required", reason="EMAIL_REQUIRED")
     try:
-        return normalize_email(value)
+        normalized = normalize_email(value)
     except InvalidEmail as exc:
         raise InvalidArgument(field, f"is not a valid email address ({exc})", reason="INVALID_EMAIL") from None
+    if looks_like_card_number(normalized.rpartition("@")[0]):
+        raise InvalidArgument(
+            field, "looks like a payment card number, not a purchaser's address", reason="CARD_NUMBER_REFUSED"
+        )
+    return normalized
 
 
 def looks_like_card_number(text: str) -> bool:
@@ -102,6 +107,8 @@ def check_provider(value: str, field: str = "provider") -> str:
         raise InvalidArgument(
             field, "must be 1 to 32 lower-case letters, digits or hyphens", reason="PROVIDER_INVALID"
         )
+    if looks_like_card_number(value):
+        raise InvalidArgument(field, "looks like a payment card number", reason="CARD_NUMBER_REFUSED")
     return value
 
 

@@ -18,8 +18,9 @@ from typing import Any
 
 import grpc
 import peewee
+from google.protobuf import message
 
-from ..errors import LicensingError, PermissionDenied, Unauthenticated, Unavailable
+from ..errors import InvalidArgument, LicensingError, PermissionDenied, Unauthenticated, Unavailable
 from ..ratelimit import RateLimiter
 from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..tokens import Caller, Role, authenticate
@@ -61,6 +62,18 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 _caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("licensing_caller")
 
 
+def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes) -> Any:
+    if parse is None:
+        return raw
+    try:
+        return parse(raw)
+    except (message.DecodeError, UnicodeDecodeError, ValueError):  # bad wire format or invalid UTF-8
+        raise InvalidArgument(
+            "request", "is not a valid message for this method (malformed protobuf or invalid UTF-8)",
+            reason="REQUEST_MALFORMED",
+        ) from None
+
+
 def current_caller() -> Caller:
     """The authenticated caller of the request being served on this thread."""
     return _caller.get()
@@ -78,16 +91,22 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             return handler
         roles = METHOD_ROLES.get(method, frozenset({Role.ADMIN}))
         limiter = self.lookups if method in RATE_LIMITED_METHODS else None
+        # The request is parsed inside the wrapper rather than by gRPC, so that bytes which are
+        # not a valid message get INVALID_ARGUMENT (gRPC itself would answer INTERNAL).
+        parse = handler.request_deserializer
         if handler.unary_unary is not None:
+            unary = handler.unary_unary
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap(method, roles, limiter, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                self._wrap(method, roles, limiter, lambda raw, context: unary(_parsed(parse, raw), context)),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
+            streaming = handler.stream_unary
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap(method, roles, limiter, handler.stream_unary),
-                request_deserializer=handler.request_deserializer,
+                self._wrap(
+                    method, roles, limiter,
+                    lambda raws, context: streaming((_parsed(parse, raw) for raw in raws), context),
+                ),
                 response_serializer=handler.response_serializer,
             )
         return handler  # no streaming-response methods exist; nothing else to wrap
