@@ -198,7 +198,7 @@ class StopHung(AssertionError):
     """The gRPC server did not finish stopping: `licensing serve` would hang on SIGTERM the same way."""
 
 
-def stop_within(running: RunningServer, grace: float = 1.0, within: float = 20.0) -> None:
+def stop_within(running: RunningServer, grace: float = 1.0, within: float = 8.0) -> None:
     """RunningServer.stop, but bounded: a stop that never ends fails the test instead of hanging CI."""
     running.health.enter_graceful_shutdown()
     running._monitor.stop()

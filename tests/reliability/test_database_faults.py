@@ -80,7 +80,7 @@ class Load:
                 with self.lock:
                     self.pending[order] = email
                     self.outcomes.append((time.monotonic(), error.code().name, info.reason if info else ""))
-                time.sleep(0.02)
+                time.sleep(0.1)  # an order system backs off while the service is unavailable
                 continue
             with self.lock:
                 self.acked[order] = (email, response.license.license_key)
@@ -157,13 +157,13 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
     try:
         watch.wait_for(SERVING, after=0)
         load.start()
-        time.sleep(1.0)
+        time.sleep(0.5)
         acked_before = len(load.acked)
 
         stopped_at = time.monotonic()
         private_pg.stop("immediate")  # like a crash of the database server: no checkpoint
         not_serving_at = watch.wait_for(NOT_SERVING, after=stopped_at)
-        time.sleep(1.0)  # the outage goes on; the clients keep calling
+        time.sleep(0.5)  # the outage goes on; the clients keep calling
         with load.lock:
             during = [(code, reason) for at, code, reason in load.outcomes if at > not_serving_at]
         restart_at = time.monotonic()
@@ -175,7 +175,7 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
             time.sleep(0.02)
         first_ok_at = load.first_ok_after(back_at)
         assert first_ok_at is not None, "no call succeeded after the database came back"
-        time.sleep(1.0)
+        time.sleep(0.5)
     finally:
         load.stop()
         watch.stop()
@@ -362,7 +362,7 @@ def test_sqlite_database_is_locked_never_reaches_a_caller(tmp_path: Path, keyrin
     try:
         for thread in writers:
             thread.start()
-        time.sleep(3.0)
+        time.sleep(2.0)
     finally:
         stop.set()
         for thread in writers:

@@ -14,7 +14,7 @@ returned identical on re-issue and still validate; new keys carry the new key ID
 costs three Argon2id derivations, so a run allows LICENSING_MODEL_ROTATIONS of them (CI: 2).
 
 Machines share one server and database per engine; each works in its own namespace of emails and
-orders. LICENSING_MODEL_EXAMPLES sets the number of runs (CI: 8) of up to 30 steps each.
+orders. LICENSING_MODEL_EXAMPLES sets the number of runs (CI: 6) of LICENSING_MODEL_STEPS (25) steps.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from licensing.keyring import Keyring
 
 from .kit import figure, serving, size
 
-EXAMPLES = size("LICENSING_MODEL_EXAMPLES", 8)
-STEPS = size("LICENSING_MODEL_STEPS", 30)
+EXAMPLES = size("LICENSING_MODEL_EXAMPLES", 6)
+STEPS = size("LICENSING_MODEL_STEPS", 25)
 ROTATIONS = size("LICENSING_MODEL_ROTATIONS", 2)
 IN_CI = bool(os.environ.get("CI"))
 OPTIONS = ServerOptions(
@@ -71,7 +71,9 @@ class World:
 
     def __init__(self, settings_: Settings, keyring: Keyring, folder: Path) -> None:
         self.settings, self.folder = settings_, folder
-        self.keyrings = [keyring]  # keyrings[i]: after i rotations; made on first need, kept for later runs
+        self.keyrings = ROTATED.setdefault(
+            keyring.path, [keyring]
+        )  # [i]: after i rotations; made once, shared
         self.generation = 0
         self.steps = 0
         self.runs = 0
@@ -126,7 +128,7 @@ class ProfileModel:
     source: str = ""
 
 
-WORLDS: dict[str, World] = {}
+ROTATED: dict[Path, list[Keyring]] = {}  # both engines' worlds rotate through the same files
 
 
 def status(lic: LicenseModel) -> int:
