@@ -60,3 +60,13 @@ bench-quick: $(STAMP) pg
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .hypothesis .mypy_cache .ruff_cache
+
+## Reliability at full size (`make test` runs the same tests smaller): SIGKILL 200 times per engine under load.
+.PHONY: crash fuzz
+crash: $(STAMP) pg
+	LICENSING_CRASH_KILLS=200 $(PY) -m pytest -q -s -p no:cacheprovider tests/reliability/test_crash_safety.py
+
+## Fuzz the key reader with 200,000 inputs, every RPC with 300 hostile requests per engine, and run 40 model runs.
+fuzz: $(STAMP) pg
+	LICENSING_FUZZ_INPUTS=200000 LICENSING_FUZZ_EXAMPLES=5000 LICENSING_BAD_INPUT_EXAMPLES=300 LICENSING_MODEL_EXAMPLES=40 \
+		$(PY) -m pytest -q -s -p no:cacheprovider tests/reliability/test_fuzz_keys.py tests/reliability/test_bad_input.py tests/reliability/test_model.py
