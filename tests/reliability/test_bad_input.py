@@ -18,6 +18,7 @@ LICENSING_BAD_INPUT_EXAMPLES sets the examples per RPC and engine (CI: 25; `make
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -30,7 +31,7 @@ from typing import Any
 import grpc
 import pytest
 from conftest import make_settings
-from google.protobuf import message
+from google.protobuf import message, timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import Harness
 from hypothesis import HealthCheck, given, settings
@@ -280,10 +281,32 @@ def terms() -> st.SearchStrategy[license_pb2.LicenseTerms | None]:
             expire_time=expire, updates_until_time=updates, seats=seats, edition=edition, feature_flags=flags
         )
 
-    stamp = st.one_of(st.none(), boundary_timestamps())
+    stamp = maybe(st.one_of(st.none(), days(TODAY, dt.date(2179, 6, 6))), boundary_timestamps())
     return st.one_of(
-        st.none(), st.builds(make, stamp, stamp, boundary_numbers(), boundary_numbers(), boundary_numbers())
+        st.none(),
+        st.builds(
+            make,
+            stamp,
+            stamp,
+            maybe(st.integers(0, 65535), boundary_numbers()),
+            maybe(st.integers(0, 255), boundary_numbers()),
+            maybe(st.integers(0, 65535), boundary_numbers()),
+        ),
     )
+
+
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def days(first: dt.date, last: dt.date) -> st.SearchStrategy[timestamp_pb2.Timestamp]:
+    """Valid dates, as the Timestamp of their midnight UTC."""
+
+    def stamp(day: dt.date) -> timestamp_pb2.Timestamp:
+        return timestamp_pb2.Timestamp(
+            seconds=int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+        )
+
+    return st.dates(first, last).map(stamp)
 
 
 def issue_requests(target: Target) -> st.SearchStrategy[issuance_pb2.IssueLicenseRequest]:
@@ -295,7 +318,7 @@ def issue_requests(target: Target) -> st.SearchStrategy[issuance_pb2.IssueLicens
         order_id=order_ids(target),
         product=products(),
         terms=terms(),
-        order_time=st.one_of(st.none(), boundary_timestamps()),
+        order_time=maybe(st.one_of(st.none(), days(dt.date(2000, 1, 2), TODAY)), boundary_timestamps()),
         provider=maybe(
             st.sampled_from(["", "paddle", "fastspring"]), st.one_of(hostile_text(), card_numbers())
         ),
