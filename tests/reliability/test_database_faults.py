@@ -33,7 +33,9 @@ from licensing._proto.licensing.v1 import (
 )
 from licensing.config import Settings
 from licensing.keyring import Keyring
+from licensing.products import add_product
 from licensing.storage.models import License, Order
+from licensing.tokens import Role, create_token
 
 from .kit import Home, ServerChild, bearer, figure, prepare_home
 from .privatepg import PrivatePostgres
@@ -239,9 +241,6 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
 
 def prepare_home_on(settings: Settings, home: Home) -> dict[str, str]:
     """Migrate, add the products and make tokens on databases that already exist."""
-    from licensing.products import add_product
-    from licensing.tokens import Role, create_token
-
     home.bind()
     try:
         for code, number in PRODUCTS.items():
