@@ -183,7 +183,7 @@ class Campaign:
                 channels.append(server.channel())
                 before = self.ledger.oks
                 target.set(issuance_pb2_grpc.IssuanceServiceStub(channels[-1]))
-                time.sleep(rng.uniform(0.1, 0.4))  # a random moment under load
+                time.sleep(rng.uniform(0.1, 0.3))  # a random moment under load
                 server.kill()
                 target.set(None)
                 self.acks_per_life.append(self.ledger.oks - before)

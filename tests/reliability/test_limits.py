@@ -32,7 +32,7 @@ from licensing.storage.models import License, Order
 from .kit import Home, ServerChild, bearer, figure, prepare_home, size
 
 MAX_CONCURRENT = 4
-ATTEMPTS = size("LICENSING_OVERSIZE_ATTEMPTS", 40)  # each refusal of 1 MiB takes grpcio ~0.1-0.3 s
+ATTEMPTS = size("LICENSING_OVERSIZE_ATTEMPTS", 20)  # each refusal of 1 MiB takes grpcio ~0.1-0.3 s
 
 
 def new_order(tag: str) -> issuance_pb2.IssueLicenseRequest:
