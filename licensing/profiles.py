@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import peewee
-
-from .errors import Unavailable
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
 from .storage.compiled import CompiledQuery, select_in
 from .storage.database import purge_deleted_rows
@@ -67,28 +64,6 @@ class ProfileStore:
             email_index=self.index_of(normalized_email),
             email_ciphertext=self.vault.encrypt_email(data_key, public_id, normalized_email),
         )
-
-    def find_or_create(self, email_index: bytes, prepared: NewProfile | None) -> Profile:
-        """The purchaser's profile, created from `prepared` if absent; safe under concurrent callers.
-
-        Runs inside the caller's transaction; the data key of `prepared` is already stored.
-        """
-        existing = Profile.get_or_none(Profile.email_index == email_index)
-        if existing is not None:
-            return existing
-        if prepared is None:
-            # Erased between the caller's look-up and this write: a rare race, answered as busy.
-            raise Unavailable("the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED")
-        try:
-            with database.atomic():  # a savepoint inside the caller's transaction
-                return Profile.create(
-                    public_id=prepared.public_id,
-                    email_index=prepared.email_index,
-                    email_ciphertext=prepared.email_ciphertext,
-                )
-        except peewee.IntegrityError:
-            # Another write created it first; ours leaves an unused data key in the key store.
-            return Profile.get(Profile.email_index == email_index)
 
     def reveal_email(self, profile: Profile) -> str | None:
         """The clear email for support and export; None once the profile has been erased."""
