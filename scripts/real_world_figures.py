@@ -20,14 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conformance.cases import random_email  # noqa: E402
-from licensing_client import InvalidEmail, normalize_email  # noqa: E402
-from realworld.names import addresses  # noqa: E402
-from realworld.notes import card_numbers, honest_notes  # noqa: E402
-from realworld.orders import corpus  # noqa: E402
+from conformance.cases import random_email
+from licensing_client import InvalidEmail, normalize_email
+from realworld.names import addresses
+from realworld.notes import card_numbers, honest_notes
+from realworld.orders import corpus
 
-from licensing.errors import InvalidArgument  # noqa: E402
-from licensing.inputs import check_order_ref, looks_like_card_number  # noqa: E402
+from licensing.errors import InvalidArgument
+from licensing.inputs import check_order_ref, looks_like_card_number
 
 _OLD_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#+-]{0,63}")
 _OLD_RUN = re.compile(r"\d(?:[ -]?\d){12,18}")
@@ -56,7 +56,7 @@ def _old_refused(reference: str) -> bool:
 
 def main() -> int:
     per_shape = 1000
-    print(f"| order reference shape | tried | refused now | refused by 1.0 |\n| --- | ---: | ---: | ---: |")
+    print("| order reference shape | tried | refused now | refused by 1.0 |\n| --- | ---: | ---: | ---: |")
     for shape, references in corpus(per_shape).items():
         now = 0
         for reference in references:

@@ -18,7 +18,6 @@ Messages name the field and the problem, never a value: values may be email addr
 from __future__ import annotations
 
 import hmac
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 

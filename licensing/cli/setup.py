@@ -14,8 +14,8 @@ from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, check_passphrase_strength, read_passphrase
 from ..products import add_product
 from ..service import Service, bind_databases, bind_only
-from ..storage.migrate import migrate_keystore, migrate_main
 from ..storage.files import private_folder
+from ..storage.migrate import migrate_keystore, migrate_main
 from ..storage.models import Product
 from ..tokens import Role, create_token
 from .common import open_keyring, settings_of

@@ -10,7 +10,7 @@ from pathlib import Path
 from licensing_client import normalize_email
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from realworld.names import addresses  # noqa: E402
+from realworld.names import addresses
 
 
 def test_names_in_every_script_are_accepted() -> None:

@@ -42,7 +42,7 @@ SHAPES: dict[str, Generator] = {
     "apple": lambda r: _alnum(r, 10) if r.random() < 0.5 else str(r.randint(1, 9)) + _digits(r, r.randint(14, 15)),
     # Shopify order names (#1001, #SHOP1001-2) and Shopify order IDs (13 digits).
     "shopify": lambda r: r.choice([f"#{r.randint(1000, 999999)}", f"#SHOP{r.randint(1000, 99999)}-{r.randint(1, 9)}",
-                                   str(r.randint(10**12, 10**13 - 1))]),  # fmt: skip
+                                   str(r.randint(10**12, 10**13 - 1))]),
     # Paddle Billing transaction (txn_01h...) and Paddle Classic order IDs (12345678-1234567).
     "paddle": lambda r: f"txn_01{_alnum(r, 24, string.ascii_lowercase + string.digits)}"
     if r.random() < 0.5
@@ -53,12 +53,12 @@ SHAPES: dict[str, Generator] = {
     "paypal": lambda r: _alnum(r, 17),
     # WooCommerce order keys and numbers; Magento increment IDs.
     "woocommerce": lambda r: r.choice([f"wc_order_{_alnum(r, 13, string.ascii_letters + string.digits)}",
-                                       f"{r.randint(100000000, 999999999)}", f"#{r.randint(1, 99999)}"]),  # fmt: skip
+                                       f"{r.randint(100000000, 999999999)}", f"#{r.randint(1, 99999)}"]),
     # 2Checkout (Verifone) REFNO and external references with spaces and slashes.
     "2checkout": lambda r: r.choice([str(r.randint(10**7, 10**9)), f"ORDER {r.randint(1, 99999)}/{r.randint(2019, 2026)}"]),
     # Marketplaces and shops outside the ASCII world (Japanese, Chinese, Cyrillic, German).
     "international": lambda r: r.choice([f"注文番号-{_digits(r, 8)}", f"订单{_digits(r, 12)}", f"ЗАКАЗ №{_digits(r, 6)}",
-                                         f"Bestellung {_digits(r, 6)}", f"Commande n° {_digits(r, 7)}"]),  # fmt: skip
+                                         f"Bestellung {_digits(r, 6)}", f"Commande n° {_digits(r, 7)}"]),
     # Order numbers printed with the spaces of a card or an IBAN by an ERP: 4-4-4-4 digits.
     "grouped-16": lambda r: " ".join(_digits(r, 4) for _ in range(4)),
 }

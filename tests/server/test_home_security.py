@@ -17,6 +17,7 @@ import grpc
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 
 STRONG = "four random words: staple battery horse correct"
+PERMISSIVE = ["sh", "-c", 'umask 000 && exec "$@"', "sh"]  # the most permissive umask there is
 
 
 def _env(home: Path, passphrase: str | None) -> dict[str, str]:
@@ -29,24 +30,22 @@ def _env(home: Path, passphrase: str | None) -> dict[str, str]:
 
 def _licensing(home: Path, *args: str, passphrase: str | None = STRONG) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "licensing.cli.main", *args],
+        [*PERMISSIVE, sys.executable, "-m", "licensing.cli.main", *args],
         env=_env(home, passphrase),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        preexec_fn=lambda: os.umask(0),  # the most permissive umask there is
     )
 
 
 def _serve(home: Path, passphrase: str | None = STRONG) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0"],
+        [*PERMISSIVE, sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0"],
         env=_env(home, passphrase),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: os.umask(0),
     )
     return process
 
