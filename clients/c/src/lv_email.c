@@ -73,6 +73,14 @@ static size_t put_utf8(char *out, uint32_t cp)
     return 4;
 }
 
+static size_t table_size(const Stringprep_table_element *table)
+{
+    size_t n = 0;
+    while (table[n].start || table[n].end)
+        n++;
+    return n;
+}
+
 /* Step 5: the local part, in place in `local` (room for `cap` code points). -1 when invalid. */
 static int normalize_local(uint32_t *local, size_t *len, size_t cap)
 {
@@ -85,11 +93,37 @@ static int normalize_local(uint32_t *local, size_t *len, size_t cap)
             if (local[i] >= 'A' && local[i] <= 'Z')
                 local[i] += 'a' - 'A';
     } else {
-        /* Nameprep's map (B.1, B.2), NFKC and prohibition (C.1.2, C.2.2, C.3-C.9) steps; not its
-         * bidirectional check (STRINGPREP_NO_BIDI). STRINGPREP_NO_UNASSIGNED makes libidn refuse
-         * table A.1 too, which step 4 has already done. */
-        if (stringprep_4i(local, len, cap, STRINGPREP_NO_BIDI | STRINGPREP_NO_UNASSIGNED, stringprep_nameprep) !=
-            STRINGPREP_OK)
+        /* Nameprep's mapping (B.1, B.2), NFKC and prohibition (C.1.2, C.2.2, C.3-C.9) steps, and
+         * not its bidirectional check. libidn's STRINGPREP_NO_BIDI flag does not do that: in
+         * its nameprep profile it only skips the C.8 test of the bidi step, which still refuses
+         * a right-to-left label ending in digits. So this is libidn's nameprep profile without
+         * its four bidi entries, built here (libidn searches each table by its size, which it
+         * does not export). The A.1 entry makes libidn refuse unassigned code points too
+         * (STRINGPREP_NO_UNASSIGNED means "refuse unassigned"), which step 4 has already done. */
+        const Stringprep_table_element *prohibited[] = {
+            stringprep_rfc3454_C_1_2, stringprep_rfc3454_C_2_2, stringprep_rfc3454_C_3,
+            stringprep_rfc3454_C_4,   stringprep_rfc3454_C_5,   stringprep_rfc3454_C_6,
+            stringprep_rfc3454_C_7,   stringprep_rfc3454_C_8,   stringprep_rfc3454_C_9};
+        Stringprep_profile profile[15];
+        size_t k = 0;
+        memset(profile, 0, sizeof profile);
+        profile[k].operation = STRINGPREP_MAP_TABLE;
+        profile[k].table = stringprep_rfc3454_B_1;
+        profile[k++].table_size = table_size(stringprep_rfc3454_B_1);
+        profile[k].operation = STRINGPREP_MAP_TABLE;
+        profile[k].table = stringprep_rfc3454_B_2;
+        profile[k++].table_size = table_size(stringprep_rfc3454_B_2);
+        profile[k++].operation = STRINGPREP_NFKC;
+        for (size_t t = 0; t < sizeof prohibited / sizeof prohibited[0]; t++) {
+            profile[k].operation = STRINGPREP_PROHIBIT_TABLE;
+            profile[k].table = prohibited[t];
+            profile[k++].table_size = table_size(prohibited[t]);
+        }
+        profile[k].operation = STRINGPREP_UNASSIGNED_TABLE;
+        profile[k].flags = (Stringprep_profile_flags)~STRINGPREP_NO_UNASSIGNED;
+        profile[k].table = stringprep_rfc3454_A_1;
+        profile[k++].table_size = table_size(stringprep_rfc3454_A_1);
+        if (stringprep_4i(local, len, cap, STRINGPREP_NO_UNASSIGNED, profile) != STRINGPREP_OK)
             return -1;
     }
     if (*len > MAX_LOCAL_CHARS)
@@ -102,14 +136,28 @@ static int normalize_local(uint32_t *local, size_t *len, size_t cap)
     return 0;
 }
 
-/* Step 6: the domain to ASCII, written to out (NUL-terminated, at most cap bytes). -1 when invalid. */
+/* Step 7 for one label of the ASCII domain: 1 to 63 of a-z 0-9 -, no hyphen at either end. */
+static int ldh_label(const char *label, size_t len)
+{
+    if (len < 1 || len > MAX_LABEL || label[0] == '-' || label[len - 1] == '-')
+        return 0;
+    for (size_t k = 0; k < len; k++) {
+        char c = label[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Steps 6 and 7: the domain to ASCII, written to out (NUL-terminated, at most cap bytes), label
+ * by label; each label is checked as it was converted (a label Nameprep turns into "a.b" is one
+ * bad label, not two good ones). Returns its length, or -1 when invalid. */
 static int domain_to_ascii(uint32_t *domain, size_t len, char *out, size_t cap)
 {
-    size_t n = 0;
+    size_t n = 0, labels = 0, start = 0;
     for (size_t i = 0; i < len; i++)
         if (domain[i] >= 'A' && domain[i] <= 'Z')
             domain[i] += 'a' - 'A';
-    size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && !is_dot(domain[i]))
             continue;
@@ -119,45 +167,36 @@ static int domain_to_ascii(uint32_t *domain, size_t len, char *out, size_t cap)
         for (size_t k = 0; k < label_len; k++)
             if (label[k] >= 0x80)
                 ascii = 0;
-        if (n + 1 >= cap)
-            return -1;
-        if (start > 0)
+        if (labels > 0) {
+            if (n + 1 >= cap)
+                return -1;
             out[n++] = '.';
+        }
+        char *written = out + n;
+        size_t written_len;
         if (ascii) {
-            if (n + label_len + 1 > cap)
+            if (label_len > MAX_LABEL || n + label_len + 1 > cap)
                 return -1;
             for (size_t k = 0; k < label_len; k++)
-                out[n++] = (char)label[k];
+                written[k] = (char)label[k];
+            written_len = label_len;
         } else {
             /* IDNA 2003 ToASCII, flags 0: AllowUnassigned and UseSTD3ASCIIRules off. */
             char ace[MAX_LABEL + 1 + 16];
             if (idna_to_ascii_4i(label, label_len, ace, 0) != IDNA_SUCCESS)
                 return -1;
-            size_t ace_len = strlen(ace);
-            if (ace_len < 1 || ace_len > MAX_LABEL || n + ace_len + 1 > cap)
+            written_len = strlen(ace);
+            if (written_len > MAX_LABEL || n + written_len + 1 > cap)
                 return -1;
-            memcpy(out + n, ace, ace_len);
-            n += ace_len;
+            memcpy(written, ace, written_len);
         }
+        if (!ldh_label(written, written_len))
+            return -1;
+        n += written_len;
+        labels++;
         start = i + 1;
     }
     out[n] = '\0';
-    /* Step 7, on the ASCII domain: at least two labels of 1-63 of a-z 0-9 -, no edge hyphen. */
-    size_t labels = 0, label_start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && out[i] != '.')
-            continue;
-        size_t label_len = i - label_start;
-        if (label_len < 1 || label_len > MAX_LABEL || out[label_start] == '-' || out[i - 1] == '-')
-            return -1;
-        for (size_t k = label_start; k < i; k++) {
-            char c = out[k];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-                return -1;
-        }
-        labels++;
-        label_start = i + 1;
-    }
     return labels >= 2 ? (int)n : -1;
 }
 

@@ -153,9 +153,19 @@ static void test_keys(const char *dir)
         license_info info;
         license_reason r = license_validate_n(key->text, key->len, email->text, email->len, (int64_t)product, kr, now,
                                               build_day, rl, &info);
+        /* keys.json adds the terms to some failures (what the reference's LicenseError carries);
+         * the result document of section 4 never has them, so they are left out of the check. */
+        lj_value *expected = (lj_value *)lj_get(v, "expected");
+        size_t members = expected->count;
+        if (!lj_get(expected, "valid") || lj_get(expected, "valid")->type != LJ_TRUE)
+            expected->count = expected->count < 2 ? expected->count : 2;
         lj_buf got = {0}, want = {0};
         lv_write_result(&got, r, &info);
-        lv_write_value(&want, lj_get(v, "expected"));
+        lv_write_value(&want, expected);
+        expected->count = members;
+        static const license_info zero;
+        if (r != LICENSE_OK)
+            CHECK(memcmp(&info, &zero, sizeof info) == 0, "%s: a failure carries no terms", name);
         CHECK(got.data && want.data && strcmp(got.data, want.data) == 0, "%s: got %s, expected %s", name, got.data,
               want.data);
         lj_buf_free(&got);
@@ -367,68 +377,37 @@ static void test_documents(const char *dir)
     lj_free(nums);
 }
 
-/* Raw Ed25519: libsodium's verdict on every CCTV and Wycheproof case equals the reference's. */
+/* Raw Ed25519: libsodium's verdict on every CCTV and Wycheproof case equals the reference's
+ * (tests/vectors/ed25519-verdicts.json), and the totals stay pinned. */
 static void test_ed25519(const char *dir)
 {
-    char sub[4096];
-    snprintf(sub, sizeof sub, "%s/ed25519", dir);
-    size_t len;
-    char *verdict_text = read_file(dir, "ed25519-verdicts.json", &len);
-    lj_value *verdicts = verdict_text ? lj_parse(verdict_text, len) : NULL;
-    free(verdict_text);
-    lj_value *cctv = load_json(sub, "cctv-ed25519vectors.json");
-    int accepted = 0, refused = 0;
-    const lj_value *cctv_verdicts = verdicts ? lj_get(verdicts, "cctv") : NULL;
-    for (size_t i = 0; i < cctv->count; i++) {
-        const lj_value *v = &cctv->items[i];
-        uint8_t pk[32], sig[64];
-        const char *msg = str(v, "msg");
-        int ok = unhex(str(v, "key"), pk, 32) == 32 && unhex(str(v, "sig"), sig, 64) == 64 &&
-                 license_ed25519_verify(pk, sig, (const uint8_t *)msg, strlen(msg));
-        ok ? accepted++ : refused++;
-        if (cctv_verdicts) {
-            const lj_value *expected = cctv_verdicts->type == LJ_ARRAY && i < cctv_verdicts->count ? &cctv_verdicts->items[i] : NULL;
-            CHECK(expected && (expected->type == LJ_TRUE) == ok, "CCTV case %zu: verdict differs from the reference", i);
-        }
+    lj_value *doc = load_json(dir, "ed25519-verdicts.json");
+    const lj_value *cases = lj_get(doc, "cases");
+    int cctv_accepted = 0, cctv_refused = 0, wycheproof = 0, total = 0;
+    for (size_t i = 0; cases && i < cases->count; i++) {
+        const lj_value *v = &cases->items[i];
+        const char *source = str(v, "source"), *msg_hex = str(v, "message");
+        const lj_value *expected = lj_get(v, "valid");
+        uint8_t pk[32], sig[64], *msg = malloc(strlen(msg_hex) / 2 + 1);
+        size_t msg_len = unhex(msg_hex, msg, strlen(msg_hex) / 2 + 1);
+        int ok = unhex(str(v, "public_key"), pk, 32) == 32 && strlen(str(v, "public_key")) == 64 &&
+                 unhex(str(v, "signature"), sig, 64) == 64 && strlen(str(v, "signature")) == 128 &&
+                 license_ed25519_verify(pk, sig, msg, msg_len);
+        free(msg);
+        CHECK(expected && (expected->type == LJ_TRUE || expected->type == LJ_FALSE) && (expected->type == LJ_TRUE) == ok,
+              "%s: libsodium says %s, the reference differs", source, ok ? "valid" : "invalid");
+        if (!strncmp(source, "cctv/", 5))
+            ok ? cctv_accepted++ : cctv_refused++;
+        else
+            wycheproof++;
+        total++;
     }
-    /* Pinned (tests/vectors/ed25519/README.md): the reference accepts 43 and refuses 871. */
-    CHECK(accepted == 43 && refused == 871, "CCTV: %d accepted, %d refused; the reference accepts 43, refuses 871",
-          accepted, refused);
-    lj_value *wy = load_json(sub, "wycheproof-ed25519_test.json");
-    const lj_value *groups = lj_get(wy, "testGroups");
-    const lj_value *wy_verdicts = verdicts ? lj_get(verdicts, "wycheproof") : NULL;
-    int cases = 0;
-    for (size_t g = 0; groups && g < groups->count; g++) {
-        uint8_t pk[32];
-        size_t pk_len = unhex(str(lj_get(&groups->items[g], "publicKey"), "pk"), pk, 32);
-        const lj_value *tests = lj_get(&groups->items[g], "tests");
-        for (size_t t = 0; t < tests->count; t++) {
-            const lj_value *v = &tests->items[t];
-            uint8_t sig[64], *msg = malloc(strlen(str(v, "msg")) / 2 + 1);
-            size_t msg_len = unhex(str(v, "msg"), msg, strlen(str(v, "msg")) / 2 + 1);
-            size_t sig_len = unhex(str(v, "sig"), sig, 64);
-            int ok = pk_len == 32 && sig_len == 64 && license_ed25519_verify(pk, sig, msg, msg_len);
-            free(msg);
-            /* Wycheproof's own verdict: "valid" accepted, "invalid" refused (no "acceptable" here) */
-            const char *result = str(v, "result");
-            CHECK(ok == (strcmp(result, "valid") == 0), "Wycheproof tcId %s: %s", lj_get(v, "tcId")->text, result);
-            if (wy_verdicts) {
-                const lj_value *expected = NULL;
-                for (size_t k = 0; wy_verdicts->type == LJ_OBJECT && k < wy_verdicts->count; k++)
-                    if (strcmp(wy_verdicts->names[k].text, lj_get(v, "tcId")->text) == 0)
-                        expected = &wy_verdicts->items[k];
-                CHECK(expected && (expected->type == LJ_TRUE) == ok, "Wycheproof tcId %s: verdict differs from the reference",
-                      lj_get(v, "tcId")->text);
-            }
-            cases++;
-        }
-    }
-    CHECK(cases == 151, "Wycheproof: %d cases, expected 151", cases);
-    printf("ed25519: CCTV %d accepted, %d refused; Wycheproof %d cases; reference verdict file %s\n", accepted, refused,
-           cases, verdicts ? "used" : "absent (pinned counts only)");
-    lj_free(wy);
-    lj_free(cctv);
-    lj_free(verdicts);
+    /* tests/vectors/ed25519/README.md: CCTV 43 accepted and 871 refused; 151 Wycheproof cases. */
+    CHECK(cctv_accepted == 43 && cctv_refused == 871, "CCTV: %d accepted, %d refused", cctv_accepted, cctv_refused);
+    CHECK(wycheproof == 151, "Wycheproof: %d cases", wycheproof);
+    printf("ed25519: %d cases; CCTV %d accepted, %d refused; Wycheproof %d\n", total, cctv_accepted, cctv_refused,
+           wycheproof);
+    lj_free(doc);
 }
 
 int main(int argc, char **argv)

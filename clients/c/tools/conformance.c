@@ -69,6 +69,16 @@ static license_keyring *keyring_of(const lj_value *req)
     return kr;
 }
 
+static int product_before(const license_keyring *kr, size_t a, size_t b)
+{
+    const char *na, *nb;
+    size_t la, lb;
+    license_keyring_product_at(kr, a, &na, &la, NULL);
+    license_keyring_product_at(kr, b, &nb, &lb, NULL);
+    int c = memcmp(na, nb, la < lb ? la : lb);
+    return c < 0 || (c == 0 && la < lb);
+}
+
 static void op_keyring(const lj_value *req, lj_buf *out)
 {
     license_keyring *kr = keyring_of(req);
@@ -91,11 +101,27 @@ static void op_keyring(const lj_value *req, lj_buf *out)
         lj_buf_str(out, "\"]");
     }
     lj_buf_str(out, "],\"products\":{");
-    for (size_t i = 0; i < license_keyring_product_count(kr); i++) {
+    /* sorted by code, as the reference prints them (UTF-8 byte order is code point order) */
+    size_t count = license_keyring_product_count(kr);
+    size_t *order = malloc((count ? count : 1) * sizeof *order);
+    if (!order) {
+        out->failed = 1;
+        license_keyring_free(kr);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        order[i] = i;
+        for (size_t k = i; k > 0 && product_before(kr, order[k], order[k - 1]); k--) {
+            size_t t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
         const char *name;
         size_t name_len;
         unsigned number;
-        license_keyring_product_at(kr, i, &name, &name_len, &number);
+        license_keyring_product_at(kr, order[i], &name, &name_len, &number);
         if (i)
             lj_buf_str(out, ",");
         lj_buf_string(out, name, name_len);
@@ -103,6 +129,7 @@ static void op_keyring(const lj_value *req, lj_buf *out)
         lj_buf_uint(out, number);
     }
     lj_buf_str(out, "}}");
+    free(order);
     license_keyring_free(kr);
 }
 
