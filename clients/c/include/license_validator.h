@@ -128,6 +128,8 @@ LICENSE_API int64_t license_revocations_issue_time(const license_revocations *li
 /* The serials, ascending and unique. */
 LICENSE_API size_t license_revocations_count(const license_revocations *list);
 LICENSE_API uint64_t license_revocations_serial_at(const license_revocations *list, size_t index);
+/* The list's signature, to store the list again (section 6: keep the newest list accepted). */
+LICENSE_API void license_revocations_signature(const license_revocations *list, uint8_t signature[64]);
 LICENSE_API int license_revocations_contains(const license_revocations *list, uint64_t serial);
 
 /* ---- Validation (docs/key-format.md, section 4) ---- */

@@ -290,6 +290,7 @@ static license_doc_status parse_revocations(const lj_value *doc, const license_k
     free(message);
     if (!ok)
         return LICENSE_DOC_BAD_SIGNATURE;
+    memcpy(rl->signature, signature, 64);
     rl->key_id = (unsigned)key_id;
     rl->sequence = sequence;
     rl->issue_time = (int64_t)issue_time;
@@ -330,6 +331,10 @@ unsigned license_revocations_key_id(const license_revocations *rl) { return rl->
 uint64_t license_revocations_sequence(const license_revocations *rl) { return rl->sequence; }
 int64_t license_revocations_issue_time(const license_revocations *rl) { return rl->issue_time; }
 size_t license_revocations_count(const license_revocations *rl) { return rl->count; }
+void license_revocations_signature(const license_revocations *rl, uint8_t signature[64])
+{
+    memcpy(signature, rl->signature, 64);
+}
 uint64_t license_revocations_serial_at(const license_revocations *rl, size_t index)
 {
     return index < rl->count ? rl->serials[index] : 0;

@@ -27,6 +27,7 @@ struct license_revocations {
     unsigned key_id;
     uint64_t sequence;
     int64_t issue_time;
+    uint8_t signature[64];
     uint64_t *serials; /* ascending, unique */
     size_t count;
 };

@@ -14,26 +14,22 @@ static void write_day(lj_buf *b, unsigned day)
     lj_buf_string(b, text, 10);
 }
 
-void lv_write_license(lj_buf *b, const license_info *x)
+void lv_write_license(lj_buf *b, const license_info *x, int spaced)
 {
-    lj_buf_str(b, "{\"key_id\":");
-    lj_buf_uint(b, x->key_id);
-    lj_buf_str(b, ",\"product\":");
-    lj_buf_uint(b, x->product);
-    lj_buf_str(b, ",\"serial\":");
-    lj_buf_uint(b, x->serial);
-    lj_buf_str(b, ",\"issued\":");
-    write_day(b, x->issued);
-    lj_buf_str(b, ",\"expires\":");
-    write_day(b, x->expires);
-    lj_buf_str(b, ",\"updates_until\":");
-    write_day(b, x->updates_until);
-    lj_buf_str(b, ",\"seats\":");
-    lj_buf_uint(b, x->seats);
-    lj_buf_str(b, ",\"edition\":");
-    lj_buf_uint(b, x->edition);
-    lj_buf_str(b, ",\"flags\":");
-    lj_buf_uint(b, x->flags);
+    /* compact as the conformance runner writes it, or with Python's default ", " and ": " */
+    const char *item = spaced ? ", \"" : ",\"", *colon = spaced ? "\": " : "\":";
+    const char *names[] = {"key_id", "product", "serial", "issued", "expires", "updates_until", "seats", "edition", "flags"};
+    const uint64_t numbers[] = {x->key_id, x->product, x->serial, 0, 0, 0, x->seats, x->edition, x->flags};
+    const unsigned days[] = {0, 0, 0, x->issued, x->expires, x->updates_until, 0, 0, 0};
+    for (size_t i = 0; i < 9; i++) {
+        lj_buf_str(b, i ? item : "{\"");
+        lj_buf_str(b, names[i]);
+        lj_buf_str(b, colon);
+        if (i >= 3 && i <= 5)
+            write_day(b, days[i]);
+        else
+            lj_buf_uint(b, numbers[i]);
+    }
     lj_buf_str(b, "}");
 }
 
@@ -41,7 +37,7 @@ void lv_write_result(lj_buf *b, license_reason reason, const license_info *info)
 {
     if (reason == LICENSE_OK) {
         lj_buf_str(b, "{\"valid\":true,\"license\":");
-        lv_write_license(b, info);
+        lv_write_license(b, info, 0);
         lj_buf_str(b, "}");
     } else {
         lj_buf_str(b, "{\"valid\":false,\"reason\":\"");

@@ -8,8 +8,9 @@
 
 /* {"valid":true,"license":{...}} or {"valid":false,"reason":"..."} (docs/key-format.md section 4). */
 void lv_write_result(lj_buf *buf, license_reason reason, const license_info *info);
-/* The license object alone: {"key_id":..,"product":..,"serial":..,...}. */
-void lv_write_license(lj_buf *buf, const license_info *info);
+/* The license object alone: {"key_id":..,"product":..,"serial":..,...}; spaced: with Python's
+ * default separators (", " and ": "), as license-check --json prints it. */
+void lv_write_license(lj_buf *buf, const license_info *info, int spaced);
 /* Any parsed value, compact, member order kept (numbers as written). */
 void lv_write_value(lj_buf *buf, const lj_value *value);
 /* "YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|z|±HH:MM]" as Unix seconds; no offset means UTC. 0 or -1. */

@@ -2,7 +2,8 @@
  * and exit status as clients/python's license-check.
  *
  *     license-check --key K --email E --product P --keyring FILE
- *                   [--revocations FILE] [--now ISO8601] [--build-date DATE] [--json] [-v]
+ *                   [--revocations FILE] [--revocations-state FILE] [--now ISO8601]
+ *                   [--build-date DATE] [--json] [-v]
  *
  * Exit status: 0 the key is valid (the license is printed), 1 it is not (the reason code and a
  * message are printed), 2 the command itself could not run (bad arguments, an unreadable
@@ -13,6 +14,9 @@
 #include "lv_tools.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +29,16 @@
 
 static const char USAGE[] =
     "usage: license-check [-h] --key KEY --email EMAIL --product PRODUCT --keyring FILE [--revocations FILE]\n"
-    "                     [--now ISO8601] [--build-date DATE] [--json] [-v]\n";
+    "                     [--revocations-state FILE] [--now ISO8601] [--build-date DATE] [--json] [-v]\n";
+
+/* Errors in the arguments' shape come with the usage, as argparse writes them; the others alone. */
+static int usage_with_errors = 0;
 
 static void fail(const char *format, ...)
 {
     va_list args;
-    fputs(USAGE, stderr);
+    if (usage_with_errors)
+        fputs(USAGE, stderr);
     fputs("license-check: error: ", stderr);
     va_start(args, format);
     vfprintf(stderr, format, args);
@@ -103,15 +111,86 @@ static void print_license(const license_info *x, const license_keyring *kr)
     printf("  %-15s%u\n", "signing key:", x->key_id);
 }
 
+/* The list as the reference's RevocationList.to_json writes it (json.dumps defaults). */
+static void write_state(const char *path, const license_revocations *rl)
+{
+    lj_buf out = {0};
+    uint8_t signature[64];
+    static const char hex[] = "0123456789abcdef";
+    lj_buf_str(&out, "{\"format\": \"licensing-revocations/1\", \"key_id\": ");
+    lj_buf_uint(&out, license_revocations_key_id(rl));
+    lj_buf_str(&out, ", \"sequence\": ");
+    lj_buf_uint(&out, license_revocations_sequence(rl));
+    lj_buf_str(&out, ", \"issue_time\": ");
+    lj_buf_uint(&out, (uint64_t)license_revocations_issue_time(rl));
+    lj_buf_str(&out, ", \"serials\": [");
+    for (size_t i = 0; i < license_revocations_count(rl); i++) {
+        if (i)
+            lj_buf_str(&out, ", ");
+        lj_buf_uint(&out, license_revocations_serial_at(rl, i));
+    }
+    lj_buf_str(&out, "], \"signature\": \"");
+    license_revocations_signature(rl, signature);
+    for (size_t i = 0; i < 64; i++) {
+        char pair[2] = {hex[signature[i] >> 4], hex[signature[i] & 15]};
+        lj_buf_raw(&out, pair, 2);
+    }
+    lj_buf_str(&out, "\"}");
+    /* written beside, 0600, then renamed over: a crash leaves the old state or the new one */
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 5);
+    if (!tmp || out.failed)
+        fail("revocation state %s: out of memory", path);
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        fail("cannot write the revocation state %s: %s", tmp, strerror(errno));
+    int ok = write(fd, out.data, out.len) == (ssize_t)out.len;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        fail("cannot write the revocation state %s: %s", path, strerror(errno));
+    free(tmp);
+    lj_buf_free(&out);
+}
+
+/* The newer of the given list and the one kept in `path` (the higher sequence; the given one on
+ * a tie), and `path` updated to it: an older list given later cannot un-revoke a key. */
+static license_revocations *keep_newest(const char *path, license_revocations *given, const license_keyring *kr)
+{
+    license_revocations *kept = NULL;
+    if (access(path, F_OK) == 0) {
+        size_t len;
+        char *document = read_file(path, "revocation state", &len);
+        license_doc_status status = license_revocations_parse(document, len, kr, &kept);
+        free(document);
+        if (status != LICENSE_DOC_OK)
+            fail("revocation state %s: %s", path, license_doc_status_message(status));
+    }
+    if (!kept)
+        goto use_given;
+    if (!given || license_revocations_sequence(kept) > license_revocations_sequence(given)) {
+        license_revocations_free(given);
+        return kept;
+    }
+    license_revocations_free(kept);
+use_given:
+    if (given)
+        write_state(path, given);
+    return given;
+}
+
 int main(int argc, char **argv)
 {
     const char *key = NULL, *email = NULL, *product_text = NULL, *keyring_path = NULL, *revocations_path = NULL;
-    const char *now_text = NULL, *build_text = NULL;
+    const char *now_text = NULL, *build_text = NULL, *state_path = NULL;
     int as_json = 0;
+    usage_with_errors = 1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        static const char *names[] = {"--key", "--email", "--product", "--keyring", "--revocations", "--now", "--build-date"};
-        const char **slots[] = {&key, &email, &product_text, &keyring_path, &revocations_path, &now_text, &build_text};
+        static const char *names[] = {"--key", "--email", "--product", "--keyring", "--revocations",
+                                      "--revocations-state", "--now", "--build-date"};
+        const char **slots[] = {&key, &email, &product_text, &keyring_path, &revocations_path, &state_path, &now_text, &build_text};
         int matched = 0;
         for (size_t k = 0; k < sizeof names / sizeof names[0] && !matched; k++) {
             size_t n = strlen(names[k]);
@@ -145,6 +224,7 @@ int main(int argc, char **argv)
         fail("the following arguments are required:%s%s%s%s", key ? "" : " --key", email ? "" : " --email",
              product_text ? "" : " --product", keyring_path ? "" : " --keyring");
 
+    usage_with_errors = 0;
     int64_t now = (int64_t)time(NULL);
     if (now_text && lv_parse_instant(now_text, strlen(now_text), &now))
         fail("--now '%s' is not an ISO 8601 date or time (e.g. 2026-05-01T12:00:00Z)", now_text);
@@ -181,21 +261,20 @@ int main(int argc, char **argv)
         if (status != LICENSE_DOC_OK)
             fail("revocation list %s: %s", revocations_path, license_doc_status_message(status));
     }
+    if (state_path)
+        rl = keep_newest(state_path, rl, kr);
 
     license_info info;
     license_reason reason = license_validate(key, email, product, kr, now, build_day, rl, &info);
-    if (as_json) {
+    if (as_json) { /* the result document of docs/key-format.md section 4, as the reference prints it */
         lj_buf out = {0};
         if (reason == LICENSE_OK) {
             lj_buf_str(&out, "{\"valid\": true, \"license\": ");
-            lv_write_license(&out, &info);
+            lv_write_license(&out, &info, 1);
             lj_buf_str(&out, "}");
         } else {
             lj_buf_str(&out, "{\"valid\": false, \"reason\": \"");
             lj_buf_str(&out, license_reason_name(reason));
-            lj_buf_str(&out, "\", \"message\": ");
-            lj_buf_str(&out, "\"");
-            lj_buf_str(&out, license_reason_message(reason));
             lj_buf_str(&out, "\"}");
         }
         puts(out.data ? out.data : "");
