@@ -99,6 +99,19 @@ def test_every_bmp_code_point_in_the_local_part_and_the_domain(build: Path) -> N
     assert not wrong, f"{len(wrong)} of {len(emails)} disagree, e.g.:\n" + "\n".join(wrong[:10])
 
 
+def test_a_nul_anywhere_is_refused(build: Path) -> None:
+    """libidn ends its strings at U+0000; the C code refuses it first, as the rules do in the end."""
+    emails = [
+        "\u00e9\x00b@example.com",
+        "a@\u00e9\x00.com",
+        "a\x00\u00e9@example.com",
+        "ab@x.\u0440\x00\u0444",
+    ]
+    assert all(_reference(e) == '{"normalized":null}' for e in emails)
+    wrong = _disagreements(build, emails)
+    assert not wrong, "\n".join(wrong)
+
+
 def test_random_addresses_from_every_plane(build: Path) -> None:
     """Several code points together: mapping, NFKC composition and bidi interact across them."""
     rng = random.Random(20261130)

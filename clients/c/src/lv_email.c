@@ -233,9 +233,12 @@ license_reason license_normalize_email(const char *email, size_t len, char out[L
         }
     if (at == last || at == first || at + 1 == last)
         return LICENSE_INVALID_EMAIL;
-    /* 4. unassigned and corrected code points, in either part */
+    /* 4. unassigned and corrected code points, in either part. And U+0000 here, before libidn
+     * sees it: libidn's NFKC ends its strings at a 0 code point, so "a\0b" would come back as
+     * "a". Refusing it is what the rules say anyway: NUL survives Nameprep and ToASCII, and then
+     * fails the local part's control check or the domain's letters-digits-hyphen rule. */
     for (size_t i = first; i < last; i++)
-        if (refused_code_point(chars[i]))
+        if (chars[i] == 0 || refused_code_point(chars[i]))
             return LICENSE_INVALID_EMAIL;
     /* 5. local part: Nameprep may grow it (B.2 and NFKC expand), so it gets room of its own */
     size_t local_len = at - first;

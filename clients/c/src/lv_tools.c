@@ -108,7 +108,12 @@ int lv_parse_instant(const char *s, size_t n, int64_t *out)
     if (n < 10 || lv_parse_date(s, 10, &day))
         return -1;
     size_t i = 10;
-    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+    if (i < n) {
+        /* Any one character between the date and the time, as Python's fromisoformat allows. */
+        size_t sep = i;
+        if (lv_utf8_next((const unsigned char *)s, n, &sep) < 0)
+            return -1;
+        i = sep - 1;
         if (n - i < 6 || s[i + 3] != ':' || digits(s + i + 1, 2, &hh) || digits(s + i + 4, 2, &mm))
             return -1;
         i += 6;
@@ -130,9 +135,14 @@ int lv_parse_instant(const char *s, size_t n, int64_t *out)
     if (i < n) {
         if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
             i++;
-        } else if ((s[i] == '+' || s[i] == '-') && n - i == 6 && s[i + 3] == ':') {
-            int oh, om;
-            if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+        } else if (s[i] == '+' || s[i] == '-') {
+            /* +HH:MM, +HHMM or +HH */
+            int oh, om = 0;
+            size_t rest = n - i;
+            if (digits(s + i + 1, 2, &oh) || oh > 23 ||
+                !(rest == 3 || (rest == 5 && !digits(s + i + 3, 2, &om)) ||
+                  (rest == 6 && s[i + 3] == ':' && !digits(s + i + 4, 2, &om))) ||
+                om > 59)
                 return -1;
             offset = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
             i = n;

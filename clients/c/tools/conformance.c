@@ -163,9 +163,22 @@ static void op_revocations(const lj_value *req, lj_buf *out)
 
 static void op_validate(const lj_value *req, lj_buf *out)
 {
+    /* In the reference runner's order: the keyring, the revocation list, then the arguments. */
+    license_keyring *kr = keyring_of(req);
+    if (!kr) {
+        lj_buf_str(out, "{\"error\":\"KEYRING\"}");
+        return;
+    }
+    const lj_value *rl_doc = lj_get(req, "revocations");
+    license_revocations *rl = NULL;
+    if (rl_doc && rl_doc->type != LJ_NULL &&
+        (rl_doc->type != LJ_STRING || license_revocations_parse(rl_doc->text, rl_doc->len, kr, &rl) != LICENSE_DOC_OK)) {
+        lj_buf_str(out, "{\"error\":\"REVOCATIONS\"}");
+        license_keyring_free(kr);
+        return;
+    }
     const lj_value *key = string_member(req, "key"), *email = string_member(req, "email");
     const lj_value *now_text = string_member(req, "now"), *build = lj_get(req, "build_date");
-    const lj_value *rl_doc = lj_get(req, "revocations");
     int64_t now;
     int32_t build_day = 0;
     uint64_t product_value;
@@ -174,26 +187,15 @@ static void op_validate(const lj_value *req, lj_buf *out)
         (build && build->type != LJ_NULL &&
          (build->type != LJ_STRING || lv_parse_date(build->text, build->len, &build_day)))) {
         lj_buf_str(out, "{\"error\":\"INPUT\"}");
-        return;
+    } else {
+        /* A build date of 2000-01-01 or earlier is never after updates_until: no check needed. */
+        if (build_day < 0)
+            build_day = 0;
+        license_info info;
+        license_reason r =
+            license_validate_n(key->text, key->len, email->text, email->len, product, kr, now, build_day, rl, &info);
+        lv_write_result(out, r, &info);
     }
-    license_keyring *kr = keyring_of(req);
-    if (!kr) {
-        lj_buf_str(out, "{\"error\":\"KEYRING\"}");
-        return;
-    }
-    license_revocations *rl = NULL;
-    if (rl_doc && rl_doc->type != LJ_NULL &&
-        (rl_doc->type != LJ_STRING || license_revocations_parse(rl_doc->text, rl_doc->len, kr, &rl) != LICENSE_DOC_OK)) {
-        lj_buf_str(out, "{\"error\":\"REVOCATIONS\"}");
-        license_keyring_free(kr);
-        return;
-    }
-    /* A build date of 2000-01-01 or earlier is never after updates_until, so it needs no check. */
-    if (build_day < 0)
-        build_day = 0;
-    license_info info;
-    license_reason r = license_validate_n(key->text, key->len, email->text, email->len, product, kr, now, build_day, rl, &info);
-    lv_write_result(out, r, &info);
     license_revocations_free(rl);
     license_keyring_free(kr);
 }
