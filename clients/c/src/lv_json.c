@@ -1,8 +1,8 @@
 /* The JSON reader and writer of lv_json.h. Recursive descent, depth-limited, no global state. */
 #include "lv_json.h"
 
-#include <locale.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,19 +375,38 @@ int lj_whole(const lj_value *v, uint64_t max, uint64_t *out)
         return 0;
     /* By value, as an IEEE double (what Python's float and JavaScript read): 4, 4.0, 4e0 and -0
      * are all 4 or 0; every integer notation up to 2^53-1 is exact, anything above rounds to
-     * 2^53 or more and is refused. strtod reads the locale's decimal point, so swap it in. */
-    char buf[64];
-    char *copy = v->len < sizeof buf ? buf : malloc(v->len + 1);
-    if (!copy)
+     * 2^53 or more and is refused. strtod rounds correctly, but reads the locale's decimal
+     * point (and localeconv is not thread-safe), so the number is handed to it without one:
+     * "I.F e X" as the same value "IF e (X - len(F))". */
+    const char *t = v->text, *end = t + v->len;
+    char small[64];
+    char *buf = v->len + 24 <= sizeof small ? small : malloc(v->len + 24);
+    if (!buf)
         return 0;
-    memcpy(copy, v->text, v->len + 1);
-    const char *point = localeconv()->decimal_point;
-    char *dot = strchr(copy, '.');
-    if (dot && point && point[0] && !point[1])
-        *dot = point[0];
-    double d = strtod(copy, NULL);
-    if (copy != buf)
-        free(copy);
+    size_t n = 0;
+    long long exponent = 0, fraction_digits = 0;
+    if (t < end && *t == '-')
+        buf[n++] = *t++;
+    while (t < end && *t >= '0' && *t <= '9')
+        buf[n++] = *t++;
+    if (t < end && *t == '.')
+        for (t++; t < end && *t >= '0' && *t <= '9'; t++, fraction_digits++)
+            buf[n++] = *t;
+    if (t < end && (*t == 'e' || *t == 'E')) {
+        int negative = 0;
+        t++;
+        if (t < end && (*t == '+' || *t == '-'))
+            negative = *t++ == '-';
+        for (; t < end; t++) /* saturates far beyond any double's range */
+            if (exponent < 100000000)
+                exponent = exponent * 10 + (*t - '0');
+        if (negative)
+            exponent = -exponent;
+    }
+    snprintf(buf + n, 24, "e%lld", exponent - fraction_digits);
+    double d = strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
     if (!isfinite(d) || d != floor(d) || d < 0.0 || d > (double)max)
         return 0;
     *out = (uint64_t)d;

@@ -360,7 +360,8 @@ static void test_documents(const char *dir)
     snprintf(text, sizeof text, "{\"format\":\"licensing-keyring/1\",\"keys\":[],\"x\":\"\xC0\xAF\"}");
     CHECK(license_keyring_parse(text, strlen(text), &kr) == LICENSE_DOC_NOT_JSON, "overlong UTF-8 is refused");
     /* whole numbers up to 2^53 - 1, nothing above (revocation sequence) */
-    static const char numbers[] = "[9007199254740991, 9007199254740992, 9007199254740993, 4.0, 4e0, -0, -0.0, 4.5, 1e400, -1]";
+    static const char numbers[] = "[9007199254740991, 9007199254740992, 9007199254740993, 4.0, 4e0, -0, -0.0, 4.5, 1e400, -1, "
+                                  "0.4e1, 400e-2, 4.0000000000000001, 1e-400, 45e-1, 9007199254740991.0]";
     lj_value *nums = lj_parse(numbers, strlen(numbers));
     uint64_t n;
     CHECK(nums != NULL, "the numbers parse");
@@ -373,6 +374,12 @@ static void test_documents(const char *dir)
         CHECK(!lj_whole(&nums->items[7], max, &n) && !lj_whole(&nums->items[8], max, &n) &&
                   !lj_whole(&nums->items[9], max, &n),
               "4.5, 1e400, -1 refused");
+        /* as doubles: 4.0000000000000001 is 4.0 and 1e-400 is 0.0 to every double-based parser */
+        CHECK(lj_whole(&nums->items[10], max, &n) && n == 4 && lj_whole(&nums->items[11], max, &n) && n == 4,
+              "0.4e1 and 400e-2 are 4");
+        CHECK(lj_whole(&nums->items[12], max, &n) && n == 4 && lj_whole(&nums->items[13], max, &n) && n == 0,
+              "values read as doubles");
+        CHECK(!lj_whole(&nums->items[14], max, &n) && lj_whole(&nums->items[15], max, &n) && n == max, "45e-1, 2^53-1.0");
     }
     lj_free(nums);
 }
