@@ -4,7 +4,9 @@
  *
  *     license_bench [VECTORS_DIR] [ROUNDS] [CHECKS_PER_ROUND]
  *
- * Defaults: tests/vectors, 15 rounds, 2000 checks. */
+ * Defaults: tests/vectors, 15 rounds, 2000 checks. Rates are per second of this process's CPU
+ * time. Also prints what validation costs besides the signature (reading the key, the email
+ * rules and digest, the checks), measured alone. */
 #include "license_validator.h"
 
 #include <sodium.h>
@@ -18,10 +20,12 @@ static const char KEY[] = "041G0080-000000Z9-VDAJA9R0-00000001-00000NM5-V5FFPM0K
 static const char EMAIL[] = "alice@example.com";
 #define NOW 1781524800 /* 2026-06-15T12:00:00Z */
 
+/* CPU time of this process: time the scheduler gives to other programs on a shared machine is
+ * not counted against either side. */
 static double seconds(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -92,6 +96,14 @@ int main(int argc, char **argv)
         raw_rate[r] = n / spent[0];
         ratio[r] = validate_rate[r] / raw_rate[r];
     }
+    /* the rest of the work, alone: read the key, normalise and hash the email */
+    double start = seconds();
+    for (int i = 0; i < n; i++) {
+        uint8_t bytes[LICENSE_KEY_BYTES], digest[32];
+        sink += (int)license_decode_key(KEY, strlen(KEY), bytes);
+        sink += (int)license_normalize_email(EMAIL, strlen(EMAIL), normal, digest);
+    }
+    double rest_us = (seconds() - start) / n * 1e6;
     if (sink != 0) {
         fprintf(stderr, "license_bench: a check failed\n");
         return 1;
@@ -105,12 +117,13 @@ int main(int argc, char **argv)
         qmin = ratio[r] < qmin ? ratio[r] : qmin;
         qmax = ratio[r] > qmax ? ratio[r] : qmax;
     }
-    printf("rounds %d x %d checks, interleaved; libsodium %s\n", rounds, n, sodium_version_string());
+    printf("rounds %d x %d checks in alternating blocks, per CPU second; libsodium %s\n", rounds, n, sodium_version_string());
     printf("license_validate             %8.0f keys/s (median; range %.0f-%.0f)\n", median(validate_rate, rounds), vmin, vmax);
     printf("crypto_sign_verify_detached  %8.0f verifications/s (median; range %.0f-%.0f)\n", median(raw_rate, rounds), rmin,
            rmax);
     printf("ratio validate/raw           %8.3f (median of per-round ratios; range %.3f-%.3f)\n", median(ratio, rounds), qmin,
            qmax);
+    printf("reading the key + email rules %8.2f us per key, outside the signature check\n", rest_us);
     free(validate_rate);
     free(raw_rate);
     free(ratio);
