@@ -41,6 +41,8 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
         add_product(code, number, code)
     issuer_token = create_token("bridge-issuer", Role.ISSUER)
     support_token = create_token("bridge-support", Role.SUPPORT)
+    # The tests' own look-ups: GetLicense spends look-ups per token, and the bridge's budget is its own.
+    reader_token = create_token("test-reader", Role.ISSUER)
     for db in (database.obj, keystore.obj):
         if db is not None:
             db.close()
@@ -86,6 +88,7 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
             channel=channel,
             issuer_token=issuer_token,
             support_token=support_token,
+            reader_token=reader_token,
             keyring_file=keyring_file,
             log_file=log_file,
             server_log=server_log,

@@ -95,6 +95,7 @@ class Bridge:
     channel: grpc.Channel
     issuer_token: str
     support_token: str
+    reader_token: str
     keyring_file: Path
     log_file: Path
     server_log: list[str]
@@ -118,7 +119,7 @@ class Bridge:
         try:
             return stub.GetLicense(
                 issuance_pb2.GetLicenseRequest(order_id=order_id, product=product),
-                metadata=(("authorization", f"Bearer {self.issuer_token}"),),
+                metadata=(("authorization", f"Bearer {self.reader_token}"),),
                 timeout=20,
             ).license
         except grpc.RpcError as error:

@@ -53,7 +53,7 @@ def test_a_full_scenario_logged_at_debug_names_no_email_key_or_token(
             stub.EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=md)
         bad_requests = [
             issuance_pb2.IssueLicenseRequest(email="broken@@example.net", order_id="X-1", product="photo-pro"),
-            issuance_pb2.IssueLicenseRequest(email="card.holder@example.net", order_id="4111111111111111", product="photo-pro"),
+            issuance_pb2.IssueLicenseRequest(email="card.holder@example.net", order_id="X-\n3", product="photo-pro"),
             issuance_pb2.IssueLicenseRequest(email="someone@example.net", order_id="X-2", product="no-such-product"),
         ]
         secrets_seen += ["broken@@example.net", "card.holder@example.net", "4111111111111111", "someone@example.net"]
