@@ -22,6 +22,7 @@ from .keyring import Keyring
 __all__ = ["build_revocation_list"]
 
 _U64 = 1 << 64
+_MAX_SEQUENCE = (1 << 53) - 1  # docs/key-format.md section 6: exact in every JSON reader
 
 
 def build_revocation_list(
@@ -30,13 +31,14 @@ def build_revocation_list(
     """The signed JSON revocation list of `serials` (sorted, duplicates removed).
 
     `issue_time` must carry a time zone; it is stored as whole Unix seconds.
-    Raises ValueError for a serial beyond 48 bits or a sequence beyond 64 bits.
+    Raises ValueError for a serial beyond 48 bits, or a sequence beyond 2**53 - 1 (the most that
+    every reader, JavaScript included, reads exactly).
     """
     ordered = sorted(set(serials))
     if any(not isinstance(s, int) or isinstance(s, bool) for s in ordered):
         raise ValueError("serials must be whole numbers")
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 0 <= sequence < _U64:
-        raise ValueError("the sequence is a whole number from 0 to 2**64 - 1")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 0 <= sequence <= _MAX_SEQUENCE:
+        raise ValueError("the sequence is a whole number from 0 to 2**53 - 1")
     if issue_time.tzinfo is None:
         raise ValueError("issue_time needs a time zone (use UTC)")
     timestamp = int(issue_time.timestamp())

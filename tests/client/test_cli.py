@@ -60,10 +60,7 @@ def test_valid_key_as_json() -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     license = EXPIRING["expected"]["license"]
-    assert document == {
-        "valid": True,
-        "license": {**license, "serial": f"{license['serial']:012X}"},
-    }
+    assert document == {"valid": True, "license": license}  # the vectors' result document
 
 
 def test_product_by_code_from_the_keyring() -> None:
@@ -84,10 +81,9 @@ def test_invalid_key_as_json() -> None:
     result = check({**PERPETUAL, "key": PERPETUAL["key"][:-1]}, "--json")
     assert result.returncode == 1
     document = json.loads(result.stdout)
-    assert set(document) == {"valid", "reason", "message"}
-    assert document["valid"] is False and document["reason"] == "MALFORMED" and document["message"]
+    assert document == {"valid": False, "reason": "MALFORMED"}  # a failure carries no terms
     expired = json.loads(check(EXPIRING, "--json", now="2027-01-01T00:00:00+00:00").stdout)
-    assert expired["reason"] == "EXPIRED" and expired["license"]["expires"] == "2026-12-31"
+    assert expired == {"valid": False, "reason": "EXPIRED"}
 
 
 def test_time_zones_and_build_date() -> None:

@@ -79,4 +79,4 @@ def test_install_into_an_empty_venv(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["license"]["serial"] == f"{case['expected']['license']['serial']:012X}"
+    assert json.loads(result.stdout)["license"]["serial"] == case["expected"]["license"]["serial"]

@@ -40,9 +40,9 @@ def test_status_defaults_to_active_and_products_are_optional() -> None:
 @pytest.mark.parametrize(
     ("document", "fragment"),
     [
-        ("{", "not a JSON document"),
-        (b"\xff", "not a JSON document"),
-        ("[]", "format"),
+        ("{", "JSON object"),
+        (b"\xff", "JSON object"),
+        ("[]", "JSON object"),
         (_doc(format="licensing-keyring/2"), "format"),
         (_doc(keys={}), "list of keys"),
         (_doc(products=[]), "products map"),

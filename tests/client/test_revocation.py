@@ -95,9 +95,9 @@ def test_a_listed_serial_is_revoked_and_others_are_not() -> None:
         (tampered(issue_time=10**20), "whole numbers"),
         (tampered(sequence=-1), "whole numbers"),
         (tampered(sequence=1 << 64), "whole numbers"),
-        (tampered(signature=None), "no signature"),
+        (tampered(signature=None), "128 hex digits"),
         (tampered(format="licensing-revocations/2"), "format"),
-        ("[]", "format"),
+        ("[]", "JSON object"),
         ("{not json", "JSON"),
         (b"\xff\xfe", "JSON"),
     ],
@@ -124,3 +124,48 @@ def test_the_message_is_canonical() -> None:
     )
     with pytest.raises(ValueError):
         revocation_message(3, 5, ISSUE_TIME, [1 << 48])
+
+
+def test_an_older_list_shipped_later_cannot_un_revoke() -> None:
+    """The high-water mark: a program keeps the newest list and is later given an older one."""
+    from licensing_client import newest_revocations
+
+    newer = RevocationList.from_json(signed_list(serials=[1001], sequence=9), KEYRING)
+    older = RevocationList.from_json(signed_list(serials=[], sequence=4), KEYRING)
+    assert newest_revocations(older, kept=newer) is newer
+    assert newest_revocations(newer, kept=older) is newer
+    assert newest_revocations(None, kept=newer) is newer
+    assert newest_revocations(older, kept=None) is older
+    kept_again = RevocationList.from_json(newer.to_json(), KEYRING)  # what the program stored
+    assert kept_again.serials == newer.serials and kept_again.sequence == 9
+    license = make_license(serial=1001)
+    with pytest.raises(LicenseError) as caught:
+        validate(issue(license), "alice@example.com", 1, KEYRING, NOW, revocations=newest_revocations(older, kept_again))
+    assert caught.value.reason is Reason.REVOKED
+
+
+def test_license_check_keeps_the_newest_list_in_its_state_file(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    keyring_file = tmp_path / "keyring.json"
+    keyring_file.write_text(KEYRING.to_json())
+    newer, older = tmp_path / "newer.json", tmp_path / "older.json"
+    newer.write_text(signed_list(serials=[1001], sequence=9))
+    older.write_text(signed_list(serials=[], sequence=4))
+    state = tmp_path / "state" / "revocations.json"
+    state.parent.mkdir()
+    key = issue(make_license(serial=1001))
+
+    def check(revocations: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "licensing_client", "--key", key, "--email", "alice@example.com", "--product", "1",
+             "--keyring", str(keyring_file), "--revocations", str(revocations), "--revocations-state", str(state),
+             "--now", NOW.isoformat(), "--json"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    assert json.loads(check(newer).stdout)["reason"] == "REVOKED"
+    assert state.stat().st_mode & 0o777 == 0o600
+    assert json.loads(check(older).stdout)["reason"] == "REVOKED"  # the old list does not un-revoke
+    assert json.loads(state.read_text())["sequence"] == 9

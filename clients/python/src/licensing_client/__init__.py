@@ -19,7 +19,7 @@ from .validate import validate
 
 if TYPE_CHECKING:
     from .clock import ClockCheck, check_clock
-    from .revocation import RevocationList
+    from .revocation import RevocationList, newest_revocations
 
 __all__ = [
     "ClientError",
@@ -34,11 +34,17 @@ __all__ = [
     "RevocationList",
     "RevocationListError",
     "check_clock",
+    "newest_revocations",
     "normalize_email",
     "validate",
 ]
 
-_LAZY = {"ClockCheck": ".clock", "check_clock": ".clock", "RevocationList": ".revocation"}
+_LAZY = {
+    "ClockCheck": ".clock",
+    "check_clock": ".clock",
+    "RevocationList": ".revocation",
+    "newest_revocations": ".revocation",
+}
 
 
 def __getattr__(name: str) -> object:

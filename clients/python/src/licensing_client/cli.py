@@ -1,7 +1,8 @@
 """`license-check`: validate one key from a shell, for support staff and scripts.
 
     license-check --key K --email E --product P --keyring FILE
-                  [--revocations FILE] [--now ISO8601] [--build-date DATE] [--json] [-v]
+                  [--revocations FILE] [--revocations-state FILE] [--now ISO8601]
+                  [--build-date DATE] [--json] [-v]
 
 Exit status: 0 the key is valid (the license is printed), 1 it is not (the reason code and a
 message are printed), 2 the command itself could not run (bad arguments, an unreadable keyring
@@ -23,7 +24,7 @@ from typing import NoReturn, TextIO
 from .errors import ClientError, LicenseError
 from .keyring import PublicKeyring
 from .license import License
-from .revocation import RevocationList
+from .revocation import RevocationList, newest_revocations
 from .validate import validate
 
 __all__ = ["main"]
@@ -61,6 +62,11 @@ def _build_parser() -> _Parser:
     )
     parser.add_argument("--keyring", required=True, metavar="FILE", help="public keyring JSON document")
     parser.add_argument("--revocations", metavar="FILE", help="signed revocation list JSON document")
+    parser.add_argument(
+        "--revocations-state",
+        metavar="FILE",
+        help="keep the newest revocation list seen here, so an older one given later cannot un-revoke a key",
+    )
     parser.add_argument(
         "--now",
         metavar="ISO8601",
@@ -102,6 +108,27 @@ def _read_file(parser: _Parser, path: str, what: str) -> bytes:
             return handle.read()
     except OSError as exc:
         parser.fail(f"cannot read the {what} {path}: {exc.strerror or exc}")
+
+
+def _keep_newest(
+    parser: _Parser, path: str, given: RevocationList | None, keyring: PublicKeyring, verbose: bool
+) -> RevocationList | None:
+    """The newer of the given list and the one kept in `path`, which is updated to it."""
+    import os
+
+    kept = None
+    if os.path.exists(path):
+        try:
+            kept = RevocationList.from_json(_read_file(parser, path, "revocation state"), keyring)
+        except ClientError as exc:
+            parser.fail(f"revocation state {path}: {exc}", exc, verbose)
+    newest = newest_revocations(given, kept)
+    if newest is not None and newest is not kept:
+        descriptor = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(newest.to_json())
+        os.replace(path + ".tmp", path)
+    return newest
 
 
 def _product_label(keyring: PublicKeyring, number: int) -> str:
@@ -152,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             revocations = RevocationList.from_json(document, keyring)
         except ClientError as exc:
             parser.fail(f"revocation list {args.revocations}: {exc}", exc, args.verbose)
+    if args.revocations_state is not None:
+        revocations = _keep_newest(parser, args.revocations_state, revocations, keyring, args.verbose)
 
     try:
         license = validate(
@@ -163,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report_invalid(exc, keyring, as_json=args.json)
         return EXIT_INVALID
     if args.json:
-        print(json.dumps({"valid": True, "license": {**license.to_json(), "serial": license.serial_text}}))
+        print(json.dumps({"valid": True, "license": license.to_json()}))
     else:
         print("valid")
         _print_license(sys.stdout, license, keyring)
@@ -172,11 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report_invalid(error: LicenseError, keyring: PublicKeyring, *, as_json: bool) -> None:
     message = str(error.args[0])
-    if as_json:
-        document: dict[str, object] = {"valid": False, "reason": error.reason.value, "message": message}
-        if error.license is not None:  # genuine key, failed terms: say which license it is
-            document["license"] = {**error.license.to_json(), "serial": error.license.serial_text}
-        print(json.dumps(document))
+    if as_json:  # the result document of docs/key-format.md section 4, as every client prints it
+        print(json.dumps({"valid": False, "reason": error.reason.value}))
         return
     print(f"not valid: {error.reason.value}")
     print(f"  {message}")

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from ._frozen import Frozen
+from ._json import exact_hex, parse_object, whole
 from .errors import KeyringError
 
 __all__ = ["KEYRING_FORMAT", "KeyStatus", "PublicKey", "PublicKeyring"]
@@ -74,13 +75,11 @@ class PublicKeyring(Frozen):
 
     @classmethod
     def from_json(cls, document: str | bytes) -> PublicKeyring:
-        import json  # here, not at the top: a program with its keyring in code never loads json
-
-        try:
-            data = json.loads(document)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise KeyringError("the keyring is not a JSON document") from exc
-        if not isinstance(data, dict) or data.get("format") != KEYRING_FORMAT:
+        """Parse a keyring document (docs/key-format.md, section 5); refuse it whole on any fault."""
+        data = parse_object(document)
+        if data is None:
+            raise KeyringError("the keyring is not a JSON object (docs/key-format.md section 5)")
+        if data.get("format") != KEYRING_FORMAT:
             raise KeyringError(f"the keyring's format is not {KEYRING_FORMAT!r}")
         entries = data.get("keys")
         products = data.get("products", {})
@@ -90,19 +89,20 @@ class PublicKeyring(Frozen):
         for entry in entries:
             if not isinstance(entry, dict):
                 raise KeyringError("each key in the keyring is an object")
-            hex_key = entry.get("public_key")
-            # fromhex alone would also take spaces between the digits.
-            if not isinstance(hex_key, str) or len(hex_key) != 64:
-                raise KeyringError("each key needs public_key as 64 hex digits")
-            try:
-                public_key = bytes.fromhex(hex_key)
-            except ValueError as exc:
-                raise KeyringError("each key needs public_key as 64 hex digits") from exc
-            keys.append(PublicKey(entry.get("key_id"), public_key, entry.get("status", "active")))  # type: ignore[arg-type]
-        for code, number in products.items():
-            if not _is_whole(number) or not 1 <= number <= 0xFFFF:
+            key_id = whole(entry.get("key_id"), 1, 255)
+            if key_id is None:
+                raise KeyringError("a key_id is a whole number from 1 to 255")
+            public_key = exact_hex(entry.get("public_key"), 32)
+            if public_key is None:
+                raise KeyringError(f"key {key_id}: public_key must be exactly 64 hex digits")
+            keys.append(PublicKey(key_id, public_key, entry.get("status", "active")))
+        numbers = {}
+        for code, value in products.items():
+            number = whole(value, 1, 0xFFFF)
+            if number is None:
                 raise KeyringError(f"product {code!r} needs a number from 1 to 65535")
-        return cls.of(keys, products)
+            numbers[code] = number
+        return cls.of(keys, numbers)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PublicKeyring:

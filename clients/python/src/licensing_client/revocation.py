@@ -22,10 +22,11 @@ from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
 from ._frozen import Frozen
+from ._json import MAX_SAFE_INTEGER, exact_hex, parse_object, whole
 from .errors import RevocationListError
 from .keyring import PublicKeyring
 
-__all__ = ["REVOCATIONS_FORMAT", "RevocationList", "revocation_message"]
+__all__ = ["REVOCATIONS_FORMAT", "RevocationList", "newest_revocations", "revocation_message"]
 
 REVOCATIONS_FORMAT = "licensing-revocations/1"
 REVOCATIONS_CONTEXT = b"licensing.v1/revocations\x00"
@@ -46,24 +47,35 @@ def revocation_message(key_id: int, sequence: int, issue_time: int, serials: Ite
     )
 
 
-def _whole(value: object, maximum: int) -> int | None:
-    """value when it is an int (not a bool) in 0..maximum, else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum:
-        return value
-    return None
-
-
 class RevocationList(Frozen):
     """A revocation list whose signature has been checked against a keyring."""
 
-    __slots__ = ("issue_time", "key_id", "sequence", "serials")
+    __slots__ = ("issue_time", "key_id", "sequence", "serials", "signature")
     key_id: int
     sequence: int
     issue_time: dt.datetime
     serials: frozenset[int]
+    signature: bytes
 
-    def __init__(self, key_id: int, sequence: int, issue_time: dt.datetime, serials: frozenset[int]) -> None:
-        self._set(key_id=key_id, sequence=sequence, issue_time=issue_time, serials=serials)
+    def __init__(
+        self, key_id: int, sequence: int, issue_time: dt.datetime, serials: frozenset[int], signature: bytes
+    ) -> None:
+        self._set(key_id=key_id, sequence=sequence, issue_time=issue_time, serials=serials, signature=signature)
+
+    def to_json(self) -> str:
+        """The document again (signed bytes are field values, so any spacing verifies the same)."""
+        import json
+
+        return json.dumps(
+            {
+                "format": REVOCATIONS_FORMAT,
+                "key_id": self.key_id,
+                "sequence": self.sequence,
+                "issue_time": int(self.issue_time.timestamp()),
+                "serials": sorted(self.serials),
+                "signature": self.signature.hex(),
+            }
+        )
 
     def __contains__(self, serial: object) -> bool:
         return serial in self.serials
@@ -74,30 +86,28 @@ class RevocationList(Frozen):
     @classmethod
     def from_json(cls, document: str | bytes, keyring: PublicKeyring) -> RevocationList:
         """Parse and verify; raise RevocationListError unless the signature checks out."""
-        import json  # here, not at the top: see PublicKeyring.from_json
-
-        try:
-            data = json.loads(document)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RevocationListError("the revocation list is not a JSON document") from exc
-        if not isinstance(data, dict) or data.get("format") != REVOCATIONS_FORMAT:
+        data = parse_object(document)
+        if data is None:
+            raise RevocationListError("the revocation list is not a JSON object (docs/key-format.md section 6)")
+        if data.get("format") != REVOCATIONS_FORMAT:
             raise RevocationListError(f"the revocation list's format is not {REVOCATIONS_FORMAT!r}")
-        key_id = _whole(data.get("key_id"), 255)
-        sequence = _whole(data.get("sequence"), (1 << 64) - 1)
-        issue_time = _whole(data.get("issue_time"), _MAX_ISSUE_TIME)
+        key_id = whole(data.get("key_id"), 0, 255)
+        sequence = whole(data.get("sequence"), 0, MAX_SAFE_INTEGER)
+        issue_time = whole(data.get("issue_time"), 0, _MAX_ISSUE_TIME)
         if key_id is None or sequence is None or issue_time is None:
             raise RevocationListError("key_id, sequence and issue_time must be whole numbers in range")
-        raw_serials, signature = data.get("serials"), data.get("signature")
+        raw_serials = data.get("serials")
         if not isinstance(raw_serials, list):
             raise RevocationListError("serials must be a list of whole numbers")
         serials: list[int] = []
         for value in raw_serials:
-            serial = _whole(value, _MAX_SERIAL)
+            serial = whole(value, 0, _MAX_SERIAL)
             if serial is None:
                 raise RevocationListError("serials must be whole numbers below 2**48")
             serials.append(serial)
-        if not isinstance(signature, str):
-            raise RevocationListError("the revocation list has no signature")
+        signature = exact_hex(data.get("signature"), 64)
+        if signature is None:
+            raise RevocationListError("the revocation list's signature must be 128 hex digits")
         key = keyring.keys.get(key_id)
         if key is None:
             raise RevocationListError(
@@ -108,12 +118,7 @@ class RevocationList(Frozen):
                 f"the revocation list is signed by key {key_id}, which the vendor has retired"
             )
         try:
-            signature_bytes = bytes.fromhex(signature)
-            if len(signature_bytes) != 64:
-                raise ValueError("signature length")
-            crypto_sign_open(
-                signature_bytes + revocation_message(key_id, sequence, issue_time, serials), key.public_key
-            )
+            crypto_sign_open(signature + revocation_message(key_id, sequence, issue_time, serials), key.public_key)
         except (ValueError, CryptoError) as exc:
             raise RevocationListError("the revocation list's signature does not check out") from exc
         return cls(
@@ -121,6 +126,7 @@ class RevocationList(Frozen):
             sequence=sequence,
             issue_time=dt.datetime.fromtimestamp(issue_time, dt.timezone.utc),
             serials=frozenset(serials),
+            signature=signature,
         )
 
     @classmethod
@@ -133,3 +139,18 @@ class RevocationList(Frozen):
                 f"cannot read the revocation list {os.fspath(path)}: {exc.strerror or exc}"
             ) from exc
         return cls.from_json(document, keyring)
+
+
+def newest_revocations(shipped: RevocationList | None, kept: RevocationList | None) -> RevocationList | None:
+    """The revocation list to use: the one shipped now, unless a newer one was kept from before.
+
+    A program keeps the list this returns (`to_json()`, in its settings) and passes it back as
+    `kept` at the next start, like the clock helper's high-water mark. Then reinstalling an
+    older build, which ships an older list, cannot un-revoke a key that a newer list revoked.
+    Both lists must already be verified against the program's keyring. Pure: no file access.
+    """
+    if kept is None:
+        return shipped
+    if shipped is None or kept.sequence > shipped.sequence:
+        return kept
+    return shipped
