@@ -51,12 +51,18 @@ def ranges(member: Callable[[str], bool]) -> list[int]:
 
 
 def b2_mappings() -> list[tuple[int, str]]:
-    """Table B.2 (case folding for use with NFKC): every code point whose mapping is not itself."""
+    """Table B.2 (case folding for use with NFKC): every code point whose mapping is not itself.
+
+    Python's map_table_b2 lower-cases with the host's Unicode database, so on a current Python it
+    maps some code points Unicode 3.2 left alone (Cherokee, Georgian capitals, ...) to letters
+    added later. A 3.2 mapping only leads to characters assigned in 3.2, so, as the reference
+    does (clients/python, email.py `_map_b2`), a mapping to an unassigned one is dropped.
+    """
     found = []
     for code in range(LAST + 1):
         char = chr(code)
         mapped = stringprep.map_table_b2(char)
-        if mapped != char:
+        if mapped != char and not any(stringprep.in_table_a1(out) for out in mapped):
             found.append((code, mapped))
     return found
 

@@ -72,27 +72,33 @@ export function normalizeEmail(raw: string): string {
   return address;
 }
 
-/** Step 6 and 7: labels to ASCII (IDNA 2003 ToASCII for the non-ASCII ones), then the rules. */
+/**
+ * Steps 6 and 7: labels to ASCII (IDNA 2003 ToASCII for the non-ASCII ones), then the rules on
+ * each label as it came out (a label whose Nameprep made a '.' is refused, not split again).
+ */
 function domainToAscii(domain: readonly number[]): string {
   const labels: string[] = [];
-  let label: number[] = [];
-  for (const code of [...domain, 0x2e]) {
-    if (!DOTS.has(code)) {
-      label.push(code);
-      continue;
+  if (isAscii(domain)) {
+    labels.push(...text(domain).split("."));
+  } else {
+    let label: number[] = [];
+    for (const code of [...domain, 0x2e]) {
+      if (!DOTS.has(code)) {
+        label.push(code);
+        continue;
+      }
+      labels.push(isAscii(label) ? text(label) : toAscii(label));
+      label = [];
     }
-    labels.push(isAscii(label) ? text(label) : toAscii(label));
-    label = [];
   }
-  const parts = labels.join(".").split(".");
-  if (parts.length < 2) invalid("the domain must contain a dot");
-  for (const part of parts) {
-    if (part.length < 1 || part.length > 63) invalid("the domain has an empty or over-long label");
-    if (!/^[a-z0-9-]+$/.test(part) || part.startsWith("-") || part.endsWith("-")) {
+  if (labels.length < 2) invalid("the domain must contain a dot");
+  for (const label of labels) {
+    if (label.length < 1 || label.length > 63) invalid("the domain has an empty or over-long label");
+    if (!/^[a-z0-9-]+$/.test(label) || label.startsWith("-") || label.endsWith("-")) {
       invalid("the domain may contain only letters, digits, dots and hyphens");
     }
   }
-  return parts.join(".");
+  return labels.join(".");
 }
 
 /** RFC 3490 ToASCII of a non-ASCII label, AllowUnassigned and UseSTD3ASCIIRules off. */
@@ -103,7 +109,7 @@ function toAscii(label: readonly number[]): string {
   if (isAscii(prepared)) {
     ascii = text(prepared);
   } else {
-    if (text(prepared.slice(0, 4)) === "xn--") invalid("the domain is not a valid internationalised domain name");
+    if (text(prepared.slice(0, 4)).toLowerCase() === "xn--") invalid("the domain is not a valid internationalised domain name");
     ascii = "xn--" + punycodeEncode(prepared);
   }
   if (ascii.length < 1 || ascii.length > 63) invalid("the domain has an empty or over-long label");
