@@ -57,7 +57,14 @@ function keyringOp(request: Request): PyValue {
   const keyring = keyringOrNull(request.keyring);
   if (keyring === null) return { ok: false };
   const keys = [...keyring.keys.values()].sort((a, b) => a.keyId - b.keyId).map((k) => [k.keyId, toHex(k.publicKey), k.status]);
-  return { ok: true, keys, products: keyring.products as ReadonlyMap<string, PyValue> };
+  // Sorted by code, as Python sorts strings: by code point (not by UTF-16 unit, as JS's sort does).
+  const byCodePoint = (a: string, b: string): number => {
+    const [x, y] = [Array.from(a, (c) => c.codePointAt(0)!), Array.from(b, (c) => c.codePointAt(0)!)];
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  };
+  const products = new Map([...keyring.products].sort(([a], [b]) => byCodePoint(a, b)));
+  return { ok: true, keys, products };
 }
 
 function revocationsOp(request: Request): PyValue {
