@@ -10,7 +10,7 @@ export { checkClock, DEFAULT_TOLERANCE_MS, type ClockCheck } from "./clock.js";
 export { emailDigest, InvalidEmail, normalizeEmail } from "./email.js";
 export { verify as verifyEd25519 } from "./ed25519.js";
 export { ClientError, KeyringError, LicenseError, Reason, RevocationListError } from "./errors.js";
-export { crc16, formatKey, readKeyBytes, signedMessage } from "./keyformat.js";
+export { crc16, decodeKeyText, formatKey, readKeyBytes, signedMessage } from "./keyformat.js";
 export { KEYRING_FORMAT, PublicKey, PublicKeyring, type KeyStatus } from "./keyring.js";
 export { License, type LicenseJSON } from "./license.js";
 export { RevocationList, REVOCATIONS_FORMAT, revocationMessage } from "./revocation.js";

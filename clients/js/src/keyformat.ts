@@ -59,12 +59,10 @@ function malformed(message: string): LicenseError {
 }
 
 /**
- * The bytes a key's text encodes (CRC included), after the reading rules of section 2.2 in
- * their order: size, alphabet, length, pad bits, CRC, version, exact length. The CRC comes
- * before the version so a typo is reported as a typo, the version before the exact length so a
- * longer key of a later version is UNSUPPORTED_VERSION.
+ * The bytes a key's text encodes, of any version (reading steps 0-4 of section 2.2: size,
+ * alphabet, length, pad bits, CRC); throws LicenseError(MALFORMED).
  */
-export function readKeyBytes(text: string): Uint8Array {
+export function decodeKeyText(text: string): Uint8Array {
   if (typeof text !== "string") throw malformed("a license key must be text");
   // Characters are code points: a string longer than 2048 UTF-16 units has more than 1024.
   if (text.length > MAX_TEXT_INPUT && (text.length > 2 * MAX_TEXT_INPUT || [...text].length > MAX_TEXT_INPUT)) {
@@ -98,13 +96,24 @@ export function readKeyBytes(text: string): Uint8Array {
   if (accumulator !== 0) throw malformed("the last character of the key is wrong");
   // A CRC without reflection or final xor, run over the data and its own CRC, gives 0.
   if (crc16(raw) !== 0) throw malformed("the key has a typo: a character is wrong or two are swapped");
+  return raw;
+}
+
+/**
+ * The 89 bytes of a version-1 key (CRC included), after the reading rules of section 2.2 in
+ * their order: size, alphabet, length, pad bits, CRC, version, exact length. The CRC comes
+ * before the version so a typo is reported as a typo, the version before the exact length so a
+ * longer key of a later version is UNSUPPORTED_VERSION.
+ */
+export function readKeyBytes(text: string): Uint8Array {
+  const raw = decodeKeyText(text);
   if (raw[0] !== FORMAT_VERSION) {
     throw new LicenseError(
       Reason.UNSUPPORTED_VERSION,
       `the key is in format version ${raw[0]}; this program reads version ${FORMAT_VERSION}`,
     );
   }
-  if (byteCount !== KEY_BYTES) throw malformed("the key has the wrong length for format version 1");
+  if (raw.length !== KEY_BYTES) throw malformed("the key has the wrong length for format version 1");
   return raw;
 }
 
