@@ -11,14 +11,14 @@
  * This is the one place in the package that reads the clock: `--now` defaults to it.
  */
 
-import { readFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync, renameSync, writeSync, closeSync } from "node:fs";
 
 import { parseDate, parseInstant } from "./days.js";
 import { ClientError, LicenseError } from "./errors.js";
 import { PublicKeyring } from "./keyring.js";
 import type { License } from "./license.js";
 import { pyDumps } from "./pyjson.js";
-import { RevocationList } from "./revocation.js";
+import { newestRevocations, RevocationList } from "./revocation.js";
 import { validate } from "./validate.js";
 
 const EXIT_VALID = 0;
@@ -26,7 +26,8 @@ const EXIT_INVALID = 1;
 const EXIT_USAGE = 2;
 const PROG = "license-check";
 const USAGE = `usage: ${PROG} [-h] --key KEY --email EMAIL --product PRODUCT --keyring FILE
-                     [--revocations FILE] [--now ISO8601] [--build-date DATE] [--json] [-v]`;
+                     [--revocations FILE] [--revocations-state FILE] [--now ISO8601]
+                     [--build-date DATE] [--json] [-v]`;
 const HELP = `${USAGE}
 
 Check a license key offline against the vendor's public keyring.
@@ -38,6 +39,9 @@ options:
   --product PRODUCT   product number, or a product code named in the keyring
   --keyring FILE      public keyring JSON document
   --revocations FILE  signed revocation list JSON document
+  --revocations-state FILE
+                      keep the newest revocation list seen here, so an older one given later cannot
+                      un-revoke a key
   --now ISO8601       check as of this time instead of the clock (UTC when it has no offset)
   --build-date DATE   the program's build date, checked against updates-until
   --json              print one JSON object
@@ -55,7 +59,7 @@ class UsageError extends Error {
   }
 }
 
-const VALUED = ["--key", "--email", "--product", "--keyring", "--revocations", "--now", "--build-date"] as const;
+const VALUED = ["--key", "--email", "--product", "--keyring", "--revocations", "--revocations-state", "--now", "--build-date"] as const;
 const FLAGS = ["--json", "--verbose", "--help"] as const;
 type Options = Partial<Record<(typeof VALUED)[number], string>> & { json: boolean; verbose: boolean; help: boolean };
 
@@ -106,6 +110,30 @@ function readDocument(path: string, what: string): Uint8Array {
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`cannot read the ${what} ${path}: ${typeof code === "string" ? code : String(error)}`);
   }
+}
+
+/** The newer of the given list and the one kept in `path`, which is updated to it (0600, atomically). */
+function keepNewest(path: string, given: RevocationList | null, keyring: PublicKeyring): RevocationList | null {
+  let kept: RevocationList | null = null;
+  if (existsSync(path)) {
+    try {
+      kept = RevocationList.fromJSON(readDocument(path, "revocation state"), keyring);
+    } catch (error) {
+      if (error instanceof ClientError) throw new UsageError(`revocation state ${path}: ${error.message}`, error);
+      throw error;
+    }
+  }
+  const newest = newestRevocations(given, kept);
+  if (newest !== null && newest !== kept) {
+    const descriptor = openSync(path + ".tmp", "w", 0o600);
+    try {
+      writeSync(descriptor, pyDumps(newest.toJSON() as never, false));
+    } finally {
+      closeSync(descriptor);
+    }
+    renameSync(path + ".tmp", path);
+  }
+  return newest;
 }
 
 function productLabel(keyring: PublicKeyring, number: number): string {
@@ -176,6 +204,8 @@ export function main(argv: readonly string[], out: (text: string) => void, err: 
         throw error;
       }
     }
+    const statePath = options["--revocations-state"];
+    if (statePath !== undefined) revocations = keepNewest(statePath, revocations, keyring);
     let license: License;
     try {
       license = validate(options["--key"]!, options["--email"]!, product, keyring, now, { buildDate, revocations });

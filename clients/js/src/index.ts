@@ -13,5 +13,5 @@ export { ClientError, KeyringError, LicenseError, Reason, RevocationListError } 
 export { crc16, decodeKeyText, formatKey, readKeyBytes, signedMessage } from "./keyformat.js";
 export { KEYRING_FORMAT, PublicKey, PublicKeyring, type KeyStatus } from "./keyring.js";
 export { License, type LicenseJSON } from "./license.js";
-export { RevocationList, REVOCATIONS_FORMAT, revocationMessage } from "./revocation.js";
+export { newestRevocations, RevocationList, REVOCATIONS_FORMAT, revocationMessage } from "./revocation.js";
 export { validate, type Revocations, type ValidateOptions } from "./validate.js";

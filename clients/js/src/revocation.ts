@@ -7,7 +7,7 @@
  * (`newerThan`), so an old list cannot be replayed to un-revoke a serial.
  */
 
-import { concatBytes, fromHex, utf8 } from "./bytes.js";
+import { concatBytes, fromHex, toHex, utf8 } from "./bytes.js";
 import { verify } from "./ed25519.js";
 import { RevocationListError } from "./errors.js";
 import { type Document, member, parseObject, wholeNumber } from "./json.js";
@@ -48,13 +48,27 @@ export class RevocationList {
   /** Unix seconds, UTC. */
   readonly issueTime: number;
   readonly serials: ReadonlySet<number>;
+  readonly signature: Uint8Array;
 
-  private constructor(keyId: number, sequence: number, issueTime: number, serials: ReadonlySet<number>) {
+  private constructor(keyId: number, sequence: number, issueTime: number, serials: ReadonlySet<number>, signature: Uint8Array) {
     this.keyId = keyId;
     this.sequence = sequence;
     this.issueTime = issueTime;
     this.serials = serials;
+    this.signature = signature;
     Object.freeze(this);
+  }
+
+  /** The document again, for a program to keep (the signature covers values, not the text). */
+  toJSON(): Record<string, unknown> {
+    return {
+      format: REVOCATIONS_FORMAT,
+      key_id: this.keyId,
+      sequence: this.sequence,
+      issue_time: this.issueTime,
+      serials: [...this.serials].sort((a, b) => a - b),
+      signature: toHex(this.signature),
+    };
   }
 
   has(serial: number): boolean {
@@ -99,6 +113,18 @@ export class RevocationList {
     if (signature === null || !verify(signature, revocationMessage(keyId, sequence, issueTime, serials), key.publicKey)) {
       throw new RevocationListError("the revocation list's signature does not check out");
     }
-    return new RevocationList(keyId, sequence, issueTime, new Set(serials));
+    return new RevocationList(keyId, sequence, issueTime, new Set(serials), signature);
   }
+}
+
+/**
+ * The revocation list to use: the one shipped now, unless a newer one (higher sequence) was
+ * kept from before. A program keeps what this returns (JSON.stringify(list), in its settings)
+ * and passes it back as `kept` at the next start, so reinstalling an older build, which ships an
+ * older list, cannot un-revoke a key. Both lists must be verified already. Pure: no storage.
+ */
+export function newestRevocations(shipped: RevocationList | null, kept: RevocationList | null): RevocationList | null {
+  if (kept === null) return shipped;
+  if (shipped === null || kept.sequence > shipped.sequence) return kept;
+  return shipped;
 }

@@ -77,3 +77,17 @@ test("options by unambiguous prefix and with =, as argparse reads them", () => {
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), vector.expected);
 });
+
+test("--revocations-state keeps the newest list, so a later run without it still sees the revocation", async () => {
+  const { statSync, readFileSync } = await import("node:fs");
+  const vector = byName("revoked");
+  const state = join(mkdtempSync(join(tmpdir(), "license-state-")), "revocations-state.json");
+  const first = check(vector, "--revocations", revocations, "--revocations-state", state, "--json");
+  assert.equal(first.status, 1);
+  assert.equal(statSync(state).mode & 0o777, 0o600);
+  assert.equal(JSON.parse(readFileSync(state, "utf8")).sequence, 7);
+  const later = check(vector, "--revocations-state", state, "--json");
+  assert.equal(later.stdout, '{"valid": false, "reason": "REVOKED"}\n');
+  writeFileSync(state, "{}");
+  assert.equal(check(vector, "--revocations-state", state).status, 2);
+});

@@ -82,3 +82,22 @@ test("a revocation list from a retired or unknown key, or with a bad signature, 
   // Unsorted, duplicated serials are the same signed list.
   assert.equal(listWith(JSON.stringify({ ...list, serials: [...list.serials].reverse().concat(1638) })).serials.size, 3);
 });
+
+test("newestRevocations keeps the list with the higher sequence, and toJSON round-trips", async () => {
+  const { newestRevocations } = await import("../dist/index.js");
+  const shipped = listWith(listText);
+  const again = listWith(JSON.stringify(shipped.toJSON()));
+  assert.equal(again.sequence, 7);
+  assert.equal(newestRevocations(shipped, null), shipped);
+  assert.equal(newestRevocations(null, shipped), shipped);
+  assert.equal(newestRevocations(null, null), null);
+  assert.equal(newestRevocations(shipped, again), shipped); // equal sequence: the shipped one
+  // A newer list, signed here with test key 3's public seed (keys.json signing_keys).
+  const { ed25519 } = await import("@noble/curves/ed25519.js");
+  const { revocationMessage } = await import("../dist/index.js");
+  const seed = Buffer.from(readJSON("keys.json").signing_keys.find((k) => k.key_id === 3).seed, "hex");
+  const signature = Buffer.from(ed25519.sign(revocationMessage(3, 8, 1772323300, [5]), seed)).toString("hex");
+  const newer = listWith(JSON.stringify({ ...list, sequence: 8, issue_time: 1772323300, serials: [5], signature }));
+  assert.equal(newestRevocations(shipped, newer), newer);
+  assert.equal(newestRevocations(newer, shipped), newer);
+});
