@@ -14,12 +14,8 @@
 import { existsSync, openSync, readFileSync, renameSync, writeSync, closeSync } from "node:fs";
 
 import { parseDate, parseInstant } from "./days.js";
-import { ClientError, LicenseError } from "./errors.js";
-import { PublicKeyring } from "./keyring.js";
-import type { License } from "./license.js";
+import { ClientError, type License, LicenseError, newestRevocations, PublicKeyring, RevocationList, validate } from "./index.js";
 import { pyDumps } from "./pyjson.js";
-import { newestRevocations, RevocationList } from "./revocation.js";
-import { validate } from "./validate.js";
 
 const EXIT_VALID = 0;
 const EXIT_INVALID = 1;

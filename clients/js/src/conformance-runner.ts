@@ -11,14 +11,17 @@ import { createInterface } from "node:readline";
 
 import { fromHex, toHex } from "./bytes.js";
 import { parseDate, parseInstant } from "./days.js";
-import { verify } from "./ed25519.js";
-import { emailDigest, normalizeEmail } from "./email.js";
-import { LicenseError } from "./errors.js";
-import { readKeyBytes } from "./keyformat.js";
-import { PublicKeyring } from "./keyring.js";
+import {
+  emailDigest,
+  LicenseError,
+  normalizeEmail,
+  PublicKeyring,
+  readKeyBytes,
+  RevocationList,
+  validate,
+  verifyEd25519 as verify,
+} from "./index.js";
 import { pyDumps, type PyValue } from "./pyjson.js";
-import { RevocationList } from "./revocation.js";
-import { validate } from "./validate.js";
 
 type Request = Record<string, unknown>;
 

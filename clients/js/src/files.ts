@@ -5,9 +5,9 @@
 
 import { readFileSync } from "node:fs";
 
-import { KeyringError, RevocationListError } from "./errors.js";
-import { PublicKeyring } from "./keyring.js";
-import { RevocationList } from "./revocation.js";
+// From the package's entry (one bundled file once built), so these are the very classes a
+// program imports from "licensing-client" and instanceof holds across the two entries.
+import { KeyringError, PublicKeyring, RevocationList, RevocationListError } from "./index.js";
 
 function why(error: unknown): string {
   const code = (error as { code?: unknown }).code;
