@@ -67,7 +67,7 @@ JS_DEPS  := $(JS)/node_modules/.package-lock.json
 JS_BUILT := $(JS)/dist/.built
 
 $(JS_DEPS): $(JS)/package.json $(JS)/package-lock.json
-	npm ci --prefix $(JS) --no-audit --no-fund
+	npm ci --prefix $(JS) --no-audit --no-fund --ignore-scripts
 	touch $(JS_DEPS)
 
 $(JS_BUILT): $(JS_DEPS) $(JS)/tsconfig.json $(wildcard $(JS)/src/*.ts $(JS)/src/generated/*.ts)

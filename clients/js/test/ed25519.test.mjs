@@ -42,3 +42,22 @@ test("wrong lengths and a flipped bit are refused", () => {
     assert.equal(verifyEd25519(flipped, msg, pk), false, `bit ${bit}`);
   }
 });
+
+test("[s]B - [k]A by the wNAF pass equals noble's separate multiplications", async () => {
+  const { doubleScalarMultiply } = await import("../dist/ed25519.js");
+  const { ed25519 } = await import("@noble/curves/ed25519.js");
+  const { sha512 } = await import("@noble/hashes/sha2.js");
+  const { Point } = ed25519;
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const scalar = (seed) => BigInt("0x" + Buffer.from(sha512(new TextEncoder().encode(seed))).toString("hex")) % L;
+  const scalars = [0n, 1n, 2n, 15n, 16n, 31n, L - 1n, L - 16n, 2n ** 252n];
+  for (let i = 0; i < 12; i++) scalars.push(scalar(`s${i}`));
+  const points = [Point.BASE, Point.BASE.multiply(scalar("a")), Point.fromBytes(hex(cases.find((c) => c.valid).public_key))];
+  for (const a of points) {
+    for (let i = 0; i < scalars.length; i++) {
+      const [s, k] = [scalars[i], scalars[(i * 7 + 3) % scalars.length]];
+      const expected = Point.BASE.multiplyUnsafe(s).subtract(a.multiplyUnsafe(k));
+      assert.ok(doubleScalarMultiply(s, k, a).equals(expected), `s=${s} k=${k}`);
+    }
+  }
+});
