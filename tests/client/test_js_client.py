@@ -25,6 +25,10 @@ def test_js_client_suite_passes() -> None:
             pytest.fail(message)
         pytest.skip(message)
     result = subprocess.run(
-        [npm, "test", "--silent", "--prefix", str(JS)], capture_output=True, text=True, timeout=600, check=False
+        [npm, "test", "--silent", "--prefix", str(JS)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, f"npm test failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"

@@ -72,7 +72,7 @@ def js_string(text: str) -> str:
     out = []
     for char in text:
         code = ord(char)
-        if 0x20 <= code < 0x7F and char not in "\"\\":
+        if 0x20 <= code < 0x7F and char not in '"\\':
             out.append(char)
         elif code <= 0xFFFF:
             out.append(f"\\u{code:04x}")
