@@ -7,7 +7,7 @@ BUF    := .tools/node_modules/.bin/buf
 SERVICE_HOME ?= var/home
 ADDRESS ?= 127.0.0.1:50051
 
-.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean js-client
+.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean c-client js-client
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,8 @@ serve: $(STAMP)
 	LICENSING_HOME=$(SERVICE_HOME) LICENSING_PASSPHRASE_FILE=$(SERVICE_HOME)/passphrase \
 		$(VENV)/bin/licensing serve --address $(ADDRESS)
 
-## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto; the TypeScript client).
-test: $(STAMP) $(BUF) pg js-client
+## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto; the C and TypeScript clients).
+test: $(STAMP) $(BUF) pg c-client js-client
 	$(PY) -m pytest
 
 ## Start the local PostgreSQL cluster if it is installed and not running.
@@ -33,6 +33,14 @@ pg:
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 		for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
+
+## Build the C validator (clients/c) and its tests; installs its Debian packages when missing.
+C_PACKAGES := libsodium-dev libidn-dev pkg-config cmake gcc g++
+c-client:
+	@dpkg -s $(C_PACKAGES) >/dev/null 2>&1 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(C_PACKAGES))
+	@test -f clients/c/build/CMakeCache.txt || cmake -S clients/c -B clients/c/build -DCMAKE_BUILD_TYPE=Release
+	cmake --build clients/c/build -j2
 
 proto: $(STAMP)
 	$(PY) scripts/gen_protos.py

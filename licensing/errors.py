@@ -16,7 +16,8 @@
         ├── WrongPassphrase          wrong passphrase, or the file was changed or damaged
         ├── KeyringCorrupt           not a keyring file, or its header is out of range
         ├── KeyringPermissions       private material readable by group or others
-        └── PassphraseMissing        no passphrase given: names the variables to set
+        ├── PassphraseMissing        no passphrase given: names the variables to set
+        └── WeakPassphrase           too short or too plain to resist an offline guess (init)
 
 Messages are written for the person who will read them and never contain an email address, a
 license key, a token or a secret: they name the field and the problem.
@@ -40,6 +41,7 @@ __all__ = [
     "SchemaOutdated",
     "Unauthenticated",
     "Unavailable",
+    "WeakPassphrase",
     "WrongPassphrase",
 ]
 
@@ -125,3 +127,7 @@ class KeyringPermissions(KeyringError):
 
 class PassphraseMissing(KeyringError):
     reason = "KEYRING_PASSPHRASE_MISSING"
+
+
+class WeakPassphrase(KeyringError):
+    reason = "WEAK_PASSPHRASE"

@@ -289,7 +289,8 @@ class Issuer:
     def product(self, code: str) -> Product:
         return self.products.by_code(code)
 
-    def get(self, order_ref: str, product_code: str) -> LicenseRecord:
+    def get(self, order_ref: str, product_code: str, actor: str) -> LicenseRecord:
+        """One order's license for one product; hits and misses are both audited (see support.py)."""
         order_ref = check_order_ref(order_ref)
         product = self.product(product_code)
         query = (
@@ -298,6 +299,11 @@ class Issuer:
             .where((Order.order_ref == order_ref) & (License.product == product.number))
         )
         row = query.first()
+        with database.atomic():
+            if row is None:
+                audit.record(actor, "get", "none", "by order, 0 found")
+            else:
+                audit.record(actor, "get", f"order:{order_ref}", f"product {product.code}")
         if row is None:
             raise NotFound("no license for this order_id and product", reason="LICENSE_NOT_FOUND")
         return record_of(row, product.code, row.order)

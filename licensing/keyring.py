@@ -57,7 +57,14 @@ import nacl.signing
 from licensing_client.keyring import PublicKey, PublicKeyring
 from nacl.pwhash import argon2id
 
-from .errors import KeyringCorrupt, KeyringError, KeyringPermissions, PassphraseMissing, WrongPassphrase
+from .errors import (
+    KeyringCorrupt,
+    KeyringError,
+    KeyringPermissions,
+    PassphraseMissing,
+    WeakPassphrase,
+    WrongPassphrase,
+)
 
 __all__ = [
     "MAGIC",
@@ -378,6 +385,27 @@ class Keyring:
             last_key_id=last_key_id,
             master_key=master_key,
             blind_index_key=blind_index_key,
+        )
+
+
+MIN_PASSPHRASE_LENGTH = 16
+_MIN_DISTINCT = 8
+
+
+def check_passphrase_strength(passphrase: bytes) -> None:
+    """Refuse a passphrase a copy of the keyring file could be opened with by guessing.
+
+    A stolen keyring.bin can be attacked offline at Argon2id's pace, so the passphrase must be
+    long and not a repeated pattern: 16 characters and 8 different ones at least (four random
+    words pass, `aaaaaaaaaaaaaaaa` and `abcabcabcabcabca` do not). `init --dev` makes a random
+    one instead.
+    """
+    text = passphrase.decode("utf-8", "replace")
+    if len(text) < MIN_PASSPHRASE_LENGTH or len(set(text)) < _MIN_DISTINCT:
+        raise WeakPassphrase(
+            f"the keyring passphrase is too weak to resist a guess: use at least {MIN_PASSPHRASE_LENGTH} "
+            f"characters with at least {_MIN_DISTINCT} different ones (four random words, say), or "
+            "`licensing init --dev` for a development home with a random one"
         )
 
 

@@ -14,9 +14,11 @@ from .config import Settings
 from .errors import SchemaOutdated
 from .issuance import Issuer
 from .keyring import Keyring
+from .keyring_ledger import reconcile
 from .privacy import EmailVault
 from .profiles import ProfileStore
 from .storage.database import open_database
+from .storage.files import private_folder
 from .storage.migrate import migrate_keystore, migrate_main, pending_migrations
 from .storage.models import database, keystore, utcnow
 from .support import Support
@@ -41,6 +43,8 @@ def bind_only(settings: Settings, *, pool_size: int = 16) -> Databases:
     The key store is touched only when a profile is created, read or erased: a small pool. The
     main pool has room for the group-commit writer and the health monitor beside the workers.
     """
+    if settings.home.is_dir():  # the operator's home; a PostgreSQL-only set-up may have none
+        private_folder(settings.home)
     main = open_database(settings.database_url, max_connections=pool_size + 2)
     keys = open_database(settings.keystore_url, max_connections=min(4, pool_size), secure_delete=True)
     database.initialize(main)
@@ -79,6 +83,7 @@ class Service:
     @classmethod
     def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
+        reconcile(keyring)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
         issuer = Issuer(keyring, profiles, clock=utcnow)
         return cls(

@@ -104,9 +104,10 @@ class Support:
             orders=tuple(orders),
         )
 
-    def _require(self, email: str) -> Profile:
+    def _require(self, email: str, actor: str, action: str) -> Profile:
         profile = self.profiles.find(check_email(email))
         if profile is None:
+            _audit_miss(actor, action)
             raise NotFound("no profile is held for this email address", reason="PROFILE_NOT_FOUND")
         return profile
 
@@ -114,7 +115,7 @@ class Support:
 
     def export(self, email: str, actor: str, today: dt.date) -> str:
         """Everything held about one purchaser, as a JSON document (for a data access request)."""
-        profile = self._require(email)
+        profile = self._require(email, actor, "export")
         view = self._view(profile)
         targets = [f"profile:{profile.public_id}", *(f"order:{o.order_ref}" for o in view.orders)]
         history = AuditEvent.select().where(AuditEvent.target.in_(targets)).order_by(AuditEvent.id)
@@ -147,6 +148,7 @@ class Support:
         """
         profile = self.profiles.find(check_email(email))
         if profile is None:
+            _audit_miss(actor, "erase")
             return False, 0
         kept = License.select().join(Order).where(Order.profile == profile).count()
         self.profiles.erase(profile)
@@ -156,13 +158,19 @@ class Support:
 
     def set_newsletter_consent(self, email: str, subscribed: bool, source: str, actor: str) -> ProfileView:
         source = check_free_text(source, "source", 64) or "support"
-        profile = self._require(email)
+        profile = self._require(email, actor, "consent")
         with database.atomic():
             Profile.update(
                 newsletter_subscribed=subscribed, newsletter_change_time=utcnow(), newsletter_source=source
             ).where(Profile.id == profile.id).execute()
             audit.record(actor, "consent", f"profile:{profile.public_id}", f"newsletter {'on' if subscribed else 'off'} via {source}")
         return self._view(Profile.get_by_id(profile.id))
+
+
+def _audit_miss(actor: str, action: str) -> None:
+    """A look-up that found nobody is audited too: a run of misses is what guessing looks like."""
+    with database.atomic():
+        audit.record(actor, action, "none", "by email, 0 found")
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:

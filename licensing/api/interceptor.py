@@ -49,10 +49,16 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "/licensing.v1.SupportService/SetNewsletterConsent": _SUPPORT_OR_ADMIN,
 }
 # Look-ups that could enumerate customers are rate-limited per token.
+# Every method whose answer differs for a known and an unknown email, order or key: each is a way
+# to test a guess, so each spends one of the caller's look-ups (a miss as much as a hit).
 RATE_LIMITED_METHODS = frozenset(
     {
         "/licensing.v1.SupportService/FindLicenses",
         "/licensing.v1.SupportService/ExportProfile",
+        "/licensing.v1.SupportService/EraseProfile",
+        "/licensing.v1.SupportService/SetNewsletterConsent",
+        "/licensing.v1.SupportService/CorrectEmail",
+        "/licensing.v1.IssuanceService/GetLicense",
         "/licensing.v1.ValidationService/ValidateKey",
     }
 )

@@ -93,5 +93,5 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         return issuance_pb2.RevokeLicenseResponse(licenses=[license_message(r, today) for r in records])
 
     def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:
-        record = self.issuer.get(request.order_id, check_product_code(request.product))
+        record = self.issuer.get(request.order_id, check_product_code(request.product), current_caller().name)
         return issuance_pb2.GetLicenseResponse(license=license_message(record, self.today()))

@@ -60,7 +60,7 @@ class ServerOptions:
     client_ca: Path | None = None  # set: require client certificates (mTLS)
     allow_insecure_remote: bool = False
     grace_seconds: float = 10.0
-    lookups_per_minute: float = 120.0  # per token: FindLicenses, ExportProfile, ValidateKey
+    lookups_per_minute: float = 120.0  # per token and process: interceptor.RATE_LIMITED_METHODS
     lookup_burst: int = 30
     health_interval: float = 1.0
 

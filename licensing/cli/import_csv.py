@@ -6,7 +6,9 @@ Columns (header row required; only the first three are mandatory):
     feature_flags, provider, test_order
 
 Dates are ISO 8601 (`2024-03-01` or `2024-03-01T12:00:00Z`); test_order is true/false/1/0.
-Rows that fail are written with the reason to FILE.rejects.csv and the rest go in; running the
+Rows that fail are listed in FILE.rejects.csv (mode 0600) by line number, column and reason,
+never by their values (an email or card-shaped text must not be copied into another file); the
+rest go in. Running the
 same file again is harmless (existing licenses are recognised, nothing is issued twice). It is
 an ordinary issuer client: it needs a token (`--token` or LICENSING_ISSUER_TOKEN), never the
 database.
@@ -122,15 +124,15 @@ class Progress:
 
 def _chunks(
     reader: csv.DictReader[str], rejects: Any, counts: dict[str, int]
-) -> Iterator[tuple[list[dict[str, str]], list[issuance_pb2.IssueLicenseRequest]]]:
-    rows: list[dict[str, str]] = []
+) -> Iterator[tuple[list[int], list[issuance_pb2.IssueLicenseRequest]]]:
+    rows: list[int] = []  # the file's line number of each request
     requests: list[issuance_pb2.IssueLicenseRequest] = []
     for row in reader:
         try:
             requests.append(request_of(row))
-            rows.append(row)
+            rows.append(reader.line_num)
         except InvalidArgument as exc:
-            rejects.writerow([*(row.get(c, "") for c in COLUMNS), exc.reason, exc.message])
+            rejects.writerow([reader.line_num, _column_of(exc.field), exc.reason, exc.message])
             counts["rejected"] += 1
             counts["read"] += 1
         if len(requests) >= CHUNK:
@@ -138,6 +140,19 @@ def _chunks(
             rows, requests = [], []
     if requests:
         yield rows, requests
+
+
+def _column_of(field: str) -> str:
+    """The CSV column a request field came from ("terms.seats" is the column "seats")."""
+    name = field.rpartition(".")[2]
+    return {"flags": "feature_flags", "order_ref": "order_id"}.get(name, name)
+
+
+def _private_file(path: Path) -> TextIO:
+    """Open `path` for writing as 0600 whatever the umask: it names rows of a file of customers."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(descriptor, "w", newline="", encoding="utf-8")
 
 
 def _messages(requests: list[issuance_pb2.IssueLicenseRequest]) -> Iterator[issuance_pb2.IssueLicensesRequest]:
@@ -166,16 +181,16 @@ def _import(args: argparse.Namespace) -> int:
     counts = {"read": 0, "issued": 0, "existing": 0, "rejected": 0}
     progress = Progress(total, sys.stderr)
     started = time.monotonic()
-    with args.file.open(newline="", encoding="utf-8") as handle, rejects_path.open("w", newline="", encoding="utf-8") as out:
+    with args.file.open(newline="", encoding="utf-8") as handle, _private_file(rejects_path) as out:
         reader = csv.DictReader(handle)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise ConfigurationError(f"{args.file} lacks the column(s) {', '.join(missing)}; see `licensing import --help`")
         rejects = csv.writer(out)
-        rejects.writerow([*COLUMNS, "reason", "message"])
-        in_flight: list[tuple[list[dict[str, str]], Future[Any]]] = []
+        rejects.writerow(["line", "column", "reason", "message"])
+        in_flight: list[tuple[list[int], Future[Any]]] = []
 
-        def collect(rows: list[dict[str, str]], call: Any) -> None:
+        def collect(rows: list[int], call: Any) -> None:
             try:
                 response = call.result()
             except grpc.RpcError as exc:
@@ -183,8 +198,7 @@ def _import(args: argparse.Namespace) -> int:
             counts["issued"] += response.issued
             counts["existing"] += response.existing
             for failure in response.failures:
-                row = rows[failure.index]
-                rejects.writerow([*(row.get(c, "") for c in COLUMNS), failure.reason, failure.message])
+                rejects.writerow([rows[failure.index], _column_of(failure.field), failure.reason, failure.message])
                 counts["rejected"] += 1
             counts["read"] += len(rows)
             progress.update(counts["read"])

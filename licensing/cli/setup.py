@@ -11,9 +11,10 @@ from typing import Any
 
 from ..api.server import ServerOptions, serve_until_signalled, start_server
 from ..errors import ConfigurationError
-from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, read_passphrase
+from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, check_passphrase_strength, read_passphrase
 from ..products import add_product
 from ..service import Service, bind_databases, bind_only
+from ..storage.files import private_folder
 from ..storage.migrate import migrate_keystore, migrate_main
 from ..storage.models import Product
 from ..tokens import Role, create_token
@@ -54,7 +55,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _init(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(settings.home)
     if settings.keyring_path.exists():
         raise ConfigurationError(f"{settings.home} is already initialised (a keyring exists there)")
     environ = dict(os.environ)
@@ -63,7 +64,10 @@ def _init(args: argparse.Namespace) -> int:
         _write_private(passphrase_file, secrets.token_urlsafe(24) + "\n")
         environ[PASSPHRASE_FILE_ENV] = str(passphrase_file)
         print(f"development passphrase written to {passphrase_file}")
-    Keyring.create(settings.keyring_path, read_passphrase(environ))
+    passphrase = read_passphrase(environ)
+    if not args.dev:
+        check_passphrase_strength(passphrase)
+    Keyring.create(settings.keyring_path, passphrase)
     bind_databases(settings)
     admin = create_token("admin", Role.ADMIN)
     print(f"keyring created at {settings.keyring_path}")
@@ -89,8 +93,24 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+DEVELOPMENT_FILES = ("passphrase", "dev-tokens.env")
+
+
+def _warn_if_development_home(home: Path) -> None:
+    """Said at every start: a development home keeps its secrets in plaintext beside the keyring."""
+    found = [name for name in DEVELOPMENT_FILES if (home / name).exists()]
+    if found:
+        log.warning(
+            "this home is a development set-up (%s beside the keyring, in plaintext): anyone who can "
+            "read the folder holds the keyring's passphrase and API tokens; never serve real customers "
+            "from it (see docs/operations.md, 'Going to production')",
+            " and ".join(found),
+        )
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
+    _warn_if_development_home(settings.home)
     service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers)
     options = ServerOptions(
         address=args.address,

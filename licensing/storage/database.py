@@ -17,6 +17,7 @@ from playhouse.db_url import connect, parse
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
+from .files import private_sqlite_file
 
 __all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
 
@@ -43,6 +44,7 @@ def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = 
         path = Path(url.removeprefix("sqlite:///"))
         if not path.parent.is_dir():
             raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
+        private_sqlite_file(path)
         # secure_delete overwrites deleted content, so an erased data key leaves no trace in the file.
         pragmas = {**SQLITE_PRAGMAS, "secure_delete": 1} if secure_delete else SQLITE_PRAGMAS
         sqlite: peewee.Database = connect(url, pragmas=pragmas, lock_type="IMMEDIATE", timeout=30)

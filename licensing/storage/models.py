@@ -23,6 +23,7 @@ __all__ = [
     "Order",
     "Product",
     "Profile",
+    "SigningKeyRecord",
     "database",
     "keystore",
     "utcnow",
@@ -106,6 +107,18 @@ class License(BaseModel):
         indexes = ((("order", "product"), True),)
 
 
+class SigningKeyRecord(BaseModel):
+    """Every signing key a server has run with, as the database last saw it (keyring_ledger.py)."""
+
+    key_id = peewee.IntegerField(primary_key=True)
+    public_key = peewee.BlobField()
+    status = peewee.CharField(max_length=16)
+    record_time = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "signing_key"
+
+
 class ApiToken(BaseModel):
     """A caller's credential. Only the SHA-256 of the token is kept; the token is shown once."""
 
@@ -144,4 +157,6 @@ class DataKey(KeystoreModel):
     create_time = peewee.DateTimeField(default=utcnow)
 
 
-MAIN_MODELS: tuple[type[BaseModel], ...] = (Product, Profile, Order, License, ApiToken, AuditEvent)
+MAIN_MODELS: tuple[type[BaseModel], ...] = (
+    Product, Profile, Order, License, SigningKeyRecord, ApiToken, AuditEvent,
+)  # fmt: skip

@@ -62,3 +62,9 @@ def test_hex_in_either_case_and_unknown_members_are_accepted() -> None:
 def test_the_last_of_duplicate_members_counts() -> None:
     text = KEYRING_TEXT.replace('"format"', '"format": "other", "format"', 1)
     assert PublicKeyring.from_json(text).keys == KEYRING.keys
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_constants_are_refused_even_in_ignored_members(constant: str) -> None:
+    with pytest.raises(KeyringError):
+        PublicKeyring.from_json(KEYRING_TEXT[:-2] + f', "x-ignored": {constant}}}')

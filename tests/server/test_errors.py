@@ -92,12 +92,10 @@ CASES = [
     # IssueLicense: the order reference
     issue_case("issue-order-empty", "order_id", "ORDER_ID_REQUIRED", order_id=""),
     issue_case("issue-order-65", "order_id", "ORDER_ID_TOO_LONG", order_id="A" * 65),
-    issue_case("issue-order-space", "order_id", "ORDER_ID_INVALID", order_id="ORDER 17"),
+    issue_case("issue-order-zero-width", "order_id", "ORDER_ID_INVALID", order_id="ORDER\u200b17"),
     issue_case("issue-order-control", "order_id", "ORDER_ID_INVALID", order_id="ORDER\x0717"),
     issue_case("issue-order-newline", "order_id", "ORDER_ID_INVALID", order_id="ORDER-17\n"),
-    issue_case("issue-order-card", "order_id", "CARD_NUMBER_REFUSED", order_id=CARD),
-    issue_case("issue-order-card-dashed", "order_id", "CARD_NUMBER_REFUSED", order_id="4111-1111-1111-1111"),
-    issue_case("issue-order-card-inside", "order_id", "CARD_NUMBER_REFUSED", order_id=f"PAY-{CARD}"),
+    # (A reference shaped like a card number is a valid reference: tests/server/test_real_world_inputs.py.)
     # IssueLicense: the product
     issue_case("issue-product-unknown", "product", "UNKNOWN_PRODUCT", product="photo-ultra"),
     issue_case("issue-product-empty", "product", "PRODUCT_REQUIRED", product=""),
@@ -150,8 +148,8 @@ CASES = [
     ),
     Case("revoke-order-empty", "RevokeLicense", {"reason": license_pb2.REVOCATION_REASON_REFUND}, "order_id", "ORDER_ID_REQUIRED"),
     Case(
-        "revoke-order-card", "RevokeLicense", {"order_id": CARD, "reason": license_pb2.REVOCATION_REASON_FRAUD},
-        "order_id", "CARD_NUMBER_REFUSED",
+        "revoke-order-tab", "RevokeLicense", {"order_id": "A\tB", "reason": license_pb2.REVOCATION_REASON_FRAUD},
+        "order_id", "ORDER_ID_INVALID",
     ),
     Case(
         "revoke-product-unknown", "RevokeLicense",
@@ -166,8 +164,7 @@ CASES = [
     # GetLicense
     Case("get-order-empty", "GetLicense", {"product": "photo-pro"}, "order_id", "ORDER_ID_REQUIRED"),
     Case("get-order-65", "GetLicense", {"order_id": "B" * 65, "product": "photo-pro"}, "order_id", "ORDER_ID_TOO_LONG"),
-    Case("get-order-space", "GetLicense", {"order_id": "B 1", "product": "photo-pro"}, "order_id", "ORDER_ID_INVALID"),
-    Case("get-order-card-dashed", "GetLicense", {"order_id": "4111-1111-1111-1111", "product": "photo-pro"}, "order_id", "CARD_NUMBER_REFUSED"),
+    Case("get-order-line-separator", "GetLicense", {"order_id": "B\u20281", "product": "photo-pro"}, "order_id", "ORDER_ID_INVALID"),
     Case("get-product-empty", "GetLicense", {"order_id": "{existing}"}, "product", "PRODUCT_REQUIRED"),
     Case("get-product-unknown", "GetLicense", {"order_id": "{existing}", "product": "photo-ultra"}, "product", "UNKNOWN_PRODUCT"),
     Case("get-product-nul", "GetLicense", {"order_id": "{existing}", "product": "\x00"}, "product", "UNKNOWN_PRODUCT"),

@@ -54,22 +54,31 @@ def test_import_writes_good_rows_rejects_bad_ones_and_is_harmless_to_repeat(
             writer.writerow([f"old{i % 700}@example.com", f"H-{i}", "photo-pro", "2021-05-01T10:00:00Z", "2031-05-01", "2", "false"])
         writer.writerow(["broken-email", "H-bad-1", "photo-pro", "", "", "", ""])
         writer.writerow(["ok@example.com", "H-bad-2", "photo-pro", "yesterday", "", "", ""])
-        writer.writerow(["ok@example.com", "4111 1111 1111 1111", "photo-pro", "", "", "", ""])
+        writer.writerow(["ok@example.com", "H-bad\n3", "photo-pro", "", "", "", ""])
         writer.writerow(["ok@example.com", "H-bad-4", "photo-pro", "", "", "", "maybe"])
+        # An order reference is opaque: digits shaped like a card number are a valid reference.
+        writer.writerow(["ok@example.com", "4111 1111 1111 1111", "photo-pro", "", "", "", ""])
+        writer.writerow(["4111111111111111@example.com", "H-5", "photo-pro", "", "", "", "card 4111 1111 1111 1111"])
 
     first = run_import(server, token, path)
     assert first.returncode == 3, first.stderr
-    assert "2504 rows" in first.stdout and "2500 issued" in first.stdout and "4 rejected" in first.stdout
-    with (tmp_path / "orders.rejects.csv").open() as handle:
-        rejected = {row["order_id"]: row["reason"] for row in csv.DictReader(handle)}
-    assert rejected == {
-        "H-bad-1": "INVALID_EMAIL",
-        "H-bad-2": "INVALID_ARGUMENT",
-        "4111 1111 1111 1111": "ORDER_ID_INVALID",
-        "H-bad-4": "INVALID_ARGUMENT",
-    }
-    assert "broken-email" not in first.stderr + first.stdout  # messages name columns, not values
+    assert "2506 rows" in first.stdout and "2501 issued" in first.stdout and "5 rejected" in first.stdout
+    rejects_path = tmp_path / "orders.rejects.csv"
+    assert rejects_path.stat().st_mode & 0o777 == 0o600
+    text = rejects_path.read_text()
+    with rejects_path.open() as handle:
+        rejected = [(row["line"], row["column"], row["reason"]) for row in csv.DictReader(handle)]
+    assert sorted(rejected) == [
+        ("2502", "email", "INVALID_EMAIL"),
+        ("2503", "order_time", "INVALID_ARGUMENT"),
+        ("2505", "order_id", "ORDER_ID_INVALID"),
+        ("2506", "test_order", "INVALID_ARGUMENT"),
+        ("2508", "test_order", "INVALID_ARGUMENT"),
+    ]
+    # The rejects file names lines and columns, never the values: no email, no card-shaped text.
+    for value in ("broken-email", "ok@example.com", "4111", "H-bad", "yesterday", "maybe"):
+        assert value not in text and value not in first.stderr + first.stdout
 
     second = run_import(server, token, path)
-    assert "0 issued, 2500 already there, 4 rejected" in second.stdout
-    assert License.select().count() == 2500
+    assert "0 issued, 2501 already there, 5 rejected" in second.stdout
+    assert License.select().count() == 2501

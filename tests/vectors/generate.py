@@ -194,22 +194,21 @@ def key_cases() -> list[dict[str, Any]]:
         if isinstance(expected, License):
             outcome: dict[str, Any] = {"valid": True, "license": expected.to_json()}
         else:
-            outcome = {"valid": False, "reason": expected}
-            if license is not None:
-                outcome["license"] = license.to_json()
-        cases.append(
-            {
-                "name": name,
-                "note": note,
-                "key": key,
-                "bytes": None if raw is None else raw.hex(),
-                "email": email,
-                "product": product,
-                "now": now,
-                "build_date": build_date,
-                "expected": outcome,
-            }
-        )
+            outcome = {"valid": False, "reason": expected}  # a failure carries no terms (section 4)
+        case = {
+            "name": name,
+            "note": note,
+            "key": key,
+            "bytes": None if raw is None else raw.hex(),
+            "email": email,
+            "product": product,
+            "now": now,
+            "build_date": build_date,
+            "expected": outcome,
+        }
+        if license is not None:  # for APIs that show which genuine license failed a later check
+            case["failed_license"] = license.to_json()
+        cases.append(case)
 
     def valid(name: str, note: str, issued: Issued, **kw: Any) -> None:
         kw.setdefault("email", issued.email)

@@ -20,19 +20,23 @@ def parse_object(document: str | bytes) -> dict[str, Any] | None:
     import json  # here, not at the top: a program with its keyring in code never loads json
 
     if isinstance(document, bytes):
-        if document.startswith(_BOM):
-            document = document[len(_BOM) :]
+        document = document.removeprefix(_BOM)
         try:
             document = document.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    elif document.startswith("\ufeff"):
-        document = document[1:]
+    else:
+        document = document.removeprefix("\ufeff")
     try:
-        data = json.loads(document)
+        data = json.loads(document, parse_constant=_refuse_constant)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser reads them by default."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def whole(value: object, minimum: int, maximum: int) -> int | None:

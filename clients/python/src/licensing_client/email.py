@@ -114,12 +114,21 @@ def _nameprep(text: str, *, bidi: bool) -> str:
     for ch in folded:
         if _prohibited(ch):
             raise InvalidEmail(f"the email contains U+{ord(ch):04X}, which is not allowed in an address")
-    if bidi and any(stringprep.in_table_d1(ch) for ch in folded):
-        if any(stringprep.in_table_d2(ch) for ch in folded) or not (
-            stringprep.in_table_d1(folded[0]) and stringprep.in_table_d1(folded[-1])
-        ):
-            raise InvalidEmail("a label of the domain breaks the right-to-left rules of IDNA (RFC 3454 section 6)")
+    if bidi and _breaks_bidi_rules(folded):
+        raise InvalidEmail("a label of the domain breaks the right-to-left rules of IDNA (RFC 3454 section 6)")
     return folded
+
+
+def _breaks_bidi_rules(text: str) -> bool:
+    """RFC 3454 section 6: text with right-to-left characters has no left-to-right ones, and
+    starts and ends with a right-to-left character."""
+    import stringprep
+
+    if not any(stringprep.in_table_d1(ch) for ch in text):
+        return False
+    return any(stringprep.in_table_d2(ch) for ch in text) or not (
+        stringprep.in_table_d1(text[0]) and stringprep.in_table_d1(text[-1])
+    )
 
 
 def _map_b2(ch: str) -> str:
