@@ -16,7 +16,7 @@
  * so any reader can tell a typo from a key it is too old to understand.
  */
 
-import { concatBytes } from "./bytes.js";
+import { concatBytes, utf8 } from "./bytes.js";
 import { LicenseError, Reason } from "./errors.js";
 import { License } from "./license.js";
 
@@ -27,7 +27,7 @@ export const KEY_BYTES = PAYLOAD_BYTES + SIGNATURE_BYTES + 2;
 export const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford: no I, L, O, U
 /** Longer text (in characters, i.e. code points) is refused before any work. */
 export const MAX_TEXT_INPUT = 1024;
-export const SIGNED_CONTEXT = new Uint8Array([...("licensing.v1/key" as string)].map((c) => c.charCodeAt(0)).concat(0));
+export const SIGNED_CONTEXT = utf8("licensing.v1/key\u0000");
 
 const SKIP = -1;
 const BAD = -2;
