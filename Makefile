@@ -7,7 +7,7 @@ BUF    := .tools/node_modules/.bin/buf
 SERVICE_HOME ?= var/home
 ADDRESS ?= 127.0.0.1:50051
 
-.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean c-client
+.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean c-client js-client
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,8 @@ serve: $(STAMP)
 	LICENSING_HOME=$(SERVICE_HOME) LICENSING_PASSPHRASE_FILE=$(SERVICE_HOME)/passphrase \
 		$(VENV)/bin/licensing serve --address $(ADDRESS)
 
-## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto).
-test: $(STAMP) $(BUF) pg c-client
+## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto; the C and TypeScript clients).
+test: $(STAMP) $(BUF) pg c-client js-client
 	$(PY) -m pytest
 
 ## Start the local PostgreSQL cluster if it is installed and not running.
@@ -67,7 +67,22 @@ bench-quick: $(STAMP) pg
 	$(PY) bench/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .hypothesis .mypy_cache .ruff_cache clients/js/node_modules clients/js/dist
+
+## The TypeScript offline validator (clients/js): npm ci and tsc, each only when its inputs changed.
+JS       := clients/js
+JS_DEPS  := $(JS)/node_modules/.package-lock.json
+JS_BUILT := $(JS)/dist/.built
+
+$(JS_DEPS): $(JS)/package.json $(JS)/package-lock.json
+	npm ci --prefix $(JS) --no-audit --no-fund --ignore-scripts
+	touch $(JS_DEPS)
+
+$(JS_BUILT): $(JS_DEPS) $(JS)/tsconfig.json $(wildcard $(JS)/src/*.ts $(JS)/src/generated/*.ts)
+	npm run --silent --prefix $(JS) build
+	touch $(JS_BUILT)
+
+js-client: $(JS_BUILT)
 
 ## Reliability at full size (`make test` runs the same tests smaller): SIGKILL 200 times per engine under load.
 .PHONY: crash fuzz
