@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from aiohttp import web
@@ -64,6 +65,36 @@ class ConsoleOptions:
 OPTIONS_KEY = web.AppKey("options", ConsoleOptions)
 
 
+@dataclass
+class _State:
+    """What the middlewares and a handler share about one request."""
+
+    session: Session | None = None
+    expired: bool = False  # a session cookie came, but its session is gone
+    form: Any = None
+    back: str = ""  # where a refused change returns to, with the server's message as a notice
+    set_cookie: bool = False
+    clear_cookie: bool = False
+
+
+STATE_KEY = web.RequestKey("console", _State)
+
+
+def _session(request: web.Request) -> Session:
+    """The session of a request that the middleware or the handler's guard has let through."""
+    session = _state(request).session
+    if session is None:
+        raise web.HTTPSeeOther("/sign-in")
+    return session
+
+
+def _state(request: web.Request) -> _State:
+    state = request.get(STATE_KEY)
+    if state is None:
+        state = request[STATE_KEY] = _State()
+    return state
+
+
 # -- plumbing ----------------------------------------------------------------------------------
 
 
@@ -72,7 +103,7 @@ def _html(text: str, status: int = 200) -> web.Response:
 
 
 def _page(request: web.Request, title: str, body: str, *, status: int = 200, current: str = "") -> web.Response:
-    session: Session | None = request.get("session")
+    session: Session | None = _state(request).session
     if session is None:
         return _html(pages.layout(title, body), status)
     return _html(
@@ -110,13 +141,13 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     options = request.app[OPTIONS_KEY]
     if options.secure_cookies:
         headers["Strict-Transport-Security"] = "max-age=31536000"
-    session: Session | None = request.get("session")
-    if session is not None and request.get("set_cookie"):
+    session: Session | None = _state(request).session
+    if session is not None and _state(request).set_cookie:
         response.set_cookie(
             options.cookie, session.id, httponly=True, samesite="Strict", secure=options.secure_cookies,
             path="/", max_age=int(options.lifetime_hours * 3600),
         )
-    if request.get("clear_cookie"):
+    if _state(request).clear_cookie:
         response.del_cookie(options.cookie, path="/", secure=options.secure_cookies, httponly=True, samesite="Strict")
     log.info(
         "console method=%s route=%s status=%d duration_ms=%.1f",
@@ -138,16 +169,16 @@ async def _sessions(request: web.Request, handler: Handler) -> web.StreamRespons
     store = request.app[SESSION_KEY]
     cookie = request.cookies.get(request.app[OPTIONS_KEY].cookie)
     session = store.get(cookie)
-    request["session"] = session
-    request["expired"] = cookie is not None and session is None
+    _state(request).session = session
+    _state(request).expired = cookie is not None and session is None
     if request.path.startswith("/static/"):
         return await handler(request)
     if request.method == "POST":
         form = await request.post()
-        request["form"] = form
+        _state(request).form = form
         if session is None:
-            request["clear_cookie"] = True
-            raise _see_other("/sign-in?expired=1" if request["expired"] else "/sign-in")
+            _state(request).clear_cookie = True
+            raise _see_other("/sign-in?expired=1" if _state(request).expired else "/sign-in")
         csrf = form.get("csrf")
         if not session.csrf_ok(csrf if isinstance(csrf, str) else None):
             raise web.HTTPForbidden(
@@ -160,11 +191,11 @@ async def _sessions(request: web.Request, handler: Handler) -> web.StreamRespons
 def _signed_in(*, admin: bool = False) -> Callable[[Handler], Handler]:
     def wrap(handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            session: Session | None = request["session"]
+            session: Session | None = _state(request).session
             if session is None or not session.signed_in:
-                if request["expired"]:
-                    request["clear_cookie"] = True
-                raise _see_other("/sign-in?expired=1" if request["expired"] else "/sign-in")
+                if _state(request).expired:
+                    _state(request).clear_cookie = True
+                raise _see_other("/sign-in?expired=1" if _state(request).expired else "/sign-in")
             if admin and session.role != "admin":
                 return _page(
                     request, "Admins only",
@@ -185,7 +216,7 @@ def _failed(request: web.Request, session: Session, error: ConsoleError) -> web.
     """A refused call: sign out on a dead token, else the server's one line on the page."""
     if error.code == grpc.StatusCode.UNAUTHENTICATED:
         request.app[SESSION_KEY].drop(session)
-        request["clear_cookie"] = True
+        _state(request).clear_cookie = True
         raise _see_other("/sign-in?revoked=1")
     status = {
         grpc.StatusCode.PERMISSION_DENIED: 403,
@@ -194,7 +225,7 @@ def _failed(request: web.Request, session: Session, error: ConsoleError) -> web.
         grpc.StatusCode.DEADLINE_EXCEEDED: 504,
         grpc.StatusCode.NOT_FOUND: 404,
     }.get(error.code, 400)
-    back = request.get("back")
+    back = _state(request).back
     if request.method == "POST" and back:
         session.notice("error", error.message)
         raise _see_other(back)
@@ -202,17 +233,17 @@ def _failed(request: web.Request, session: Session, error: ConsoleError) -> web.
 
 
 def _text(request: web.Request, name: str) -> str:
-    value = request["form"].get(name, "")
+    value = _state(request).form.get(name, "")
     return value.strip() if isinstance(value, str) else ""
 
 
 def _subject(request: web.Request) -> tuple[Session, str, Subject]:
-    session: Session = request["session"]
+    session = _session(request)
     handle = request.match_info["handle"]
     subject = session.subjects.get(handle)
     if subject is None:
         raise web.HTTPNotFound(text="This purchaser's page has expired or belongs to another session; search again.")
-    request["back"] = f"/purchaser/{handle}"
+    _state(request).back = f"/purchaser/{handle}"
     return session, handle, subject
 
 
@@ -220,12 +251,12 @@ def _subject(request: web.Request) -> tuple[Session, str, Subject]:
 
 
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
-    session: Session | None = request["session"]
+    session: Session | None = _state(request).session
     if session is not None and session.signed_in:
         raise _see_other("/")
     if session is None:
         session = request.app[SESSION_KEY].new()
-        request["session"], request["set_cookie"] = session, True
+        _state(request).session, _state(request).set_cookie = session, True
     if request.query.get("expired"):
         session.notice("error", "Your session has expired; sign in again.")
     elif request.query.get("revoked"):
@@ -236,7 +267,7 @@ async def sign_in_form(request: web.Request) -> web.StreamResponse:
 
 
 async def sign_in(request: web.Request) -> web.StreamResponse:
-    session: Session = request["session"]
+    session = _session(request)
     token = _text(request, "token")
     if not token:
         session.notice("error", "Paste your API token to sign in.")
@@ -251,14 +282,14 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         session.notice("error", f"The console is for support staff: a token with the {caller.role} role cannot sign in.")
         raise _see_other("/sign-in")
     fresh = request.app[SESSION_KEY].sign_in(session, token, caller.name, caller.role)
-    request["session"], request["set_cookie"] = fresh, True
+    _state(request).session, _state(request).set_cookie = fresh, True
     raise _see_other("/")
 
 
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    session: Session = request["session"]
+    session = _session(request)
     request.app[SESSION_KEY].drop(session)
-    request["session"], request["clear_cookie"] = None, True
+    _state(request).session, _state(request).clear_cookie = None, True
     raise _see_other("/sign-in?out=1")
 
 
@@ -267,7 +298,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
 
 @_signed_in()
 async def home(request: web.Request) -> web.StreamResponse:
-    return _page(request, "Find a purchaser", pages.search_page(request["session"].csrf), current="search")
+    return _page(request, "Find a purchaser", pages.search_page(_session(request).csrf), current="search")
 
 
 def _search_kind(value: str, by: str) -> str:
@@ -288,7 +319,7 @@ _NOTHING_FOUND = {
 
 @_signed_in()
 async def search(request: web.Request) -> web.StreamResponse:
-    session: Session = request["session"]
+    session = _session(request)
     value, by = _text(request, "q"), _text(request, "by") or "auto"
     if not value:
         session.notice("error", "Type an email address, an order reference or a license key.")
@@ -407,7 +438,7 @@ def _day(text: str, label: str) -> dt.datetime | None:
 
 @_signed_in(admin=True)
 async def audit_log(request: web.Request) -> web.StreamResponse:
-    session: Session = request["session"]
+    session = _session(request)
     action, since, until = (request.query.get(k, "").strip() for k in ("action", "since", "until"))
     query = admin_pb2.ListAuditEntriesRequest(action=action, page_size=200)
     start, end = _day(since, "From"), _day(until, "Before")
@@ -421,7 +452,7 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
 
 @_signed_in()
 async def trends(request: web.Request) -> web.StreamResponse:
-    session: Session = request["session"]
+    session = _session(request)
     days = {"7": 7, "30": 30, "90": 90, "365": 365}.get(request.query.get("days", "30"), 30)
     response = await request.app[CLIENT_KEY].trends(session.token or "", days)
     return _page(request, "Trends", pages.trends_page(response), current="trends")
