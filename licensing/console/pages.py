@@ -221,7 +221,7 @@ def purchaser_page(csrf: str, handle: str, response: support_pb2.FindLicensesRes
         )
         parts.append(
             f'<section aria-labelledby="p-{esc(record.profile.profile_id)}" class="purchaser">'
-            f'<h2 id="p-{esc(record.profile.profile_id)}">Purchaser</h2>{_profile(record.profile)}'
+            f'<h2 id="p-{esc(record.profile.profile_id)}">Profile</h2>{_profile(record.profile)}'
             f'<h2>Orders and licenses</h2>{orders or "<p>No orders.</p>"}'
             f"{_actions(csrf, handle, record.profile)}</section>"
         )
