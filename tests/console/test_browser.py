@@ -5,6 +5,7 @@ tests run in file order and build on each other's data where they say so.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import urllib.request
@@ -13,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import timestamp_pb2
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+
+from licensing._proto.licensing.v1 import validation_pb2
 
 from .conftest import Stack, make_browser
 
@@ -35,6 +39,16 @@ def people(stack: Stack) -> dict[str, str]:
         "bob": h.issue(BOB, "ORD-B-2001", "photo-pro", provider="2checkout").license.license_key,
         "carol": h.issue(CAROL, "ORD-C-3001", "video-max").license.license_key,
     }
+    # Some history for the trends page: orders over the last three weeks, and a few key checks.
+    today = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    for i in range(30):
+        when = timestamp_pb2.Timestamp()
+        when.FromDatetime(today - dt.timedelta(days=(i * 7) % 21))
+        product, provider = [("photo-pro", "fastspring"), ("video-max", "paddle"), ("photo-pro", "2checkout")][i % 3]
+        h.issue(f"history{i}@example.com", f"HIST-{i}", product, provider=provider, order_time=when)
+    for email in (ALICE, BOB, "mallory@example.com"):
+        request = validation_pb2.ValidateKeyRequest(license_key=keys["alice1"], email=email, product="photo-pro")
+        h.validation.ValidateKey(request, metadata=h.auth("support"), timeout=30)
     return keys
 
 
@@ -66,15 +80,25 @@ def notices(browser: Any) -> str:
     return " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".notice"))
 
 
+def ready(browser: Any) -> None:
+    wait(browser).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def visit(browser: Any, url: str) -> None:
+    browser.get(url)
+    ready(browser)
+
+
 def submit(browser: Any, button: Any) -> None:
-    """Click a submit button and wait until the next page has replaced this one."""
+    """Click a submit button and wait until the next page has replaced this one and loaded."""
     page = browser.find_element(By.TAG_NAME, "html")
     button.click()
     wait(browser).until(ec.staleness_of(page))
+    ready(browser)
 
 
 def sign_in(browser: Any, stack: Stack, token: str) -> None:
-    browser.get(stack.url + "/sign-in")
+    visit(browser, stack.url + "/sign-in")
     field = browser.find_element(By.ID, "token")
     field.clear()
     field.send_keys(token)
@@ -86,7 +110,7 @@ def sign_out(browser: Any) -> None:
 
 
 def search(browser: Any, stack: Stack, text: str, by: str = "auto") -> None:
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     field = browser.find_element(By.ID, "q")
     field.clear()
     field.send_keys(text)
@@ -108,7 +132,7 @@ def test_wrong_token_is_refused(stack: Stack, browser: Any) -> None:
 
 
 def test_sign_in_and_find_by_email(stack: Stack, browser: Any, people: dict[str, str], screenshots: Path | None) -> None:
-    browser.get(stack.url + "/sign-in")
+    visit(browser, stack.url + "/sign-in")
     shot(screenshots, browser, "sign-in")
     sign_in(browser, stack, stack.token("support"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Find a purchaser"
@@ -164,7 +188,7 @@ def test_copy_a_key(stack: Stack, browser: Any, people: dict[str, str]) -> None:
     button.click()
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, "copy-status"), "Key copied"))
     # Paste into the search box: what the clipboard holds is the key.
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     field = browser.find_element(By.ID, "q")
     field.send_keys(Keys.CONTROL, "v")
     assert field.get_attribute("value") == people["bob"]
@@ -220,25 +244,27 @@ def test_form_without_its_csrf_token_is_refused(stack: Stack, browser: Any) -> N
 
 
 def test_support_token_on_an_admin_page(stack: Stack, browser: Any) -> None:
-    browser.get(stack.url + "/audit")
+    visit(browser, stack.url + "/audit")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Admins only"
     assert "your token has the support role" in browser.find_element(By.TAG_NAME, "main").text
     assert not browser.find_elements(By.CSS_SELECTOR, "form.revoke"), "support sees no revoke forms"
 
 
 def test_trends_page(stack: Stack, browser: Any, screenshots: Path | None) -> None:
-    browser.get(stack.url + "/trends")
+    visit(browser, stack.url + "/trends")
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     assert len(charts) == 3
     issued_table = browser.find_elements(By.CSS_SELECTOR, "details table")[0].get_attribute("textContent")
     assert "photo-pro" in issued_table and "video-max" in issued_table
+    verdicts = browser.find_elements(By.CSS_SELECTOR, "details table")[2].get_attribute("textContent")
+    assert "VALID" in verdicts and "EMAIL_MISMATCH" in verdicts
     shot(screenshots, browser, "trends")
 
 
 def test_expired_session(stack: Stack, browser: Any) -> None:
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     stack.clock.advance(stack.idle_seconds + 1)
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     assert browser.find_elements(By.ID, "token")
     assert "Your session has expired" in notices(browser)
 
@@ -253,7 +279,7 @@ def test_revoke_as_admin_and_read_the_audit_log(stack: Stack, browser: Any, scre
     submit(browser, form.find_element(By.CSS_SELECTOR, "button"))
     assert "Revoked license" in notices(browser)
     assert "revoked (refund)" in browser.find_element(By.TAG_NAME, "main").text
-    browser.get(stack.url + "/audit")
+    visit(browser, stack.url + "/audit")
     table = browser.find_element(By.CSS_SELECTOR, "main table").text
     assert "revoke" in table and "order:ORD-A-1001" in table and "refund" in table
     assert "erase" in table and "consent" in table
@@ -265,17 +291,17 @@ def test_revoke_as_admin_and_read_the_audit_log(stack: Stack, browser: Any, scre
 
 
 def test_sign_out(stack: Stack, browser: Any) -> None:
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     sign_out(browser)
     assert "Signed out." in notices(browser)
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     assert browser.find_elements(By.ID, "token"), "signed out: back to the sign-in page"
 
 
 def test_keyboard_only(stack: Stack, browser: Any) -> None:
     """Tab from the top of the page, type, press Enter: no mouse needed."""
     sign_in(browser, stack, stack.token("support"))
-    browser.get(stack.url + "/")
+    visit(browser, stack.url + "/")
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.TAB)
     focused = [browser.switch_to.active_element.text]
