@@ -64,6 +64,8 @@ def _read(path: Path, what: str) -> bytes:
 def _serve(args: argparse.Namespace) -> int:
     from ..console import ConsoleOptions, create_app
 
+    if not args.address.rpartition(":")[2].isdigit():
+        raise ConfigurationError(f"--address must be HOST:PORT, not {args.address!r}")
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ConfigurationError("HTTPS needs both --tls-cert and --tls-key")
     tls = args.tls_cert is not None
@@ -76,9 +78,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigurationError("--session-minutes and --session-hours must be positive")
     context = None
     if tls:
-        _read(args.tls_cert, "certificate"), _read(args.tls_key, "private key")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.tls_cert, args.tls_key)
+        try:
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"cannot load the HTTPS certificate and key: {exc}") from exc
     options = ConsoleOptions(
         server_address=args.server or os.environ.get(ADDRESS_ENV) or "127.0.0.1:50051",
         root_certificates=_read(args.tls_ca, "CA certificate") if args.tls_ca else None,
