@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import timestamp_pb2
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -93,8 +94,17 @@ def submit(browser: Any, button: Any) -> None:
     """Click a submit button and wait until the next page has replaced this one and loaded."""
     page = browser.find_element(By.TAG_NAME, "html")
     button.click()
-    wait(browser).until(ec.staleness_of(page))
+    wait(browser).until(lambda _: gone(page))
     ready(browser)
+
+
+def gone(element: Any) -> bool:
+    """True once `element` belongs to a page that has been replaced."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # stale, or chromedriver's "Node … does not belong to the document"
+        return True
+    return False
 
 
 def sign_in(browser: Any, stack: Stack, token: str) -> None:
@@ -314,12 +324,18 @@ def test_keyboard_only(stack: Stack, browser: Any) -> None:
     assert browser.switch_to.active_element.get_attribute("id") == "q"
     page = browser.find_element(By.TAG_NAME, "html")
     browser.switch_to.active_element.send_keys(BOB, Keys.ENTER)
-    wait(browser).until(ec.staleness_of(page))
+    wait(browser).until(lambda _: gone(page))
     assert "bob@example.org" in browser.find_element(By.TAG_NAME, "main").text
 
 
-def test_every_field_has_a_label(stack: Stack, browser: Any) -> None:
+def test_every_field_has_a_label_and_every_asset_is_our_own(stack: Stack, browser: Any) -> None:
     search(browser, stack, BOB)
+    assets = browser.execute_script(
+        "return [...document.querySelectorAll('script, link, img, iframe, object, embed')]"
+        ".map(e => e.src || e.href || e.data || '')"
+    )
+    assert assets and all(a.startswith(stack.url + "/static/") for a in assets), assets
+    assert not browser.find_elements(By.CSS_SELECTOR, "script:not([src]), [style], [onclick], [onload]")
     for field in browser.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select"):
         ident = field.get_attribute("id")
         assert ident and browser.find_elements(By.CSS_SELECTOR, f"label[for='{ident}']"), ident
