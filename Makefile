@@ -7,7 +7,7 @@ BUF    := .tools/node_modules/.bin/buf
 SERVICE_HOME ?= var/home
 ADDRESS ?= 127.0.0.1:50051
 
-.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean c-client js-client
+.PHONY: venv serve test test-quick pg browser proto proto-check lint lint-proto bench bench-quick clean c-client js-client console-screenshots
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,19 @@ serve: $(STAMP)
 	LICENSING_HOME=$(SERVICE_HOME) LICENSING_PASSPHRASE_FILE=$(SERVICE_HOME)/passphrase \
 		$(VENV)/bin/licensing serve --address $(ADDRESS)
 
-## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto; the C and TypeScript clients).
-test: $(STAMP) $(BUF) pg c-client js-client
+## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto; the C and TypeScript
+## clients; the console in Chromium).
+test: $(STAMP) $(BUF) pg browser c-client js-client
 	$(PY) -m pytest
+
+## Debian's Chromium and its driver for the console's browser tests (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+
+## Screenshots of the console's main pages into docs/console/ (from the browser tests).
+console-screenshots: $(STAMP) browser
+	LICENSING_CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest -q -p no:cacheprovider tests/console/test_browser.py
 
 ## Start the local PostgreSQL cluster if it is installed and not running.
 pg:

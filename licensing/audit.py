@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .storage.models import AuditEvent
 
-__all__ = ["AuditEntry", "entries", "record"]
+__all__ = ["AuditEntry", "entries", "latest", "record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +41,17 @@ def entries(
         query = query.where(AuditEvent.action == action)
     for row in query.iterator():
         yield AuditEntry(row.time, row.actor, row.action, row.target, row.detail)
+
+
+def latest(
+    limit: int, since: dt.datetime | None = None, until: dt.datetime | None = None, action: str | None = None
+) -> list[AuditEntry]:
+    """The newest `limit` entries matching the filters, newest first (the console's audit page)."""
+    query = AuditEvent.select().order_by(AuditEvent.id.desc()).limit(limit)
+    if since is not None:
+        query = query.where(AuditEvent.time >= since)
+    if until is not None:
+        query = query.where(AuditEvent.time < until)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    return [AuditEntry(row.time, row.actor, row.action, row.target, row.detail) for row in query]

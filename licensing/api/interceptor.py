@@ -20,7 +20,15 @@ import grpc
 import peewee
 from google.protobuf import message
 
-from ..errors import InvalidArgument, LicensingError, PermissionDenied, Unauthenticated, Unavailable
+from .. import metrics
+from ..errors import (
+    InvalidArgument,
+    LicensingError,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 from ..ratelimit import RateLimiter
 from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..tokens import Caller, Role, authenticate
@@ -47,6 +55,9 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "/licensing.v1.SupportService/ExportProfile": _SUPPORT_OR_ADMIN,
     "/licensing.v1.SupportService/EraseProfile": _SUPPORT_OR_ADMIN,
     "/licensing.v1.SupportService/SetNewsletterConsent": _SUPPORT_OR_ADMIN,
+    "/licensing.v1.AdminService/GetCaller": _ANY_ROLE,
+    "/licensing.v1.AdminService/ListAuditEntries": frozenset({Role.ADMIN}),
+    "/licensing.v1.AdminService/GetTrends": _SUPPORT_OR_ADMIN,
 }
 # Look-ups that could enumerate customers are rate-limited per token.
 # Every method whose answer differs for a known and an unknown email, order or key: each is a way
@@ -146,6 +157,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             except LicensingError as exc:
                 status = status_for(exc)
                 code = status.code
+                metrics.rpc_refused(method, exc.reason, isinstance(exc, RateLimited))
                 context.abort_with_status(status)
             except Exception:
                 if context.code() is not None and context.code() != grpc.StatusCode.OK:
@@ -156,7 +168,9 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             finally:
                 for db in self.databases:
                     release_connection(db, broken=broken)
-                log.info("rpc method=%s code=%s duration_ms=%.2f", method, code.name, (time.perf_counter() - started) * 1e3)
+                elapsed = time.perf_counter() - started
+                metrics.rpc_finished(method, code.name, elapsed)
+                log.info("rpc method=%s code=%s duration_ms=%.2f", method, code.name, elapsed * 1e3)
 
         return serve
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 
 import grpc
 
+from .. import metrics
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from ..errors import InvalidArgument, LicensingError
 from ..inputs import check_product_code
 from ..issuance import Issuer, IssueRequest
+from ..storage.models import utcnow
 from .convert import datetime_or_none, license_message, revocation_reason, terms_from
 from .interceptor import current_caller
 
@@ -38,7 +41,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self.today = today
 
     def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.IssueLicenseResponse:
+        started = time.perf_counter()
         result = self.issuer.issue(issue_request_from(request), current_caller().name)
+        metrics.issued(result.license.product, request.provider, result.created, time.perf_counter() - started)
         return issuance_pb2.IssueLicenseResponse(
             license=license_message(result.license, self.today()), created=result.created
         )
@@ -48,6 +53,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         response = issuance_pb2.IssueLicensesResponse()
         actor = current_caller().name
         chunk: list[tuple[int, IssueRequest | LicensingError]] = []
+        lines_provider: dict[int, str] = {}  # for the trend counter: the provider of each line
 
         def flush() -> None:
             ready = [(i, r) for i, r in chunk if isinstance(r, IssueRequest)]
@@ -60,9 +66,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     )
                 elif outcome.created:  # type: ignore[attr-defined]
                     response.issued += 1
+                    metrics.issued(outcome.license.product, lines_provider.get(index, ""), True)  # type: ignore[attr-defined]
                 else:
                     response.existing += 1
             chunk.clear()
+            lines_provider.clear()
 
         index = 0
         for message in requests:
@@ -71,6 +79,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 chunk.append((index, InvalidArgument("request", "is required", reason="REQUEST_REQUIRED")))
                 index += 1
             for line in lines:
+                lines_provider[index] = line.provider
                 try:
                     chunk.append((index, issue_request_from(line)))
                 except LicensingError as exc:
@@ -82,6 +91,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         return response
 
     def RevokeLicense(self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.RevokeLicenseResponse:
+        started = utcnow()
         records = self.issuer.revoke(
             request.order_id,
             check_product_code(request.product),
@@ -89,6 +99,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             request.note,
             current_caller().name,
         )
+        for record in records:  # revoking again changes nothing and counts nothing
+            if record.revoke_time is not None and record.revoke_time >= started and record.revocation_reason:
+                metrics.revoked(record.product, record.revocation_reason.value)
         today = self.today()
         return issuance_pb2.RevokeLicenseResponse(licenses=[license_message(r, today) for r in records])
 

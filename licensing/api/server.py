@@ -20,6 +20,8 @@ from grpc_reflection.v1alpha import reflection
 from playhouse.pool import PooledPostgresqlDatabase
 
 from .._proto.licensing.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     issuance_pb2,
     issuance_pb2_grpc,
     support_pb2,
@@ -33,6 +35,7 @@ from ..ratelimit import RateLimiter
 from ..service import Service
 from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..storage.models import utcnow
+from .admin_service import AdminServicer
 from .interceptor import AuthInterceptor
 from .issuance_service import IssuanceServicer
 from .support_service import SupportServicer
@@ -46,6 +49,7 @@ SERVICE_NAMES = (
     issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
     validation_pb2.DESCRIPTOR.services_by_name["ValidationService"].full_name,
     support_pb2.DESCRIPTOR.services_by_name["SupportService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
 )
 
 
@@ -160,6 +164,7 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(IssuanceServicer(service.issuer, service.today), server)
     validation_pb2_grpc.add_ValidationServiceServicer_to_server(ValidationServicer(service.validator, utcnow), server)
     support_pb2_grpc.add_SupportServiceServicer_to_server(SupportServicer(service.support, service.today), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(service.today), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

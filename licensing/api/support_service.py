@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import grpc
 
+from .. import metrics
 from .._proto.licensing.v1 import support_pb2, support_pb2_grpc
 from ..errors import InvalidArgument
 from ..support import ProfileView, Support
@@ -46,6 +47,7 @@ class SupportServicer(support_pb2_grpc.SupportServiceServicer):
             views = self.support.find_by_key(request.license_key, actor)
         else:
             raise InvalidArgument("query", "give one of email, order_id or license_key", reason="QUERY_REQUIRED")
+        metrics.lookup(query)
         today = self.today()
         return support_pb2.FindLicensesResponse(
             profiles=[

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import grpc
 
+from .. import metrics
 from .._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
 from ..inputs import check_product_code
 from ..validation import Validator
@@ -34,6 +35,7 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):
             self.clock().replace(tzinfo=dt.UTC),
             date_or_none(request, "build_time"),
         )
+        metrics.verdict(result.product_code, result.reason.name if result.reason else None)
         return validation_pb2.ValidateKeyResponse(
             valid=result.valid,
             reason=reason_value(result.reason),  # type: ignore[arg-type]  # the enum's int value

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
+from .. import metrics
 from . import fastspring, paddle, twocheckout
 from .common import (
     BadRequest,
@@ -304,9 +305,11 @@ def _endpoint(provider: str, name: str, handler: Handler) -> Callable[[web.Reque
             outcome.what = "internal_error"
             log.error("bridge provider=%s endpoint=%s failed unexpectedly: %s", provider, name, _where(error))
             response = web.Response(text="internal error\n", status=500, content_type="text/plain")
+        elapsed = time.perf_counter() - started
+        metrics.bridge_request(provider, name, response.status, elapsed)
         log.info(
             "bridge provider=%s endpoint=%s status=%d outcome=%s duration_ms=%.1f",
-            provider, name, response.status, outcome, (time.perf_counter() - started) * 1e3,
+            provider, name, response.status, outcome, elapsed * 1e3,
         )
         return response
 

@@ -31,12 +31,24 @@ def register(commands: Any) -> None:
     )
     serve.add_argument("--config", type=Path, help=f"configuration file (TOML; env {CONFIG_ENV})")
     serve.add_argument("--address", help="host:port to listen on (overrides `listen` in the file)")
+    serve.add_argument(
+        "--metrics-address",
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics on this port; off unless given; host 127.0.0.1 by default",
+    )
     serve.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ..metrics import start_metrics_server
+
     config = load_config(args.config)
-    asyncio.run(_run(config, args.address or config.listen))
+    metrics_server = start_metrics_server(args.metrics_address) if args.metrics_address else None
+    try:
+        asyncio.run(_run(config, args.address or config.listen))
+    finally:
+        if metrics_server is not None:
+            metrics_server.stop()
     return 0
 
 

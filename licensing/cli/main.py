@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LicensingError
-from . import audit, bridge, import_csv, keys, products, revocations, setup, support, tokens
+from . import audit, bridge, console, import_csv, keys, products, revocations, setup, support, tokens
 
 __all__ = ["main"]
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help="main database URL (env LICENSING_DATABASE_URL)")
     parser.add_argument("--keystore-url", help="data-key store URL (env LICENSING_KEYSTORE_URL)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (setup, keys, tokens, products, revocations, import_csv, support, audit, bridge):
+    for group in (setup, keys, tokens, products, revocations, import_csv, support, audit, bridge, console):
         group.register(commands)
     return parser
 

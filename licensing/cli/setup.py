@@ -12,6 +12,7 @@ from typing import Any
 from ..api.server import ServerOptions, serve_until_signalled, start_server
 from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, check_passphrase_strength, read_passphrase
+from ..metrics import start_metrics_server
 from ..products import add_product
 from ..service import Service, bind_databases, bind_only
 from ..storage.files import private_folder
@@ -43,6 +44,11 @@ def register(commands: Any) -> None:
     serve.add_argument("--max-concurrent", type=int, default=256, help="calls beyond this get RESOURCE_EXHAUSTED")
     serve.add_argument("--lookup-rate", type=float, default=120.0, help="look-ups per minute per token (support, validation)")
     serve.add_argument("--lookup-burst", type=int, default=30, help="look-ups a token may make at once")
+    serve.add_argument(
+        "--metrics-address",
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics (trends, no personal data) on this port; off unless given; host 127.0.0.1 by default",
+    )
     serve.add_argument("--no-migrate", action="store_true", help="refuse to start on an old schema instead of migrating")
     serve.set_defaults(func=_serve)
 
@@ -123,8 +129,13 @@ def _serve(args: argparse.Namespace) -> int:
         lookups_per_minute=args.lookup_rate,
         lookup_burst=args.lookup_burst,
     )
+    metrics_server = start_metrics_server(args.metrics_address) if args.metrics_address else None
     running = start_server(service, options)
+    if metrics_server is not None:
+        log.info("metrics on port %d", metrics_server.port)
     print(f"licensing server listening on port {running.port}", flush=True)
     serve_until_signalled(running, options.grace_seconds)
+    if metrics_server is not None:
+        metrics_server.stop()
     service.stop()
     return 0
