@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUF    := .tools/node_modules/.bin/buf
 SERVICE_HOME ?= var/home
-ADDRESS ?= 127.0.0.1:50051
+# Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
+ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
 .PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean
 

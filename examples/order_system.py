@@ -23,7 +23,11 @@ def main() -> int:
     parser.add_argument("product")
     parser.add_argument("--address", default=os.environ.get("LICENSING_ADDRESS", "127.0.0.1:50051"))
     args = parser.parse_args()
-    token = os.environ["LICENSING_ISSUER_TOKEN"]
+    token = os.environ.get("LICENSING_ISSUER_TOKEN", "").strip()
+    if not token:  # argparse's usage error: one line, exit status 2
+        parser.error(
+            "set LICENSING_ISSUER_TOKEN to an issuer token (`make serve` writes one to var/home/dev-tokens.env)"
+        )
     with grpc.insecure_channel(args.address) as channel:
         stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
         try:
@@ -33,7 +37,10 @@ def main() -> int:
                 timeout=10,
             )
         except grpc.RpcError as error:
-            print(f"{error.code().name}: {error.details()}", file=sys.stderr)
+            if error.code() == grpc.StatusCode.UNAVAILABLE:
+                print(f"cannot reach the licensing server at {args.address}: is it running?", file=sys.stderr)
+            else:
+                print(f"{error.code().name}: {error.details()}", file=sys.stderr)
             return 1
     print(response.license.license_key)
     return 0

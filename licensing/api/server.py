@@ -6,6 +6,7 @@ Limits are part of the contract: a request above `max_message_bytes` and calls b
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
@@ -165,10 +166,14 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    if credentials is None:
-        port = server.add_insecure_port(options.address)
-    else:
-        port = server.add_secure_port(options.address, credentials)
+    _check_can_listen(options.address)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(options.address)
+        else:
+            port = server.add_secure_port(options.address, credentials)
+    except RuntimeError as exc:  # grpcio >= 1.60 raises "Failed to bind to address" instead of returning 0
+        raise ConfigurationError(f"cannot listen on {options.address}: {exc}") from exc
     if port == 0:
         raise ConfigurationError(f"cannot listen on {options.address}: the address is in use or invalid")
     monitor = _HealthMonitor(
@@ -180,6 +185,30 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     server.start()
     log.info("serving on port %d (%s)", port, "TLS" if credentials else "plaintext")
     return RunningServer(server, port, health_servicer, monitor)
+
+
+def _check_can_listen(address: str) -> None:
+    """Bind the port once ourselves first: gRPC's own failure is a C-level log line and a bare
+    RuntimeError, while the usual case (a server already running there) deserves one clear line."""
+    import os
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if address.startswith("unix:") or not port.isdigit() or int(port) == 0:
+        return
+    try:
+        with socket.create_server((host.strip("[]") or "127.0.0.1", int(port))):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"cannot listen on {address}: the port is in use, probably by a server already running; "
+                "stop it, or choose another address with --address (env LICENSING_ADDRESS; make serve ADDRESS=…)"
+            ) from exc
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigurationError(f"cannot listen on {address}: {reason}; choose another address with --address") from exc
+    except (ValueError, OverflowError) as exc:
+        raise ConfigurationError(f"cannot listen on {address}: not a host:port of this machine") from exc
 
 
 def serve_until_signalled(running: RunningServer, grace: float) -> None:

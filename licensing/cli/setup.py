@@ -9,7 +9,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..addresses import listen_address
 from ..api.server import ServerOptions, serve_until_signalled, start_server
+from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
 from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, read_passphrase
 from ..products import add_product
@@ -33,7 +35,12 @@ def register(commands: Any) -> None:
     init.set_defaults(func=_init)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=_migrate)
     serve = commands.add_parser("serve", help="run the gRPC server")
-    serve.add_argument("--address", default="127.0.0.1:50051", help="host:port to listen on")
+    serve.add_argument(
+        "--address",
+        type=listen_address,
+        default=os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS,
+        help=f"host:port to listen on (env {ADDRESS_ENV}, as for every client; default {DEFAULT_ADDRESS})",
+    )
     serve.add_argument("--tls-cert", type=Path, help="server certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--client-ca", type=Path, help="require client certificates signed by this CA (mTLS)")
