@@ -259,6 +259,14 @@ def read_key_bytes(text: str) -> bytes:
     raw = (number >> pad_bits).to_bytes(byte_count, "big")
     # A CRC without reflection or final xor, run over the data and its own CRC, gives 0.
     if crc16(raw):
+        if len(digits) < _text_length(KEY_BYTES):
+            # Whole groups lost (a line break in an email, a half-selected paste) keep the length
+            # a whole number of bytes, so only the CRC notices: say what most likely happened.
+            raise LicenseError(
+                Reason.MALFORMED,
+                f"the key is incomplete: {_text_length(KEY_BYTES) - len(digits)} of its "
+                f"{_text_length(KEY_BYTES)} characters are missing; copy the whole key",
+            )
         raise LicenseError(Reason.MALFORMED, "the key has a typo: a character is wrong or two are swapped")
     if raw[0] != FORMAT_VERSION:
         raise LicenseError(
