@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with mapped_errors():
             result: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
         return result
     except LicensingError as exc:
         if args.verbose:

@@ -136,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     141, as for any Unix tool killed by SIGPIPE (not 1, which would mean "not valid").
     """
     try:
-        return _run(argv)
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return status
     except BrokenPipeError:
         import os
 
