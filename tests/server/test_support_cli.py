@@ -131,8 +131,8 @@ def support_json(world: World, *args: str) -> dict[str, object]:
     return document
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
+def one_error_line(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
+    assert result.returncode == status, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
@@ -213,7 +213,7 @@ def test_consent_on_and_off_shows_in_a_later_find(world: World) -> None:
 
 
 def test_erase_without_yes_and_without_a_terminal_refuses(world: World) -> None:
-    line = one_error_line(support(world, "erase", "--email", world.bob))
+    line = one_error_line(support(world, "erase", "--email", world.bob), status=2)  # a usage error
     assert "--yes" in line
     assert world.find(email=world.bob).profiles[0].profile.email == world.bob
 
