@@ -272,6 +272,70 @@ def test_import_to_a_remote_address_without_tls_keeps_the_token(dev: DevHome, tm
     assert one_line(result).startswith("error: refusing to send the token in plaintext to 192.0.2.1:50051")
 
 
+# -- 6. the provider bridge ---------------------------------------------------------------------
+
+BRIDGE_SECRETS = {
+    "TWOCHECKOUT_SECRET": "dev-2co-secret",
+    "FASTSPRING_PRIVATE_KEY": "dev-fs-key",
+    "FASTSPRING_WEBHOOK_SECRET": "dev-fs-hook",
+    "PADDLE_WEBHOOK_SECRET": "dev-paddle-hook",
+    "PADDLE_API_KEY": "dev-paddle-api",
+}
+
+
+PREFIXES = {"TWOCHECKOUT": "twocheckout", "FASTSPRING": "fastspring", "PADDLE": "paddle"}
+
+
+def start_bridge(config: Path, env: dict[str, str], log: Path) -> subprocess.CompletedProcess[str] | int:
+    """`licensing bridge serve`: the port it listens on, or the finished process when it refused."""
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config),
+             "--address", "127.0.0.1:0"],
+            env=env, stdout=subprocess.PIPE, stderr=log_file, text=True,
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "listening on port" in line:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+        process.stdout.close()
+        return int(line.rsplit(" ", 1)[1])
+    code = process.wait(timeout=30)
+    process.stdout.close()
+    return subprocess.CompletedProcess(process.args, code, line, log.read_text())
+
+
+@pytest.mark.parametrize("providers", [["twocheckout"], ["fastspring"], ["paddle"], ["twocheckout", "fastspring", "paddle"]])
+def test_bridge_init_config_starts_against_the_dev_home(dev: DevHome, tmp_path: Path, providers: list[str]) -> None:
+    config = tmp_path / "bridge.toml"
+    args = [arg for provider in providers for arg in ("--provider", provider)]
+    made = licensing("bridge", "init-config", *args, "-o", str(config), env=dev.env())
+    assert made.returncode == 0, made.stderr
+    assert '[' + providers[0] + '.products.demo-app]' in config.read_text()
+    again = licensing("bridge", "init-config", *args, "-o", str(config), env=dev.env())
+    assert again.returncode == 1 and "is never overwritten" in one_line(again)
+    # Only the chosen providers' secrets are needed.
+    needed = {name: value for name, value in BRIDGE_SECRETS.items() if PREFIXES[name.split("_")[0]] in providers}
+    started = start_bridge(config, dev.env(**needed), tmp_path / "bridge.log")
+    assert isinstance(started, int), started
+
+
+def test_bridge_names_products_the_server_does_not_know(dev: DevHome, tmp_path: Path) -> None:
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'server = "{dev.address}"\n[twocheckout]\nsecret_env = "TWOCHECKOUT_SECRET"\n'
+        '[twocheckout.products.PHOTO-PRO-1Y]\nproduct = "photo-pro"\n'
+        '[twocheckout.products.DEMO]\nproduct = "demo-app"\n'
+    )
+    refused = start_bridge(config, dev.env(**BRIDGE_SECRETS), tmp_path / "bridge.log")
+    assert isinstance(refused, subprocess.CompletedProcess)
+    assert refused.returncode == 1
+    line = one_line(refused)
+    assert "twocheckout.products.PHOTO-PRO-1Y.product = 'photo-pro'" in line
+    assert "DEMO" not in line and "it knows demo-app" in line
+
+
 # -- 7. the example order system ---------------------------------------------------------------
 
 
