@@ -24,9 +24,14 @@ serve: $(STAMP)
 	LICENSING_HOME=$(SERVICE_HOME) LICENSING_PASSPHRASE_FILE=$(SERVICE_HOME)/passphrase \
 		$(VENV)/bin/licensing serve --address $(ADDRESS)
 
-## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto).
+## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto), on every core.
+## Each test file runs on one worker (--dist loadfile): its module's server starts once.
 test: $(STAMP) $(BUF) pg
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
+
+## The suite without the three slow tests (fresh-clone README run, crash safety, bench-quick).
+test-quick: $(STAMP) $(BUF) pg
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 ## Start the local PostgreSQL cluster if it is installed and not running.
 pg:

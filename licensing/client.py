@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
 from .addresses import is_loopback
@@ -103,8 +104,8 @@ def error_details(error: grpc.RpcError) -> ErrorDetails:
             continue
         try:
             status = status_pb2.Status.FromString(value)
-        except Exception:  # noqa: BLE001 - a garbled detail must not hide the status itself
-            continue
+        except DecodeError:  # a garbled detail must not hide the status itself
+            status = status_pb2.Status()
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()

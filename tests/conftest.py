@@ -7,22 +7,24 @@ made for the module and dropped after it), so every server test runs on both eng
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pg
 import pytest
+from harness import Harness, running_server
 
 from licensing.config import Settings
 from licensing.keyring import Keyring
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import pg
-from harness import Harness, running_server
-
 REPO = Path(__file__).resolve().parents[1]
 TEST_PASSPHRASE = b"correct horse battery staple, for tests only"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: with `-n auto --dist loadfile` their files start at once, on their
+    own workers, instead of being the long tail of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

@@ -85,12 +85,17 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
 
 
 class ServerProcess:
-    """`licensing serve` as a real child process, on a free port chosen by the server."""
+    """`licensing serve` as a real child process, on a free port chosen by the server.
+
+    Its log (standard error) goes to a file in the home folder, never to a pipe: a pipe that
+    nobody reads fills up after 64 KiB and then blocks the server in the middle of a call.
+    """
 
     def __init__(self, settings: Settings, passphrase: bytes, *extra_args: str) -> None:
         import os
         import subprocess
         import sys
+        import uuid
 
         env = dict(os.environ)
         env.update(
@@ -99,22 +104,33 @@ class ServerProcess:
             LICENSING_KEYSTORE_URL=settings.keystore_url,
             LICENSING_PASSPHRASE=passphrase.decode(),
         )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0", *extra_args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.log_path = settings.home / f"server-{uuid.uuid4().hex[:8]}.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0", *extra_args],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
+        line = self.process.stdout.readline()  # the one line it prints; nothing follows on stdout
         if "listening on port" not in line:
             self.process.kill()
-            raise RuntimeError(f"server did not start: {line}{self.process.stderr.read() if self.process.stderr else ''}")
+            self.process.wait(timeout=30)
+            raise RuntimeError(f"server did not start: {line}{self.log_text()}")
         self.port = int(line.rsplit(" ", 1)[1])
 
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(f"127.0.0.1:{self.port}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        """What the server logged so far (its standard error)."""
+        return self.log_text()
 
     def stop(self) -> int:
         import signal
@@ -122,5 +138,6 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=30)
-        self.stderr = self.process.stderr.read() if self.process.stderr else ""
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return code

@@ -115,7 +115,7 @@ def _show(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise UsageError("--limit is 0 (all) or more")
-    status = license_pb2.LicenseStatus.Value(f"LICENSE_STATUS_{args.status.upper()}") if args.status else 0
+    status = f"LICENSE_STATUS_{args.status.upper()}" if args.status else None
     request = issuance_pb2.ListLicensesRequest(product=args.product or "", status=status)
     with _connection(args) as connection:
         stub = issuance_pb2_grpc.IssuanceServiceStub(connection.channel)
@@ -130,7 +130,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    reason = license_pb2.RevocationReason.Value(f"REVOCATION_REASON_{args.reason.upper()}")
+    reason = f"REVOCATION_REASON_{args.reason.upper()}"
     request = issuance_pb2.RevokeLicenseRequest(
         order_id=args.order, product=args.product or "", reason=reason, note=args.note
     )

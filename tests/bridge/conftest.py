@@ -46,10 +46,6 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
             db.close()
 
     server = ServerProcess(settings, TEST_PASSPHRASE)
-    server_log: list[str] = []
-    assert server.process.stderr is not None
-    drain = threading.Thread(target=lambda: server_log.extend(server.process.stderr), daemon=True)  # type: ignore[arg-type]
-    drain.start()
 
     paddle_api = ThreadingHTTPServer(("127.0.0.1", 0), PaddleApi)
     customers: dict[str, str] = {}
@@ -88,7 +84,7 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
             support_token=support_token,
             keyring_file=keyring_file,
             log_file=log_file,
-            server_log=server_log,
+            server_log=server.log_path,
             classic_key=classic_key,
             customers=customers,
         )
