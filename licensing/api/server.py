@@ -39,7 +39,7 @@ from .issuance_service import IssuanceServicer
 from .support_service import SupportServicer
 from .validation_service import ValidationServicer
 
-__all__ = ["RunningServer", "ServerOptions", "start_server"]
+__all__ = ["RunningServer", "ServerOptions", "serve_until_signalled", "start_server", "stop_on_signals"]
 
 log = logging.getLogger("licensing.server")
 
@@ -211,11 +211,19 @@ def _check_can_listen(address: str) -> None:
         raise ConfigurationError(f"cannot listen on {address}: not a host:port of this machine") from exc
 
 
-def serve_until_signalled(running: RunningServer, grace: float) -> None:
-    """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT. Installed before the server says it is listening, so
+    that a supervisor's SIGTERM right after that line drains and stops it rather than killing it."""
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    return stopping
+
+
+def serve_until_signalled(running: RunningServer, grace: float, stopping: threading.Event | None = None) -> None:
+    """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
+    if stopping is None:
+        stopping = stop_on_signals()
     stopping.wait()
     log.info("stopping: draining calls in flight for up to %.0f s", grace)
     running.stop(grace)

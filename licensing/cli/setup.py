@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..addresses import listen_address
-from ..api.server import ServerOptions, serve_until_signalled, start_server
+from ..api.server import ServerOptions, serve_until_signalled, start_server, stop_on_signals
 from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
 from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, read_passphrase
@@ -111,7 +111,8 @@ def _serve(args: argparse.Namespace) -> int:
         lookup_burst=args.lookup_burst,
     )
     running = start_server(service, options)
+    stopping = stop_on_signals()
     print(f"licensing server listening on port {running.port}", flush=True)
-    serve_until_signalled(running, options.grace_seconds)
+    serve_until_signalled(running, options.grace_seconds, stopping)
     service.stop()
     return 0

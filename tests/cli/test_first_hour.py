@@ -11,52 +11,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from devhome import DevHome, base_env, dev_home, free_port, licensing, run, start_server, stop
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 LICENSE_CHECK = shutil.which("license-check", path=str(BIN))
-
-
-@dataclass
-class DevHome:
-    home: Path
-    port: int
-    tokens: dict[str, str]
-    server: subprocess.Popen[str]
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment a newcomer has after `. var/home/dev-tokens.env`."""
-        env = base_env(self.home)
-        env.update(self.tokens, LICENSING_ADDRESS=self.address)
-        env.update(extra)
-        return env
-
-
-def base_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LICENSING_")}
-    env.update(LICENSING_HOME=str(home), LICENSING_PASSPHRASE_FILE=str(home / "passphrase"))
-    return env
-
-
-def run(args: list[str], env: dict[str, str], *, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
-
-
-def licensing(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "licensing.cli.main", *args], env)
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -74,47 +40,10 @@ def usage_line(result: subprocess.CompletedProcess[str]) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    """`licensing serve` as a child; its log goes to a file (a pipe nobody reads would block it)."""
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on port" not in line:
-        process.kill()
-        raise AssertionError(f"server did not start: {line}{log.read_text()}")
-    return process, int(line.rsplit(" ", 1)[1])
-
-
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHome]:
-    home = tmp_path_factory.mktemp("first-hour") / "home"
-    env = base_env(home)
-    made = licensing("init", "--dev", env={k: v for k, v in env.items() if k != "LICENSING_PASSPHRASE_FILE"})
-    assert made.returncode == 0, made.stderr
-    tokens = dict(
-        line.split("=", 1) for line in (home / "dev-tokens.env").read_text().splitlines() if "=" in line
-    )
-    server, port = start_server(env, home.parent / "server.log", "--address", "127.0.0.1:0")
-    try:
-        yield DevHome(home, port, tokens, server)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        assert server.stdout is not None
-        server.stdout.close()
+    with dev_home(tmp_path_factory.mktemp("first-hour") / "home") as home:
+        yield home
 
 
 def issue(dev: DevHome, email: str, order: str) -> str:
@@ -147,10 +76,7 @@ def test_serve_listens_where_licensing_address_says(dev: DevHome, tmp_path: Path
     try:
         assert listening == port
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        assert server.stdout is not None
-        server.stdout.close()
+        assert stop(server) == 0
 
 
 @pytest.mark.parametrize(
