@@ -4,19 +4,30 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUF    := .tools/node_modules/.bin/buf
+BUF_VERSION := 1.75.0
 SERVICE_HOME ?= var/home
 # Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
 ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
-.PHONY: venv serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean
+.PHONY: venv lock serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+# Every dependency from requirements.lock (pinned, hashes checked), then this tree's two packages.
+$(STAMP): pyproject.toml clients/python/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e clients/python -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e clients/python -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## Re-pin requirements.lock (versions and hashes) after a dependency changes in a pyproject.toml.
+lock: $(STAMP)
+	$(PY) -m pip install --quiet "pip-tools>=7.4"
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-header \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock requirements.in
+	sed -i '1,/^[a-z]/{/^[a-z]/!d}; /^-e /d; /^# WARNING: pip install will require/d; /^# Consider using a hashable URL/d' requirements.lock
+	sed -i '1i # Made by `make lock` from requirements.in (pip-compile --generate-hashes); do not edit by hand.' requirements.lock
 
 ## Run the server on the embedded SQLite default, with a development keyring and tokens in $(SERVICE_HOME).
 serve: $(STAMP)
@@ -47,7 +58,7 @@ proto-check: $(STAMP)
 	$(PY) scripts/gen_protos.py --check
 
 $(BUF):
-	npm install --no-save --no-audit --no-fund --prefix .tools @bufbuild/buf
+	npm install --no-save --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
 lint-proto: $(BUF)
 	$(BUF) lint proto
