@@ -33,12 +33,15 @@ __all__ = [
     "DEFAULT_ADDRESS",
     "Connection",
     "ErrorDetails",
+    "bearer",
     "check_plaintext_allowed",
     "connect",
     "error_details",
     "error_of_call",
     "open_channel",
+    "read_ca",
     "resolve_address",
+    "token_from",
 ]
 
 ADDRESS_ENV = "LICENSING_ADDRESS"

@@ -107,7 +107,7 @@ def test_a_database_that_is_down_is_one_line(dev: DevHome, command: list[str]) -
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("command", [["tokens", "list"], ["audit"]])
+@pytest.mark.parametrize("command", [["tokens", "list"], ["audit"], ["serve", "--address", "127.0.0.1:0"]])
 def test_a_database_that_does_not_exist_is_one_line(dev: DevHome, command: list[str]) -> None:
     import pg
 
