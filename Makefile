@@ -9,7 +9,7 @@ SERVICE_HOME ?= var/home
 # Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
 ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
-.PHONY: venv lock serve test test-quick pg proto proto-check lint lint-proto bench bench-quick clean
+.PHONY: venv lock serve test test-quick doc-tools pg proto proto-check lint lint-proto bench bench-quick clean
 
 # Every dependency from requirements.lock (pinned, hashes checked), then this tree's two packages.
 $(STAMP): pyproject.toml clients/python/pyproject.toml requirements.lock
@@ -37,12 +37,17 @@ serve: $(STAMP)
 
 ## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto), on every core.
 ## Each test file runs on one worker (--dist loadfile): its module's server starts once.
-test: $(STAMP) $(BUF) pg
+test: $(STAMP) $(BUF) pg doc-tools
 	$(PY) -m pytest -n auto --dist loadfile
 
 ## The suite without the three slow tests (fresh-clone README run, crash safety, bench-quick).
-test-quick: $(STAMP) $(BUF) pg
+test-quick: $(STAMP) $(BUF) pg doc-tools
 	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
+
+## What docs/operations.md's blocks call (tests/test_docs.py runs them): the sqlite3 shell, pg_dump.
+doc-tools:
+	@command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
+	@command -v pg_dump >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)
 
 ## Start the local PostgreSQL cluster if it is installed and not running.
 pg:
