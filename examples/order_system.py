@@ -14,6 +14,7 @@ import sys
 import grpc
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
+from licensing.addresses import is_loopback
 
 
 def main() -> int:
@@ -28,6 +29,8 @@ def main() -> int:
         parser.error(
             "set LICENSING_ISSUER_TOKEN to an issuer token (`make serve` writes one to var/home/dev-tokens.env)"
         )
+    if not is_loopback(args.address):  # the token must not cross a network in clear
+        parser.error(f"{args.address} is not on this machine: use a TLS channel (grpc.secure_channel) there")
     with grpc.insecure_channel(args.address) as channel:
         stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
         try:

@@ -118,7 +118,7 @@ class Issuer:
     async def close(self) -> None:
         await self._channel.close()
 
-    async def check_products(self, wanted: Mapping[str, str]) -> None:
+    async def check_products(self, wanted: Mapping[str, str], *, address: str | None = None) -> None:
         """Refuse to start when a mapping names a product the server does not know.
 
         `wanted` maps where each product is named in the configuration to the product code. A
@@ -130,7 +130,7 @@ class Issuer:
                 issuance_pb2.ListProductsRequest(), metadata=self._metadata, timeout=self._deadline
             )
         except grpc.RpcError as exc:
-            raise client.error_of_call(exc, None, self._deadline) from exc
+            raise client.error_of_call(exc, address, self._deadline) from exc
         known = {product.code for product in response.products}
         unknown = sorted(f"{where} = {code!r}" for where, code in wanted.items() if code not in known)
         if unknown:

@@ -124,7 +124,7 @@ async def _run(config: BridgeConfig, address: str) -> None:
     channel = channel_for(config.server, config.server_ca, config.client_cert, config.client_key)
     issuer = Issuer(channel, config.token, config.deadline_seconds)
     try:
-        await issuer.check_products(config.product_codes())
+        await issuer.check_products(config.product_codes(), address=config.server)
     except BaseException:
         await issuer.close()
         raise

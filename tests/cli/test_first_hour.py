@@ -262,6 +262,18 @@ def test_bridge_names_products_the_server_does_not_know(dev: DevHome, tmp_path: 
     assert "DEMO" not in line and "it knows demo-app" in line
 
 
+def test_bridge_with_the_server_down_says_so_in_one_line(dev: DevHome, tmp_path: Path) -> None:
+    down = f"127.0.0.1:{free_port()}"
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'server = "{down}"\ndeadline_seconds = 2\n[twocheckout]\nsecret_env = "TWOCHECKOUT_SECRET"\n'
+        '[twocheckout.products.DEMO]\nproduct = "demo-app"\n'
+    )
+    refused = start_bridge(config, dev.env(**BRIDGE_SECRETS), tmp_path / "bridge.log")
+    assert isinstance(refused, subprocess.CompletedProcess) and refused.returncode == 1
+    assert one_line(refused).startswith(f"error: cannot reach the licensing server at {down}")
+
+
 # -- 7. the example order system ---------------------------------------------------------------
 
 
