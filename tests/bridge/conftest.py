@@ -17,10 +17,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import TEST_PASSPHRASE, make_settings
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import PRODUCTS, ServerProcess
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
 

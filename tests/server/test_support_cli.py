@@ -24,8 +24,8 @@ from pathlib import Path
 import grpc
 import pytest
 from certs import make_ca, make_leaf
-from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, ServerProcess
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, support_pb2, support_pb2_grpc
 from licensing.config import Settings
