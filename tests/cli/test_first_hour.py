@@ -326,6 +326,7 @@ def test_license_check_into_a_closed_pipe_is_quiet(dev: DevHome, tmp_path: Path)
         (["--help"], ("grpc", "peewee", "aiohttp", "licensing.audit", "nacl")),
         (["support", "--help"], ("peewee", "aiohttp", "licensing.audit")),
         (["tokens", "--help"], ("grpc", "aiohttp")),
+        (["bridge", "--help"], ("aiohttp", "grpc", "peewee")),
     ],
 )
 def test_help_imports_only_what_the_verb_needs(argv: list[str], absent: tuple[str, ...]) -> None:
