@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import start_serve_process, stop_process
+
 __all__ = ["DevHome", "base_env", "dev_home", "free_port", "licensing", "run", "start_server", "stop"]
 
 
@@ -63,31 +65,11 @@ def free_port() -> int:
 
 
 def start_server(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    """`licensing serve` as a child; its log goes to a file (a pipe nobody reads would block it)."""
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on port" not in line:
-        process.kill()
-        process.wait(timeout=30)
-        raise AssertionError(f"server did not start: {line}{log.read_text()}")
-    return process, int(line.rsplit(" ", 1)[1])
+    return start_serve_process(env, log, *args)
 
 
 def stop(process: subprocess.Popen[str]) -> int:
-    if process.poll() is None:
-        process.terminate()
-    code = process.wait(timeout=30)
-    if process.stdout is not None:
-        process.stdout.close()
-    return code
+    return stop_process(process)
 
 
 @contextmanager

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 from google.rpc import error_details_pb2
@@ -84,19 +90,45 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     return None
 
 
-class ServerProcess:
-    """`licensing serve` as a real child process, on a free port chosen by the server.
+def start_serve_process(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """`licensing serve ARGS` as a child; returns it and the port it listens on.
 
-    Its log (standard error) goes to a file in the home folder, never to a pipe: a pipe that
-    nobody reads fills up after 64 KiB and then blocks the server in the middle of a call.
+    Its log (standard error) goes to the file `log`, never to a pipe: a pipe that nobody reads
+    fills up after 64 KiB and then blocks the server in the middle of a call. The one line it
+    prints on standard output says the port.
     """
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "licensing.cli.main", "serve", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "listening on port" not in line:
+        process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
+        raise RuntimeError(f"server did not start: {line}{log.read_text(errors='replace')}")
+    return process, int(line.rsplit(" ", 1)[1])
+
+
+def stop_process(process: subprocess.Popen[str]) -> int:
+    """SIGTERM (the server drains and exits 0), then its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
+    return code
+
+
+class ServerProcess:
+    """`licensing serve` as a real child process on `settings`, on a free port chosen by the server."""
 
     def __init__(self, settings: Settings, passphrase: bytes, *extra_args: str) -> None:
-        import os
-        import subprocess
-        import sys
-        import uuid
-
         env = dict(os.environ)
         env.update(
             LICENSING_HOME=str(settings.home),
@@ -105,21 +137,7 @@ class ServerProcess:
             LICENSING_PASSPHRASE=passphrase.decode(),
         )
         self.log_path = settings.home / f"server-{uuid.uuid4().hex[:8]}.log"
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0", *extra_args],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # the one line it prints; nothing follows on stdout
-        if "listening on port" not in line:
-            self.process.kill()
-            self.process.wait(timeout=30)
-            raise RuntimeError(f"server did not start: {line}{self.log_text()}")
-        self.port = int(line.rsplit(" ", 1)[1])
+        self.process, self.port = start_serve_process(env, self.log_path, "--address", "127.0.0.1:0", *extra_args)
 
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(f"127.0.0.1:{self.port}")
@@ -133,11 +151,4 @@ class ServerProcess:
         return self.log_text()
 
     def stop(self) -> int:
-        import signal
-
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return code
+        return stop_process(self.process)
