@@ -23,6 +23,7 @@ from licensing._proto.licensing.v1 import (
     validation_pb2_grpc,
 )
 from licensing.api.server import RunningServer, ServerOptions, start_server
+from licensing.client import open_channel
 from licensing.config import Settings
 from licensing.keyring import Keyring
 from licensing.products import add_product
@@ -68,7 +69,7 @@ def running_server(settings: Settings, keyring: Keyring, options: ServerOptions 
             add_product(code, number, code.title())
     tokens = {role.value: create_token(f"test-{role.value}-{dt.datetime.now():%H%M%S%f}", role) for role in Role}
     running = start_server(service, options or ServerOptions(address="127.0.0.1:0", health_interval=0.2))
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    channel = open_channel(f"127.0.0.1:{running.port}")  # the one outbound client's channel
     try:
         yield Harness(service, running, channel, tokens)
     finally:
@@ -140,7 +141,8 @@ class ServerProcess:
         self.process, self.port = start_serve_process(env, self.log_path, "--address", "127.0.0.1:0", *extra_args)
 
     def channel(self) -> grpc.Channel:
-        return grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        channel: grpc.Channel = open_channel(f"127.0.0.1:{self.port}")
+        return channel
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -208,6 +208,7 @@ def test_readme_shell_and_python_blocks_run_in_order(sandbox: Sandbox) -> None:
     assert "not valid: REVOKED" in rest.stdout and "refused, as it should be" in rest.stdout
     assert "erased the purchaser's personal data" in rest.stdout
     assert (sandbox.root / "var" / "revoked.json").exists() and (sandbox.root / "var" / "buyer.json").exists()
+    assert not [p.name for p in sandbox.root.iterdir() if p.suffix == ".json"]  # nothing beside the sources
 
 
 def test_client_readme_python_block_runs(sandbox: Sandbox, tmp_path: Path) -> None:
