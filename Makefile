@@ -4,18 +4,31 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUF    := .tools/node_modules/.bin/buf
+BUF_VERSION := 1.75.0
 SERVICE_HOME ?= var/home
-ADDRESS ?= 127.0.0.1:50051
+# Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
+ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
-.PHONY: venv serve test test-quick pg browser proto proto-check lint lint-proto bench bench-quick clean c-client js-client console-screenshots
+.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto bench bench-quick clean \
+	c-client js-client console-screenshots
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+# Every dependency from requirements.lock (pinned, hashes checked), then this tree's two packages.
+$(STAMP): pyproject.toml clients/python/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e clients/python -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e clients/python -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## Re-pin requirements.lock (versions and hashes) after a dependency changes in a pyproject.toml.
+lock: $(STAMP)
+	$(PY) -m pip install --quiet "pip-tools>=7.4"
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-header \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock requirements.in
+	sed -i '1,/^[a-z]/{/^[a-z]/!d}; /^-e /d; /^# WARNING: pip install will require/d; /^# Consider using a hashable URL/d' requirements.lock
+	sed -i '1i # Made by `make lock` from requirements.in (pip-compile --generate-hashes); do not edit by hand.' requirements.lock
 
 ## Run the server on the embedded SQLite default, with a development keyring and tokens in $(SERVICE_HOME).
 serve: $(STAMP)
@@ -24,9 +37,20 @@ serve: $(STAMP)
 		$(VENV)/bin/licensing serve --address $(ADDRESS)
 
 ## Run the whole test suite (SQLite and PostgreSQL; buf lint of the proto; the C and TypeScript
-## clients; the console in Chromium).
-test: $(STAMP) $(BUF) pg browser c-client js-client
-	$(PY) -m pytest
+## clients; the console in Chromium), on every core. Each test file runs on one worker
+## (--dist loadfile): its module's server starts once.
+TEST_TOOLS := $(STAMP) $(BUF) pg doc-tools browser c-client js-client
+test: $(TEST_TOOLS)
+	$(PY) -m pytest -n auto --dist loadfile
+
+## The suite without the three slow tests (fresh-clone README run, crash safety, bench-quick).
+test-quick: $(TEST_TOOLS)
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
+
+## What docs/operations.md's blocks call (tests/test_docs.py runs them): the sqlite3 shell, pg_dump.
+doc-tools:
+	@command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
+	@command -v pg_dump >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)
 
 ## Debian's Chromium and its driver for the console's browser tests (never a downloaded browser).
 browser:
@@ -59,7 +83,7 @@ proto-check: $(STAMP)
 	$(PY) scripts/gen_protos.py --check
 
 $(BUF):
-	npm install --no-save --no-audit --no-fund --prefix .tools @bufbuild/buf
+	npm install --no-save --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
 lint-proto: $(BUF)
 	$(BUF) lint proto

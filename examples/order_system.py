@@ -14,6 +14,7 @@ import sys
 import grpc
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
+from licensing.addresses import is_loopback
 
 
 def main() -> int:
@@ -23,7 +24,13 @@ def main() -> int:
     parser.add_argument("product")
     parser.add_argument("--address", default=os.environ.get("LICENSING_ADDRESS", "127.0.0.1:50051"))
     args = parser.parse_args()
-    token = os.environ["LICENSING_ISSUER_TOKEN"]
+    token = os.environ.get("LICENSING_ISSUER_TOKEN", "").strip()
+    if not token:  # argparse's usage error: one line, exit status 2
+        parser.error(
+            "set LICENSING_ISSUER_TOKEN to an issuer token (`make serve` writes one to var/home/dev-tokens.env)"
+        )
+    if not is_loopback(args.address):  # the token must not cross a network in clear
+        parser.error(f"{args.address} is not on this machine: use a TLS channel (grpc.secure_channel) there")
     with grpc.insecure_channel(args.address) as channel:
         stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
         try:
@@ -33,7 +40,10 @@ def main() -> int:
                 timeout=10,
             )
         except grpc.RpcError as error:
-            print(f"{error.code().name}: {error.details()}", file=sys.stderr)
+            if error.code() == grpc.StatusCode.UNAVAILABLE:
+                print(f"cannot reach the licensing server at {args.address}: is it running?", file=sys.stderr)
+            else:
+                print(f"{error.code().name}: {error.details()}", file=sys.stderr)
             return 1
     print(response.license.license_key)
     return 0

@@ -11,6 +11,7 @@
     ├── RateLimited                  too many look-ups; `retry_after` seconds     → RESOURCE_EXHAUSTED
     ├── Unavailable                  the database cannot be reached right now     → UNAVAILABLE
     ├── ConfigurationError           settings or the home folder are not usable (CLI only)
+    ├── UsageError                   the command line itself is wrong (CLI only: exit status 2)
     ├── SchemaOutdated               the database needs `licensing migrate`       → FAILED_PRECONDITION
     └── KeyringError                 the signing keyring cannot be used
         ├── WrongPassphrase          wrong passphrase, or the file was changed or damaged
@@ -20,7 +21,9 @@
         └── WeakPassphrase           too short or too plain to resist an offline guess (init)
 
 Messages are written for the person who will read them and never contain an email address, a
-license key, a token or a secret: they name the field and the problem.
+license key, a token or a secret: they name the field and the problem. Errors of the libraries
+underneath (Peewee and its drivers, gRPC on the client side) become these in one place,
+`licensing.errormap`, with the original chained.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ __all__ = [
     "SchemaOutdated",
     "Unauthenticated",
     "Unavailable",
+    "UsageError",
     "WeakPassphrase",
     "WrongPassphrase",
 ]
@@ -103,6 +107,10 @@ class Unavailable(LicensingError):
 
 class ConfigurationError(LicensingError):
     reason = "CONFIGURATION"
+
+
+class UsageError(LicensingError):
+    reason = "USAGE"
 
 
 class SchemaOutdated(LicensingError):

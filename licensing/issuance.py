@@ -36,7 +36,7 @@ from .issuance_batch import (
 from .keyring import Keyring
 from .products import ProductCatalog
 from .profiles import NewProfile, ProfileStore
-from .records import LicenseRecord, RevocationReason, Terms
+from .records import LicenseRecord, LicenseStatus, RevocationReason, Terms
 from .storage.compiled import CompiledQuery
 from .storage.group_commit import GroupCommitter
 from .storage.models import License, Order, Product, Profile, database, keystore, utcnow
@@ -332,3 +332,33 @@ class Issuer:
                     row.save()
                     audit.record(actor, "revoke", f"order:{order_ref}", f"serial {row.serial:012X} {reason.value}")
         return [record_of(row, row.product.code, order) for row in rows]
+
+    def list_licenses(
+        self,
+        *,
+        today: dt.date,
+        order_ref: str = "",
+        product_code: str = "",
+        status: LicenseStatus | None = None,
+        serial: int = 0,
+        after_serial: int = -1,
+        limit: int = 100,
+    ) -> list[LicenseRecord]:
+        """Licenses matching every filter given, in serial order, after `after_serial` (paging)."""
+        query = License.select(License, Order, Product).join(Order).switch(License).join(Product)
+        query = query.where(License.serial > after_serial)
+        if order_ref:
+            query = query.where(Order.order_ref == check_order_ref(order_ref))
+        if product_code:
+            query = query.where(License.product == self.product(product_code).number)
+        if serial:
+            query = query.where(License.serial == serial)
+        if status is LicenseStatus.REVOKED:
+            query = query.where(License.revoke_time.is_null(False))
+        elif status is LicenseStatus.EXPIRED:
+            query = query.where(License.revoke_time.is_null() & (License.expires < today))
+        elif status is LicenseStatus.VALID:
+            query = query.where(License.revoke_time.is_null() & (License.expires.is_null() | (License.expires >= today)))
+        rows = query.order_by(License.serial).limit(limit)
+        return [record_of(row, row.product.code, row.order) for row in rows]
+

@@ -13,7 +13,7 @@ import peewee
 from .errors import AlreadyExists, InvalidArgument
 from .storage.models import Product
 
-__all__ = ["ProductCatalog", "add_product"]
+__all__ = ["ProductCatalog", "add_product", "all_products"]
 
 _CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 
@@ -29,6 +29,11 @@ def add_product(code: str, number: int, name: str) -> Product:
         return Product.create(number=number, code=code, name=name)
     except peewee.IntegrityError:
         raise AlreadyExists(f"product code {code!r} or number {number} is taken") from None
+
+
+def all_products() -> list[Product]:
+    """Every product, in number order."""
+    return list(Product.select().order_by(Product.number))
 
 
 class ProductCatalog:

@@ -174,6 +174,9 @@ def _audit_miss(actor: str, action: str) -> None:
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    """Dates as YYYY-MM-DD; times (stored as naive UTC) with their zone, so no reader guesses it."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
     return None if value is None else value.isoformat()
 
 

@@ -6,23 +6,24 @@ made for the module and dropped after it), so every server test runs on both eng
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pg
 import pytest
+from harness import Harness, running_server
+from homes import REPO, TEST_PASSPHRASE, make_settings
 
 from licensing.config import Settings
 from licensing.keyring import Keyring
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+__all__ = ["REPO", "TEST_PASSPHRASE", "make_settings"]  # for tests still importing them from here
 
-import pg
-from harness import Harness, running_server
 
-REPO = Path(__file__).resolve().parents[1]
-TEST_PASSPHRASE = b"correct horse battery staple, for tests only"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: with `-n auto --dist loadfile` their files start at once, on their
+    own workers, instead of being the long tail of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -36,18 +37,6 @@ def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def keyring(keyring_path: Path) -> Keyring:
     return Keyring.open(keyring_path, TEST_PASSPHRASE)
-
-
-def make_settings(kind: str, home: Path, keyring_file: Path) -> tuple[Settings, list[str]]:
-    """Settings for a fresh home on `kind`; returns the PostgreSQL databases to drop after."""
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(keyring_file, home / "keyring.bin")
-    if kind == "sqlite":
-        return Settings.from_environment({}, home=str(home)), []
-    pg.require_postgres()
-    main_name, main_url = pg.create_database()
-    keys_name, keys_url = pg.create_database("licensing_test_keys")
-    return Settings.from_environment({}, home=str(home), database_url=main_url, keystore_url=keys_url), [main_name, keys_name]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 from google.rpc import error_details_pb2
@@ -17,6 +23,7 @@ from licensing._proto.licensing.v1 import (
     validation_pb2_grpc,
 )
 from licensing.api.server import RunningServer, ServerOptions, start_server
+from licensing.client import open_channel
 from licensing.config import Settings
 from licensing.keyring import Keyring
 from licensing.products import add_product
@@ -62,7 +69,7 @@ def running_server(settings: Settings, keyring: Keyring, options: ServerOptions 
             add_product(code, number, code.title())
     tokens = {role.value: create_token(f"test-{role.value}-{dt.datetime.now():%H%M%S%f}", role) for role in Role}
     running = start_server(service, options or ServerOptions(address="127.0.0.1:0", health_interval=0.2))
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    channel = open_channel(f"127.0.0.1:{running.port}")  # the one outbound client's channel
     try:
         yield Harness(service, running, channel, tokens)
     finally:
@@ -84,14 +91,45 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     return None
 
 
+def start_serve_process(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """`licensing serve ARGS` as a child; returns it and the port it listens on.
+
+    Its log (standard error) goes to the file `log`, never to a pipe: a pipe that nobody reads
+    fills up after 64 KiB and then blocks the server in the middle of a call. The one line it
+    prints on standard output says the port.
+    """
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "licensing.cli.main", "serve", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "listening on port" not in line:
+        process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
+        raise RuntimeError(f"server did not start: {line}{log.read_text(errors='replace')}")
+    return process, int(line.rsplit(" ", 1)[1])
+
+
+def stop_process(process: subprocess.Popen[str]) -> int:
+    """SIGTERM (the server drains and exits 0), then its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
+    return code
+
+
 class ServerProcess:
-    """`licensing serve` as a real child process, on a free port chosen by the server."""
+    """`licensing serve` as a real child process on `settings`, on a free port chosen by the server."""
 
     def __init__(self, settings: Settings, passphrase: bytes, *extra_args: str) -> None:
-        import os
-        import subprocess
-        import sys
-
         env = dict(os.environ)
         env.update(
             LICENSING_HOME=str(settings.home),
@@ -99,28 +137,20 @@ class ServerProcess:
             LICENSING_KEYSTORE_URL=settings.keystore_url,
             LICENSING_PASSPHRASE=passphrase.decode(),
         )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0", *extra_args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if "listening on port" not in line:
-            self.process.kill()
-            raise RuntimeError(f"server did not start: {line}{self.process.stderr.read() if self.process.stderr else ''}")
-        self.port = int(line.rsplit(" ", 1)[1])
+        self.log_path = settings.home / f"server-{uuid.uuid4().hex[:8]}.log"
+        self.process, self.port = start_serve_process(env, self.log_path, "--address", "127.0.0.1:0", *extra_args)
 
     def channel(self) -> grpc.Channel:
-        return grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        channel: grpc.Channel = open_channel(f"127.0.0.1:{self.port}")
+        return channel
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        """What the server logged so far (its standard error)."""
+        return self.log_text()
 
     def stop(self) -> int:
-        import signal
-
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self.stderr = self.process.stderr.read() if self.process.stderr else ""
-        return code
+        return stop_process(self.process)

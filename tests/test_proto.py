@@ -23,7 +23,7 @@ PACKAGE = "licensing._proto.licensing.v1"
 SERVICES: dict[str, tuple[str, list[str]]] = {
     "licensing.v1.IssuanceService": (
         "issuance",
-        ["IssueLicense", "RevokeLicense", "GetLicense", "IssueLicenses"],
+        ["IssueLicense", "RevokeLicense", "GetLicense", "IssueLicenses", "ListLicenses", "ListProducts"],
     ),
     "licensing.v1.ValidationService": ("validation", ["ValidateKey", "ListSigningKeys", "GetRevocationList"]),
     "licensing.v1.SupportService": (

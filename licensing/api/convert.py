@@ -17,6 +17,7 @@ __all__ = [
     "datetime_or_none",
     "license_info",
     "license_message",
+    "license_status",
     "reason_value",
     "revocation_reason",
     "terms_from",
@@ -75,6 +76,13 @@ _REVOCATION_TO_PROTO = {
     RevocationReason.OTHER: license_pb2.REVOCATION_REASON_OTHER,
 }
 _REVOCATION_FROM_PROTO: dict[int, RevocationReason] = {int(value): key for key, value in _REVOCATION_TO_PROTO.items()}
+
+
+def license_status(value: int) -> LicenseStatus:
+    for status, number in _STATUS.items():
+        if number == value:
+            return status
+    raise InvalidArgument("status", "must be VALID, EXPIRED or REVOKED", reason="BAD_STATUS")
 
 
 def revocation_reason(value: int) -> RevocationReason:

@@ -48,6 +48,8 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "/licensing.v1.IssuanceService/IssueLicenses": _ISSUER_OR_ADMIN,
     "/licensing.v1.IssuanceService/RevokeLicense": _ISSUER_OR_ADMIN,
     "/licensing.v1.IssuanceService/GetLicense": _ISSUER_OR_ADMIN,
+    "/licensing.v1.IssuanceService/ListLicenses": _ISSUER_OR_ADMIN,
+    "/licensing.v1.IssuanceService/ListProducts": _ISSUER_OR_ADMIN,
     "/licensing.v1.ValidationService/ValidateKey": _ANY_ROLE,
     "/licensing.v1.ValidationService/ListSigningKeys": _ANY_ROLE,
     "/licensing.v1.ValidationService/GetRevocationList": _ANY_ROLE,

@@ -13,13 +13,15 @@ from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from ..errors import InvalidArgument, LicensingError
 from ..inputs import check_product_code
 from ..issuance import Issuer, IssueRequest
+from ..products import all_products
 from ..storage.models import utcnow
-from .convert import datetime_or_none, license_message, revocation_reason, terms_from
+from .convert import datetime_or_none, license_message, license_status, revocation_reason, terms_from
 from .interceptor import current_caller
 
 __all__ = ["BULK_CHUNK", "IssuanceServicer", "issue_request_from"]
 
 BULK_CHUNK = 1000  # requests issued together from a bulk stream
+DEFAULT_PAGE, MAX_PAGE = 100, 1000  # ListLicenses page sizes
 
 
 def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueRequest:
@@ -108,3 +110,35 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:
         record = self.issuer.get(request.order_id, check_product_code(request.product), current_caller().name)
         return issuance_pb2.GetLicenseResponse(license=license_message(record, self.today()))
+
+    def ListLicenses(self, request: issuance_pb2.ListLicensesRequest, context: grpc.ServicerContext) -> issuance_pb2.ListLicensesResponse:
+        size = request.page_size or DEFAULT_PAGE
+        if size > MAX_PAGE:
+            raise InvalidArgument("page_size", f"must be at most {MAX_PAGE}", reason="PAGE_SIZE_TOO_LARGE")
+        after = -1
+        if request.page_token:
+            try:
+                after = int(request.page_token, 16)
+            except ValueError:
+                raise InvalidArgument("page_token", "is not a token from a previous page", reason="BAD_PAGE_TOKEN") from None
+        status = license_status(request.status) if request.status else None
+        today = self.today()
+        records = self.issuer.list_licenses(
+            today=today,
+            order_ref=request.order_id,
+            product_code=check_product_code(request.product) if request.product else "",
+            status=status,
+            serial=request.serial,
+            after_serial=after,
+            limit=size + 1,  # one more tells whether another page follows
+        )
+        response = issuance_pb2.ListLicensesResponse(licenses=[license_message(r, today) for r in records[:size]])
+        if len(records) > size:
+            response.next_page_token = f"{records[size - 1].serial:x}"
+        return response
+
+    def ListProducts(self, request: issuance_pb2.ListProductsRequest, context: grpc.ServicerContext) -> issuance_pb2.ListProductsResponse:
+        return issuance_pb2.ListProductsResponse(
+            products=[issuance_pb2.Product(code=p.code, number=p.number, name=p.name) for p in all_products()]
+        )
+

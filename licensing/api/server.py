@@ -6,6 +6,7 @@ Limits are part of the contract: a request above `max_message_bytes` and calls b
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
@@ -41,7 +42,7 @@ from .issuance_service import IssuanceServicer
 from .support_service import SupportServicer
 from .validation_service import ValidationServicer
 
-__all__ = ["RunningServer", "ServerOptions", "start_server"]
+__all__ = ["RunningServer", "ServerOptions", "serve_until_signalled", "start_server", "stop_on_signals"]
 
 log = logging.getLogger("licensing.server")
 
@@ -170,10 +171,14 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    if credentials is None:
-        port = server.add_insecure_port(options.address)
-    else:
-        port = server.add_secure_port(options.address, credentials)
+    _check_can_listen(options.address)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(options.address)
+        else:
+            port = server.add_secure_port(options.address, credentials)
+    except RuntimeError as exc:  # grpcio >= 1.60 raises "Failed to bind to address" instead of returning 0
+        raise ConfigurationError(f"cannot listen on {options.address}: {exc}") from exc
     if port == 0:
         raise ConfigurationError(f"cannot listen on {options.address}: the address is in use or invalid")
     monitor = _HealthMonitor(
@@ -187,11 +192,43 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     return RunningServer(server, port, health_servicer, monitor)
 
 
-def serve_until_signalled(running: RunningServer, grace: float) -> None:
-    """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
+def _check_can_listen(address: str) -> None:
+    """Bind the port once ourselves first: gRPC's own failure is a C-level log line and a bare
+    RuntimeError, while the usual case (a server already running there) deserves one clear line."""
+    import os
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if address.startswith("unix:") or not port.isdigit() or int(port) == 0:
+        return
+    try:
+        with socket.create_server((host.strip("[]") or "127.0.0.1", int(port))):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"cannot listen on {address}: the port is in use, probably by a server already running; "
+                "stop it, or choose another address with --address (env LICENSING_ADDRESS; make serve ADDRESS=…)"
+            ) from exc
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigurationError(f"cannot listen on {address}: {reason}; choose another address with --address") from exc
+    except (ValueError, OverflowError) as exc:
+        raise ConfigurationError(f"cannot listen on {address}: not a host:port of this machine") from exc
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT. Installed before the server says it is listening, so
+    that a supervisor's SIGTERM right after that line drains and stops it rather than killing it."""
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    return stopping
+
+
+def serve_until_signalled(running: RunningServer, grace: float, stopping: threading.Event | None = None) -> None:
+    """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
+    if stopping is None:
+        stopping = stop_on_signals()
     stopping.wait()
     log.info("stopping: draining calls in flight for up to %.0f s", grace)
     running.stop(grace)

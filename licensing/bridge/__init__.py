@@ -5,9 +5,7 @@ IssuanceService as an ordinary `issuer` on the other; it never opens the databas
 per provider holds that provider's pure signature, parsing and answer functions; `app.py` is
 the HTTP application, `issuer.py` the gRPC client, `config.py` the configuration file.
 See docs/providers.md.
+
+Nothing is imported here: `licensing bridge --help` and `init-config` must not pay for aiohttp
+(a fifth of a second), so each user imports the module it needs (`licensing.bridge.app`, …).
 """
-
-from .app import create_app
-from .config import BridgeConfig, load_config
-
-__all__ = ["BridgeConfig", "create_app", "load_config"]

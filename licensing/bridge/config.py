@@ -120,6 +120,14 @@ class BridgeConfig:
     # Secret values the log filter must never let through (tokens, provider secrets).
     secret_values: tuple[str, ...] = field(default=(), repr=False)
 
+    def product_codes(self) -> dict[str, str]:
+        """Where each of our product codes is named (`twocheckout.products.X.product`) → the code."""
+        named: dict[str, str] = {}
+        for section, provider in (("twocheckout", self.twocheckout), ("fastspring", self.fastspring), ("paddle", self.paddle)):
+            for code, mapping in (provider.products if provider is not None else {}).items():
+                named[f"{section}.products.{code}.product"] = mapping.product
+        return named
+
     def __repr__(self) -> str:  # the token and secrets never reach a traceback or a log line
         return f"BridgeConfig(listen={self.listen!r}, server={self.server!r})"
 

@@ -20,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
 from google.protobuf import timestamp_pb2
-from google.rpc import error_details_pb2, status_pb2
 
+from .. import client
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
+from ..errors import ConfigurationError
 from .common import REASON_CANCELED, REASON_CHARGEBACK, REASON_FRAUD, REASON_REFUND, Revocation
 from .orders import KeyRequest, unit_order_id
 
@@ -81,22 +82,8 @@ class UpstreamError(Exception):
 
 def _upstream(error: grpc.RpcError) -> UpstreamError:
     code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
-    reason, retry_after = "", None
-    metadata = error.trailing_metadata() if callable(getattr(error, "trailing_metadata", None)) else None
-    for key, value in metadata or ():
-        if key != "grpc-status-details-bin" or not isinstance(value, bytes):
-            continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason = info.reason
-            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-                retry = error_details_pb2.RetryInfo()
-                detail.Unpack(retry)
-                retry_after = retry.retry_delay.ToNanoseconds() / 1e9
-    return UpstreamError(code, reason, retry_after)
+    details = client.error_details(error)  # the one decoder of ErrorInfo and RetryInfo
+    return UpstreamError(code, details.reason, details.retry_after)
 
 
 def _timestamp(day: dt.date | None) -> timestamp_pb2.Timestamp | None:
@@ -110,9 +97,9 @@ def _timestamp(day: dt.date | None) -> timestamp_pb2.Timestamp | None:
 def channel_for(
     target: str, ca: bytes | None = None, cert: bytes | None = None, key: bytes | None = None
 ) -> grpc.aio.Channel:
-    if ca is None:
-        return grpc.aio.insecure_channel(target)
-    return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca, key, cert))
+    """The bridge's channel, opened by the shared client (plaintext only to a loopback address)."""
+    channel: grpc.aio.Channel = client.open_channel(target, ca=ca, cert=cert, key=key, aio=True)
+    return channel
 
 
 @dataclass(frozen=True)
@@ -130,6 +117,27 @@ class Issuer:
 
     async def close(self) -> None:
         await self._channel.close()
+
+    async def check_products(self, wanted: Mapping[str, str], *, address: str | None = None) -> None:
+        """Refuse to start when a mapping names a product the server does not know.
+
+        `wanted` maps where each product is named in the configuration to the product code. A
+        bridge that started anyway would answer every order for that product with an error,
+        which the provider only shows to the buyer.
+        """
+        try:
+            response = await self._stub.ListProducts(
+                issuance_pb2.ListProductsRequest(), metadata=self._metadata, timeout=self._deadline
+            )
+        except grpc.RpcError as exc:
+            raise client.error_of_call(exc, address, self._deadline) from exc
+        known = {product.code for product in response.products}
+        unknown = sorted(f"{where} = {code!r}" for where, code in wanted.items() if code not in known)
+        if unknown:
+            raise ConfigurationError(
+                f"the server knows no product {', '.join(unknown)}; it knows "
+                f"{', '.join(sorted(known)) or 'none'} (`licensing products list`, `licensing products add`)"
+            )
 
     async def issue(
         self, requests: Sequence[KeyRequest], *, email: str, provider: str, test_order: bool

@@ -12,10 +12,13 @@ import contextlib
 import logging
 import signal
 import ssl
+import sys
 from pathlib import Path
 from typing import Any
 
 from ..bridge.config import CONFIG_ENV, TOKEN_ENV, BridgeConfig, load_config
+from ..bridge.template import PROVIDERS, render_config, secret_variables
+from ..errors import ConfigurationError
 
 log = logging.getLogger("licensing.bridge")
 
@@ -37,6 +40,53 @@ def register(commands: Any) -> None:
         help="serve Prometheus metrics on this port; off unless given; host 127.0.0.1 by default",
     )
     serve.set_defaults(func=_serve)
+
+    init = actions.add_parser(
+        "init-config",
+        help="write a starting configuration: the providers you name, every product the server knows",
+        description="Asks the server (with the issuer token from LICENSING_ISSUER_TOKEN) for its products "
+        "and maps each under every provider named; the file loads and starts as it is once the secrets' "
+        "variables are set. Replace each provider product code with the one from the control panel.",
+    )
+    init.add_argument(
+        "--provider", action="append", required=True, choices=PROVIDERS, help="a provider to set up (repeat for more)"
+    )
+    init.add_argument("-o", "--output", type=Path, help="file to write (default: standard output); never overwritten")
+    init.add_argument("--server", help="the gRPC server's host:port (default: LICENSING_ADDRESS or 127.0.0.1:50051)")
+    init.add_argument("--listen", default="127.0.0.1:8080", help="where the bridge listens (default 127.0.0.1:8080)")
+    init.set_defaults(func=_init_config)
+
+
+def _init_config(args: argparse.Namespace) -> int:
+    from .. import client
+    from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
+
+    providers = list(dict.fromkeys(args.provider))
+    server = client.resolve_address(args.server)
+    token = client.token_from(None, (TOKEN_ENV,), "issuer")
+    with client.connect(server, token) as connection:
+        stub = issuance_pb2_grpc.IssuanceServiceStub(connection.channel)
+        products = [p.code for p in connection.call(stub.ListProducts, issuance_pb2.ListProductsRequest()).products]
+    if not products:
+        raise ConfigurationError("the server has no products yet: add one with `licensing products add`")
+    text = render_config(providers, products, server=server, listen=args.listen)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            with args.output.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+        except FileExistsError:
+            raise ConfigurationError(f"{args.output} exists; it is never overwritten: name another file") from None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write {args.output}: {exc.strerror}") from exc
+        print(f"wrote {args.output}", file=sys.stderr)
+    print(
+        f"before `licensing bridge serve`, set {', '.join(secret_variables(providers))} "
+        f"and {TOKEN_ENV} in its environment",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -85,18 +135,24 @@ async def _run(config: BridgeConfig, address: str) -> None:
         context.load_cert_chain(config.listen_cert_file, config.listen_key_file)
     channel = channel_for(config.server, config.server_ca, config.client_cert, config.client_key)
     issuer = Issuer(channel, config.token, config.deadline_seconds)
+    try:
+        await issuer.check_products(config.product_codes(), address=config.server)
+    except BaseException:
+        await issuer.close()
+        raise
     async with aiohttp.ClientSession() as http:
         runner = web.AppRunner(create_app(config, issuer, http=http), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host.strip("[]") or "127.0.0.1", int(port), ssl_context=context)
         await site.start()
-        bound = runner.addresses[0][1] if runner.addresses else port
-        print(f"licensing bridge listening on port {bound}", flush=True)
+        # Handlers first, then the line a supervisor waits for: a SIGTERM right after it stops cleanly.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
+        bound = runner.addresses[0][1] if runner.addresses else port
+        print(f"licensing bridge listening on port {bound}", flush=True)
         try:
             await stop.wait()
         finally:

@@ -5,7 +5,8 @@ Columns (header row required; only the first three are mandatory):
     email, order_id, product, order_time, expires, updates_until, seats, edition,
     feature_flags, provider, test_order
 
-Dates are ISO 8601 (`2024-03-01` or `2024-03-01T12:00:00Z`); test_order is true/false/1/0.
+Dates are ISO 8601 (`2024-03-01` or `2024-03-01T12:00:00Z`); test_order is true/false/1/0;
+seats is 1 or more (empty: 1).
 Rows that fail are listed in FILE.rejects.csv (mode 0600) by line number, column and reason,
 never by their values (an email or card-shaped text must not be copied into another file); the
 rest go in. Running the
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 import grpc
 from google.protobuf import timestamp_pb2
 
+from .. import client
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
 from ..errors import ConfigurationError, InvalidArgument
 
@@ -43,11 +45,18 @@ PER_MESSAGE = 100  # rows per stream message: amortises the per-message cost, st
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("import", help="issue licenses for historical orders from a CSV file")
+    parser = commands.add_parser(
+        "import",
+        help="issue licenses for historical orders from a CSV file",
+        description=__doc__.split("\n", 1)[1],  # the columns and rules, as the error messages point here
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("file", type=Path)
-    parser.add_argument("--address", default=os.environ.get("LICENSING_ADDRESS", "127.0.0.1:50051"))
+    parser.add_argument("--address", help="the server's host:port (env LICENSING_ADDRESS; default 127.0.0.1:50051)")
     parser.add_argument("--token", help="issuer token (default: env LICENSING_ISSUER_TOKEN)")
-    parser.add_argument("--tls-ca", type=Path, help="use TLS, trusting this CA certificate")
+    parser.add_argument(
+        "--tls-ca", type=Path, help="use TLS, trusting this CA certificate; without it, a loopback address only"
+    )
     parser.add_argument("--rejects", type=Path, help="where failed rows go (default: FILE.rejects.csv)")
     parser.set_defaults(func=_import)
 
@@ -66,11 +75,14 @@ def _timestamp(text: str, column: str) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
-def _number(text: str, column: str) -> int:
+def _number(text: str, column: str, *, low: int = 0) -> int:
     if not text:
         return 0
     if not text.isdigit() or len(text) > 9:
         raise InvalidArgument(column, "must be a whole number")
+    if int(text) < low:
+        # The API reads seats=0 as "the default, 1"; in a file, 0 is more likely a mistake.
+        raise InvalidArgument(column, f"must be at least {low} (leave it empty for the default)")
     return int(text)
 
 
@@ -90,7 +102,7 @@ def request_of(row: dict[str, str]) -> issuance_pb2.IssueLicenseRequest:
         terms=license_pb2.LicenseTerms(
             expire_time=_timestamp(get("expires"), "expires"),
             updates_until_time=_timestamp(get("updates_until"), "updates_until"),
-            seats=_number(get("seats"), "seats"),
+            seats=_number(get("seats"), "seats", low=1),
             edition=_number(get("edition"), "edition"),
             feature_flags=_number(get("feature_flags"), "feature_flags"),
         ),
@@ -172,10 +184,8 @@ def _import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigurationError(f"cannot read {args.file}: {exc.strerror}") from exc
     rejects_path = args.rejects or args.file.with_suffix(".rejects.csv")
-    if args.tls_ca:
-        channel = grpc.secure_channel(args.address, grpc.ssl_channel_credentials(args.tls_ca.read_bytes()))
-    else:
-        channel = grpc.insecure_channel(args.address)
+    address = client.resolve_address(args.address)
+    channel = client.open_channel(address, ca=client.read_ca(args.tls_ca))  # plaintext to loopback only
     stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
     metadata = (("authorization", f"Bearer {token}"),)
     counts = {"read": 0, "issued": 0, "existing": 0, "rejected": 0}
@@ -194,7 +204,7 @@ def _import(args: argparse.Namespace) -> int:
             try:
                 response = call.result()
             except grpc.RpcError as exc:
-                raise ConfigurationError(f"the server refused the import: {exc.code().name}: {exc.details()}") from None
+                raise client.error_of_call(exc, address, timeout=600) from exc
             counts["issued"] += response.issued
             counts["existing"] += response.existing
             for failure in response.failures:

@@ -9,7 +9,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from ..api.server import ServerOptions, serve_until_signalled, start_server
+from ..addresses import listen_address
+from ..api.server import ServerOptions, serve_until_signalled, start_server, stop_on_signals
+from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
 from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, check_passphrase_strength, read_passphrase
 from ..metrics import start_metrics_server
@@ -35,7 +37,12 @@ def register(commands: Any) -> None:
     init.set_defaults(func=_init)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=_migrate)
     serve = commands.add_parser("serve", help="run the gRPC server")
-    serve.add_argument("--address", default="127.0.0.1:50051", help="host:port to listen on")
+    serve.add_argument(
+        "--address",
+        type=listen_address,
+        default=os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS,
+        help=f"host:port to listen on (env {ADDRESS_ENV}, as for every client; default {DEFAULT_ADDRESS})",
+    )
     serve.add_argument("--tls-cert", type=Path, help="server certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--client-ca", type=Path, help="require client certificates signed by this CA (mTLS)")
@@ -133,8 +140,9 @@ def _serve(args: argparse.Namespace) -> int:
     running = start_server(service, options)
     if metrics_server is not None:
         log.info("metrics on port %d", metrics_server.port)
+    stopping = stop_on_signals()
     print(f"licensing server listening on port {running.port}", flush=True)
-    serve_until_signalled(running, options.grace_seconds)
+    serve_until_signalled(running, options.grace_seconds, stopping)
     if metrics_server is not None:
         metrics_server.stop()
     service.stop()

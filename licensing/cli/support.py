@@ -15,26 +15,19 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
+from .. import client
 from .._proto.licensing.v1 import license_pb2, support_pb2, support_pb2_grpc
-from ..addresses import is_loopback
-from ..errors import ConfigurationError, LicensingError
+from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
+from ..errors import LicensingError, UsageError
 
-ADDRESS_ENV = "LICENSING_ADDRESS"
 TOKEN_ENV = "LICENSING_SUPPORT_TOKEN"
-DEFAULT_ADDRESS = "127.0.0.1:50051"
-CALL_TIMEOUT = 30.0  # seconds; every support call is one short database transaction
 ERASE_PROMPT = "Erase all personal data of this purchaser? [y/N] "
-_ERROR_DOMAIN = "licensing"  # the server's google.rpc.ErrorInfo domain (licensing.api.status)
 
 
 def register(commands: Any) -> None:
@@ -149,7 +142,7 @@ def _export(args: argparse.Namespace) -> int:
 def _erase(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
-            raise LicensingError(
+            raise UsageError(
                 "refusing to erase without --yes: standard input is not a terminal to confirm on",
                 reason="CONFIRMATION_REQUIRED",
             )
@@ -186,33 +179,7 @@ def _consent(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- the channel and its errors ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Target:
-    address: str
-    token: str
-    root_certificates: bytes | None
-
-
-def _target(args: argparse.Namespace) -> _Target:
-    address = args.address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
-    token = args.token or os.environ.get(TOKEN_ENV)
-    if not token:
-        raise ConfigurationError(f"no support token: set {TOKEN_ENV} (or give --token)")
-    root_certificates = None
-    if args.tls_ca is not None:
-        try:
-            root_certificates = args.tls_ca.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the CA certificate {args.tls_ca}: {exc.strerror}") from exc
-    elif not is_loopback(address):
-        raise ConfigurationError(
-            f"refusing to send the token in plaintext to {address}: give --tls-ca with the server's CA "
-            "certificate (plaintext is allowed only to a loopback address)"
-        )
-    return _Target(address, token, root_certificates)
+# -- the channel and its errors (licensing.client: loopback rule, token, rich-status decoding) ----
 
 
 Call = Callable[[Callable[..., Any], Message], Any]
@@ -221,57 +188,9 @@ Call = Callable[[Callable[..., Any], Message], Any]
 @contextmanager
 def _support_stub(args: argparse.Namespace) -> Iterator[tuple[support_pb2_grpc.SupportServiceStub, Call]]:
     """A stub on a fresh channel, and `call(method, request)`, which turns failures into one line."""
-    target = _target(args)
-    if target.root_certificates is None:
-        channel = grpc.insecure_channel(target.address)
-    else:
-        channel = grpc.secure_channel(
-            target.address, grpc.ssl_channel_credentials(root_certificates=target.root_certificates)
-        )
-    metadata = (("authorization", f"Bearer {target.token}"),)
-
-    def call(method: Callable[..., Any], request: Message) -> Any:
-        try:
-            return method(request, metadata=metadata, timeout=CALL_TIMEOUT)
-        except grpc.RpcError as error:
-            raise LicensingError(_describe(error, target.address)) from error
-
-    with channel:
-        yield support_pb2_grpc.SupportServiceStub(channel), call
-
-
-def _describe(error: grpc.RpcError, address: str) -> str:
-    """One line for a failed call: the status and the server's message, or why it was not reached."""
-    code: grpc.StatusCode = error.code()
-    details = " ".join(str(error.details() or "").split())
-    info, retry_delay = _error_details(error)
-    from_server = info is not None and info.domain == _ERROR_DOMAIN
-    if code == grpc.StatusCode.UNAVAILABLE and not from_server:
-        return f"cannot reach the licensing server at {address}; is it running, and is the address right? ({details})"
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED and not from_server:
-        return f"the licensing server at {address} did not answer within {CALL_TIMEOUT:.0f} s"
-    line = f"{code.name}: {details or 'no details'}"
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "retry" not in details.lower():
-        line += f"; retry in {retry_delay:.1f} s" if retry_delay is not None else "; retry later"
-    return line
-
-
-def _error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo | None, float | None]:
-    """The ErrorInfo and the RetryInfo delay (seconds) of a rich status, when the server sent them."""
-    try:
-        status = rpc_status.from_call(error)
-    except ValueError:  # a status message that disagrees with the call's code: ignore the details
-        return None, None
-    info, delay = None, None
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry = error_details_pb2.RetryInfo()
-            detail.Unpack(retry)
-            delay = retry.retry_delay.ToNanoseconds() / 1e9
-    return info, delay
+    token = client.token_from(args.token, (TOKEN_ENV,), "support")
+    with client.connect(client.resolve_address(args.address), token, args.tls_ca) as connection:
+        yield support_pb2_grpc.SupportServiceStub(connection.channel), connection.call
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -283,7 +202,19 @@ def _print_json(message: Message) -> None:
     document = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
-    print(json.dumps(document, indent=2, ensure_ascii=False))
+    print(json.dumps(_hex_serials(document), indent=2, ensure_ascii=False))
+
+
+def _hex_serials(node: Any) -> Any:
+    """Serials as the 12 hex digits the tables, the export and the audit log show, not decimal."""
+    if isinstance(node, dict):
+        return {
+            key: f"{int(value):012X}" if key == "serial" and str(value).isdigit() else _hex_serials(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_hex_serials(item) for item in node]
+    return node
 
 
 def _date(message: Message, field: str) -> str | None:

@@ -43,7 +43,10 @@ def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = 
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.parent.is_dir():
-            raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
+            raise ConfigurationError(
+                f"the folder for the SQLite database does not exist: {path.parent}; "
+                "run `licensing init` there first (`make serve` does it for var/home)"
+            )
         private_sqlite_file(path)
         # secure_delete overwrites deleted content, so an erased data key leaves no trace in the file.
         pragmas = {**SQLITE_PRAGMAS, "secure_delete": 1} if secure_delete else SQLITE_PRAGMAS

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import TEST_PASSPHRASE, make_settings
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import PRODUCTS, ServerProcess
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
 
@@ -48,10 +48,6 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
             db.close()
 
     server = ServerProcess(settings, TEST_PASSPHRASE)
-    server_log: list[str] = []
-    assert server.process.stderr is not None
-    drain = threading.Thread(target=lambda: server_log.extend(server.process.stderr), daemon=True)  # type: ignore[arg-type]
-    drain.start()
 
     paddle_api = ThreadingHTTPServer(("127.0.0.1", 0), PaddleApi)
     customers: dict[str, str] = {}
@@ -91,7 +87,7 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
             reader_token=reader_token,
             keyring_file=keyring_file,
             log_file=log_file,
-            server_log=server_log,
+            server_log=server.log_path,
             classic_key=classic_key,
             customers=customers,
         )

@@ -98,7 +98,7 @@ class Bridge:
     reader_token: str
     keyring_file: Path
     log_file: Path
-    server_log: list[str]
+    server_log: Path  # the server's log file
     classic_key: rsa.RSAPrivateKey
     customers: dict[str, str] = field(default_factory=dict)  # Paddle customer ID → email
 

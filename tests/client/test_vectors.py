@@ -150,7 +150,7 @@ def test_the_specification_matches_the_reference() -> None:
     from licensing_client.keyformat import _SEPARATORS
 
     spec = (VECTORS.parents[1] / "docs" / "key-format.md").read_text(encoding="utf-8")
-    example = spec.split("```\n", 2)[1].split("```", 1)[0].replace("\n", "")
+    example = spec.split("```text\n", 1)[1].split("```", 1)[0].replace("\n", "")  # the first block
     assert example == next(c["key"] for c in KEY_CASES if c["name"] == "valid/perpetual")
     for reason in Reason:
         assert f"`{reason.value}`" in spec

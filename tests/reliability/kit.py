@@ -22,8 +22,8 @@ from pathlib import Path
 
 import grpc
 import pg
-from conftest import REPO, TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, Harness
+from homes import REPO, TEST_PASSPHRASE, make_settings
 
 from licensing.api.server import RunningServer, ServerOptions, start_server
 from licensing.config import Settings

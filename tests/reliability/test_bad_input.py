@@ -30,10 +30,10 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import make_settings
 from google.protobuf import message, timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import Harness
+from homes import make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

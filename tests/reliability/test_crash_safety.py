@@ -246,6 +246,7 @@ def homes(tmp_path: Path, keyring_path: Path) -> Iterator[list[Home]]:
             home.drop()
 
 
+@pytest.mark.slow
 def test_sigkill_under_load_loses_no_acknowledged_license(
     homes: list[Home], tmp_path: Path, keyring: Keyring
 ) -> None:

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import TEST_PASSPHRASE
 from harness import PRODUCTS, Harness
+from homes import TEST_PASSPHRASE
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule

@@ -17,8 +17,8 @@ import time
 
 import grpc
 import pytest
-from conftest import REPO
 from harness import Harness
+from homes import REPO
 
 from licensing._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
 from licensing.api.server import ServerOptions

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pg
-from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, Harness, ServerProcess
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from licensing.products import add_product

@@ -15,10 +15,10 @@ from typing import Any
 import grpc
 import pg
 import pytest
-from conftest import make_settings
 from google.protobuf import message, timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import Harness, error_info, running_server
+from homes import make_settings
 
 from licensing._proto.licensing.v1 import issuance_pb2, license_pb2, validation_pb2
 from licensing.api.server import ServerOptions

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TEST_PASSPHRASE, make_settings
 from harness import PRODUCTS, ServerProcess
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing.products import add_product
 from licensing.service import bind_databases

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import make_settings
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from harness import running_server
+from homes import make_settings
 
 from licensing._proto.licensing.v1 import (
     issuance_pb2,

@@ -14,7 +14,7 @@ from typing import Any
 import peewee
 import pg
 import pytest
-from conftest import make_settings
+from homes import make_settings
 
 from licensing.issuance import _EXISTING
 from licensing.profiles import _PROFILE_BY_INDEX

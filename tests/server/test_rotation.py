@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEST_PASSPHRASE, make_settings
 from harness import running_server
+from homes import TEST_PASSPHRASE, make_settings
 from licensing_client import LicenseError, PublicKeyring, Reason, validate
 
 from licensing._proto.licensing.v1 import validation_pb2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pg
 import pytest
-from conftest import TEST_PASSPHRASE, make_settings
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing.errors import SchemaOutdated
 from licensing.service import bind_databases, bind_only

@@ -8,8 +8,8 @@ from pathlib import Path
 import grpc
 import pytest
 from certs import make_ca, make_leaf
-from conftest import make_settings
 from harness import running_server
+from homes import make_settings
 
 from licensing._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
 from licensing.api.server import ServerOptions, start_server

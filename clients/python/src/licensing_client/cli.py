@@ -5,7 +5,7 @@
                   [--build-date DATE] [--json] [-v]
 
 Exit status: 0 the key is valid (the license is printed), 1 it is not (the reason code and a
-message are printed), 2 the command itself could not run (bad arguments, an unreadable keyring
+message are printed), 141 standard output was closed early (`| head`), 2 the command itself could not run (bad arguments, an unreadable keyring
 or revocation list, a revocation list whose signature fails). Expected errors are reported in
 one line; the traceback is shown only with -v.
 
@@ -32,6 +32,7 @@ __all__ = ["main"]
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,7 +157,24 @@ def _print_license(out: TextIO, license: License, keyring: PublicKeyring) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (the console script exits with it)."""
+    """Run the command; returns the exit status (the console script exits with it).
+
+    `license-check … | head`: when the reader goes away, nothing more is said and the status is
+    141, as for any Unix tool killed by SIGPIPE (not 1, which would mean "not valid").
+    """
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     now = _parse_now(parser, args.now)

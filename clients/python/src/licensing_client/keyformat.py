@@ -249,16 +249,24 @@ def read_key_bytes(text: str) -> bytes:
     # then fewer than 5 bits are left over as padding. Any other length lost or gained a digit.
     byte_count = len(digits) * 5 // 8
     pad_bits = len(digits) * 5 - byte_count * 8
+    # Fewer digits than a version-1 key has: whatever check fails first, the likely cause is a
+    # cut-off paste or a key wrapped over lines in an email, not a wrong character.
     if byte_count < 3 or pad_bits > 4:
+        if 0 < len(digits) < _text_length(KEY_BYTES):
+            raise _incomplete(len(digits))
         raise LicenseError(
             Reason.MALFORMED, "the key is too short or too long: check for a missing or extra character"
         )
     number = int(digits, 32)
     if number & ((1 << pad_bits) - 1):
+        if len(digits) < _text_length(KEY_BYTES):
+            raise _incomplete(len(digits))
         raise LicenseError(Reason.MALFORMED, "the last character of the key is wrong")
     raw = (number >> pad_bits).to_bytes(byte_count, "big")
     # A CRC without reflection or final xor, run over the data and its own CRC, gives 0.
     if crc16(raw):
+        if len(digits) < _text_length(KEY_BYTES):
+            raise _incomplete(len(digits))
         raise LicenseError(Reason.MALFORMED, "the key has a typo: a character is wrong or two are swapped")
     if raw[0] != FORMAT_VERSION:
         raise LicenseError(
@@ -268,6 +276,14 @@ def read_key_bytes(text: str) -> bytes:
     if byte_count != KEY_BYTES:
         raise LicenseError(Reason.MALFORMED, "the key has the wrong length for format version 1")
     return raw
+
+
+def _incomplete(digit_count: int) -> LicenseError:
+    full = _text_length(KEY_BYTES)
+    return LicenseError(
+        Reason.MALFORMED,
+        f"the key is incomplete: {full - digit_count} of its {full} characters are missing; copy the whole key",
+    )
 
 
 def _text_length(byte_count: int) -> int:

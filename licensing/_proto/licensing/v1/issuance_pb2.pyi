@@ -99,3 +99,47 @@ class BulkIssueFailure(_message.Message):
     reason: str
     message: str
     def __init__(self, index: _Optional[int] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ListLicensesRequest(_message.Message):
+    __slots__ = ("order_id", "product", "status", "serial", "page_size", "page_token")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    product: str
+    status: _license_pb2.LicenseStatus
+    serial: int
+    page_size: int
+    page_token: str
+    def __init__(self, order_id: _Optional[str] = ..., product: _Optional[str] = ..., status: _Optional[_Union[_license_pb2.LicenseStatus, str]] = ..., serial: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListLicensesResponse(_message.Message):
+    __slots__ = ("licenses", "next_page_token")
+    LICENSES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    licenses: _containers.RepeatedCompositeFieldContainer[_license_pb2.License]
+    next_page_token: str
+    def __init__(self, licenses: _Optional[_Iterable[_Union[_license_pb2.License, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListProductsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListProductsResponse(_message.Message):
+    __slots__ = ("products",)
+    PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    products: _containers.RepeatedCompositeFieldContainer[Product]
+    def __init__(self, products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ...) -> None: ...
+
+class Product(_message.Message):
+    __slots__ = ("code", "number", "name")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    number: int
+    name: str
+    def __init__(self, code: _Optional[str] = ..., number: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...

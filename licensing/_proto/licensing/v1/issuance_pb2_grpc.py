@@ -57,6 +57,16 @@ class IssuanceServiceStub:
                 request_serializer=licensing_dot_v1_dot_issuance__pb2.IssueLicensesRequest.SerializeToString,
                 response_deserializer=licensing_dot_v1_dot_issuance__pb2.IssueLicensesResponse.FromString,
                 _registered_method=True)
+        self.ListLicenses = channel.unary_unary(
+                '/licensing.v1.IssuanceService/ListLicenses',
+                request_serializer=licensing_dot_v1_dot_issuance__pb2.ListLicensesRequest.SerializeToString,
+                response_deserializer=licensing_dot_v1_dot_issuance__pb2.ListLicensesResponse.FromString,
+                _registered_method=True)
+        self.ListProducts = channel.unary_unary(
+                '/licensing.v1.IssuanceService/ListProducts',
+                request_serializer=licensing_dot_v1_dot_issuance__pb2.ListProductsRequest.SerializeToString,
+                response_deserializer=licensing_dot_v1_dot_issuance__pb2.ListProductsResponse.FromString,
+                _registered_method=True)
 
 
 class IssuanceServiceServicer:
@@ -102,6 +112,23 @@ class IssuanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLicenses(self, request, context):
+        """Lists licenses a page at a time, in serial order, optionally only those
+        of one order, one product or one status, or the one with a given serial.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProducts(self, request, context):
+        """Lists the products that licenses can be issued for, so that a caller
+        such as the provider bridge can check its product codes before it takes
+        orders.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IssuanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +151,16 @@ def add_IssuanceServiceServicer_to_server(servicer, server):
                     servicer.IssueLicenses,
                     request_deserializer=licensing_dot_v1_dot_issuance__pb2.IssueLicensesRequest.FromString,
                     response_serializer=licensing_dot_v1_dot_issuance__pb2.IssueLicensesResponse.SerializeToString,
+            ),
+            'ListLicenses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLicenses,
+                    request_deserializer=licensing_dot_v1_dot_issuance__pb2.ListLicensesRequest.FromString,
+                    response_serializer=licensing_dot_v1_dot_issuance__pb2.ListLicensesResponse.SerializeToString,
+            ),
+            'ListProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProducts,
+                    request_deserializer=licensing_dot_v1_dot_issuance__pb2.ListProductsRequest.FromString,
+                    response_serializer=licensing_dot_v1_dot_issuance__pb2.ListProductsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -237,6 +274,60 @@ class IssuanceService:
             '/licensing.v1.IssuanceService/IssueLicenses',
             licensing_dot_v1_dot_issuance__pb2.IssueLicensesRequest.SerializeToString,
             licensing_dot_v1_dot_issuance__pb2.IssueLicensesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLicenses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/licensing.v1.IssuanceService/ListLicenses',
+            licensing_dot_v1_dot_issuance__pb2.ListLicensesRequest.SerializeToString,
+            licensing_dot_v1_dot_issuance__pb2.ListLicensesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/licensing.v1.IssuanceService/ListProducts',
+            licensing_dot_v1_dot_issuance__pb2.ListProductsRequest.SerializeToString,
+            licensing_dot_v1_dot_issuance__pb2.ListProductsResponse.FromString,
             options,
             channel_credentials,
             insecure,
