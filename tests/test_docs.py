@@ -203,12 +203,17 @@ def test_readme_shell_and_python_blocks_run_in_order(sandbox: Sandbox) -> None:
     assert checked.returncode == 0, checked.stderr
     assert "valid: serial" in checked.stdout
 
+    consoles = [b for b in after_python if "console serve" in b.body]
+    after_python = [b for b in after_python if b not in consoles]
     rest = run_shell(f"KEY={key}\n" + "\n".join(b.body for b in after_python), sandbox)
     assert rest.returncode == 0, rest.stdout + rest.stderr
     assert "not valid: REVOKED" in rest.stdout and "refused, as it should be" in rest.stdout
     assert "erased the purchaser's personal data" in rest.stdout
     assert (sandbox.root / "var" / "revoked.json").exists() and (sandbox.root / "var" / "buyer.json").exists()
     assert not [p.name for p in sandbox.root.iterdir() if p.suffix == ".json"]  # nothing beside the sources
+    for block in consoles:  # a server of its own: started until it listens, on a free port
+        output = run_until_listening(block.body.replace("127.0.0.1:8080", "127.0.0.1:0"), sandbox, sandbox.env())
+        assert "console listening on port" in output, f"{block.where}: {output}"
 
 
 def test_client_readme_python_block_runs(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -262,6 +267,9 @@ def test_operations_blocks_run(sandbox: Sandbox, tmp_path: Path) -> None:
         "server.crt": str(server_cert),
         "server.key": str(server_key),
         "10.0.0.5:50051": "127.0.0.1:0",
+        "127.0.0.1:8080": "127.0.0.1:0",  # the console's port
+        "--server 127.0.0.1:50051": f"--server {sandbox.env()['LICENSING_ADDRESS']}",
+        "--metrics-address 9464": "--metrics-address 127.0.0.1:0 --address 127.0.0.1:0",
         "lic_…": sandbox.dev.tokens["LICENSING_SUPPORT_TOKEN"],
     }
     databases: list[str] = []
@@ -286,7 +294,7 @@ def test_operations_blocks_run(sandbox: Sandbox, tmp_path: Path) -> None:
                     "--tls-cert", str(server_cert), "--tls-key", str(server_key),
                 )
                 script = script.replace("licensing.internal:50051", f"localhost:{port}")
-            if "licensing serve" in script:
+            if re.search(r"licensing (console |bridge )?serve", script):
                 output = run_until_listening(script, sandbox, env)
                 assert "listening on port" in output, f"{block.where}: {output}"
                 continue

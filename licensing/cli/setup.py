@@ -123,7 +123,6 @@ def _warn_if_development_home(home: Path) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    _warn_if_development_home(settings.home)
     service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers)
     options = ServerOptions(
         address=args.address,
@@ -138,6 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     metrics_server = start_metrics_server(args.metrics_address) if args.metrics_address else None
     running = start_server(service, options)
+    _warn_if_development_home(settings.home)  # once it serves: a failed start stays one line
     if metrics_server is not None:
         log.info("metrics on port %d", metrics_server.port)
     stopping = stop_on_signals()
