@@ -42,7 +42,7 @@ def bind_only(settings: Settings, *, pool_size: int = 16) -> Databases:
     main pool has room for the group-commit writer and the health monitor beside the workers.
     """
     main = open_database(settings.database_url, max_connections=pool_size + 2)
-    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size), secure_delete=True)
+    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size))
     database.initialize(main)
     keystore.initialize(keys)
     return Databases(main, keys)
@@ -88,7 +88,7 @@ class Service:
             issuer=issuer,
             profiles=profiles,
             validator=Validator(keyring, issuer.products),
-            support=Support(profiles),
+            support=Support(profiles, issuer.keys),
         )
 
     def stop(self) -> None:

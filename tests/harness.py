@@ -124,3 +124,12 @@ class ServerProcess:
         code = self.process.wait(timeout=30)
         self.stderr = self.process.stderr.read() if self.process.stderr else ""
         return code
+
+
+def stored_key(keyring: Keyring, row: object, email: str) -> str:
+    """The key of a stored license row (keys are not stored: derived from its terms and `email`)."""
+    from licensing.license_keys import KeyMaker
+    from licensing.records import Terms
+
+    terms = Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags)  # type: ignore[attr-defined]
+    return KeyMaker(keyring).key(email, row.key_id, row.product_id, row.serial, row.issued, terms)  # type: ignore[attr-defined]

@@ -47,12 +47,14 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "/licensing.v1.SupportService/ExportProfile": _SUPPORT_OR_ADMIN,
     "/licensing.v1.SupportService/EraseProfile": _SUPPORT_OR_ADMIN,
     "/licensing.v1.SupportService/SetNewsletterConsent": _SUPPORT_OR_ADMIN,
+    "/licensing.v1.SupportService/CorrectEmail": _SUPPORT_OR_ADMIN,
 }
 # Look-ups that could enumerate customers are rate-limited per token.
 RATE_LIMITED_METHODS = frozenset(
     {
         "/licensing.v1.SupportService/FindLicenses",
         "/licensing.v1.SupportService/ExportProfile",
+        "/licensing.v1.SupportService/CorrectEmail",
         "/licensing.v1.ValidationService/ValidateKey",
     }
 )

@@ -18,7 +18,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
 
-__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
+__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "CheckpointBusy", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
 
 # Peewee logs every statement with its parameters at DEBUG, license keys included. Logs are for
 # trends and never tied to a person, so its statement log stays off even when we debug.
@@ -29,10 +29,18 @@ SQLITE_PRAGMAS = {
     "synchronous": "full",
     "busy_timeout": 30_000,  # milliseconds; a writer waits rather than answering "locked"
     "foreign_keys": 1,
+    # Deleted and overwritten content is zeroed, not just unlinked, so an erased data key, a
+    # cleared note or a dropped column leaves no trace in either database file.
+    "secure_delete": 1,
 }
+_BUSY_TIMEOUT_MS = SQLITE_PRAGMAS["busy_timeout"]
 
 
-def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = False) -> peewee.Database:
+class CheckpointBusy(Exception):
+    """A reader (a running backup, a long query) kept the write-ahead log from being emptied."""
+
+
+def open_database(url: str, *, max_connections: int = 16) -> peewee.Database:
     """A Peewee database for `url` (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME).
 
     PostgreSQL connections come from a bounded pool and go back to it after every call, so a
@@ -43,9 +51,7 @@ def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = 
         path = Path(url.removeprefix("sqlite:///"))
         if not path.parent.is_dir():
             raise ConfigurationError(f"the folder for the SQLite database does not exist: {path.parent}")
-        # secure_delete overwrites deleted content, so an erased data key leaves no trace in the file.
-        pragmas = {**SQLITE_PRAGMAS, "secure_delete": 1} if secure_delete else SQLITE_PRAGMAS
-        sqlite: peewee.Database = connect(url, pragmas=pragmas, lock_type="IMMEDIATE", timeout=30)
+        sqlite: peewee.Database = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=30)
         return sqlite
     if url.startswith(("postgresql://", "postgres://")):
         pool: peewee.Database = PooledPostgresqlDatabase(
@@ -91,13 +97,28 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
         logging.getLogger("licensing.storage").debug("closing a broken connection failed: %s", type(exc).__name__)
 
 
-def purge_deleted_rows(db: peewee.Database, table: str) -> None:
-    """Make deleted rows of `table` unreadable in the live files, not just invisible.
+def purge_deleted_rows(db: peewee.Database, *tables: str, attempts: int = 5, wait_ms: int = 400) -> None:
+    """Make deleted rows of `tables` unreadable in the live files, not just invisible; or raise.
 
-    SQLite (with secure_delete on) has zeroed them in the database file; a checkpoint moves the
-    change out of the write-ahead log too. PostgreSQL's VACUUM reclaims the dead tuples.
+    SQLite (secure_delete on) has zeroed them in the pages it wrote, but until a checkpoint the
+    old page can still sit in the database file and the write-ahead log. A TRUNCATE checkpoint
+    copies the log back and empties it; a reader holding an older snapshot (a running `.backup`)
+    makes it report busy, and then the old page is still on disk: after `attempts` tries of
+    `wait_ms` each, CheckpointBusy says so instead of pretending. PostgreSQL's VACUUM removes
+    the dead tuples from the table (what its own WAL keeps is in docs/operations.md).
     """
     if isinstance(db, peewee.SqliteDatabase):
-        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    elif isinstance(db, peewee.PostgresqlDatabase):
-        db.execute_sql(f'VACUUM "{table}"')
+        for attempt in range(attempts):
+            db.execute_sql(f"PRAGMA busy_timeout = {wait_ms}")
+            try:
+                busy, log_frames, checkpointed = db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                db.execute_sql(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            # TRUNCATE that succeeds leaves an empty log: (0, 0, 0). -1 frames: not in WAL mode.
+            if busy == 0 and log_frames in (0, -1) and checkpointed in (0, -1):
+                return
+            logging.getLogger("licensing.storage").info("checkpoint busy (attempt %d of %d)", attempt + 1, attempts)
+        raise CheckpointBusy("the write-ahead log could not be emptied: another connection holds a read transaction")
+    if isinstance(db, peewee.PostgresqlDatabase):
+        for table in tables:
+            db.execute_sql(f'VACUUM "{table}"')

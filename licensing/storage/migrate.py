@@ -29,6 +29,8 @@ class Migration:
     version: int
     name: str
     up: Callable[[SchemaMigrator, peewee.Database], None]
+    # Work that cannot run inside a transaction (VACUUM), run once the migration has committed.
+    after: Callable[[peewee.Database], None] | None = None
 
 
 def _discover() -> list[Migration]:
@@ -36,7 +38,7 @@ def _discover() -> list[Migration]:
     for info in pkgutil.iter_modules(migrations.__path__):
         if info.name.startswith("m") and info.name[1:5].isdigit():
             module = importlib.import_module(f"{migrations.__name__}.{info.name}")
-            found.append(Migration(int(info.name[1:5]), info.name[6:], module.up))
+            found.append(Migration(int(info.name[1:5]), info.name[6:], module.up, getattr(module, "after", None)))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError("migrations must be numbered 1, 2, 3, … without gaps")
@@ -88,6 +90,9 @@ def migrate_main(db: peewee.Database) -> list[Migration]:
                 applied_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             )
             applied.append(migration)
+    for migration in applied:
+        if migration.after is not None:
+            migration.after(db)
     return applied
 
 

@@ -3,7 +3,9 @@
 What is stored, and what is not: a profile holds the purchaser's email only encrypted (under
 its own data key, kept in the separate key store) and a keyed digest of it for look-up (the
 blind index); an order holds the provider's reference and no payment data at all; a license
-holds its terms, its key text and its revocation; an API token only a hash of the token.
+holds its terms and its revocation, never its key text (the key is derived again from the
+terms and the purchaser's email while the email is held, so an erasure leaves no key behind);
+an API token only a hash of the token.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ __all__ = [
     "AuditEvent",
     "BaseModel",
     "DataKey",
+    "EmailCorrection",
     "KeystoreModel",
     "License",
     "Order",
     "Product",
     "Profile",
+    "SupersededLicense",
     "database",
     "keystore",
     "utcnow",
@@ -90,7 +94,6 @@ class License(BaseModel):
     order = peewee.ForeignKeyField(Order, backref="licenses", on_delete="RESTRICT")
     product = peewee.ForeignKeyField(Product, backref="licenses", on_delete="RESTRICT")
     key_id = peewee.IntegerField()
-    key_text = peewee.CharField(max_length=160)
     issued = peewee.DateField()
     expires = peewee.DateField(null=True)
     updates_until = peewee.DateField(null=True)
@@ -104,6 +107,33 @@ class License(BaseModel):
 
     class Meta:
         indexes = ((("order", "product"), True),)
+
+
+class SupersededLicense(BaseModel):
+    """A serial replaced by a new one when the purchaser's email was corrected: its key (bound to
+    the former address) is revoked, and listed in every revocation list from then on."""
+
+    order_id: int
+    product_id: int
+
+    serial = peewee.BigIntegerField(primary_key=True)
+    order = peewee.ForeignKeyField(Order, on_delete="RESTRICT")
+    product = peewee.ForeignKeyField(Product, on_delete="RESTRICT")
+    key_id = peewee.IntegerField()
+    replaced_by = peewee.BigIntegerField()
+    supersede_time = peewee.DateTimeField(default=utcnow)
+
+
+class EmailCorrection(BaseModel):
+    """The blind index of an address a profile moved away from, so that the order system's retry
+    with the former address is told EMAIL_CORRECTED. Deleted when the profile is erased."""
+
+    profile_id: int
+
+    id = peewee.AutoField()
+    profile = peewee.ForeignKeyField(Profile, on_delete="RESTRICT")
+    former_index = peewee.BlobField(index=True)
+    correct_time = peewee.DateTimeField(default=utcnow)
 
 
 class ApiToken(BaseModel):
@@ -144,4 +174,6 @@ class DataKey(KeystoreModel):
     create_time = peewee.DateTimeField(default=utcnow)
 
 
-MAIN_MODELS: tuple[type[BaseModel], ...] = (Product, Profile, Order, License, ApiToken, AuditEvent)
+MAIN_MODELS: tuple[type[BaseModel], ...] = (
+    Product, Profile, Order, License, SupersededLicense, EmailCorrection, ApiToken, AuditEvent,
+)
