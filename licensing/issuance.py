@@ -35,13 +35,13 @@ from .issuance_batch import (
 from .keyring import Keyring
 from .license_keys import KeyMaker
 from .products import ProductCatalog
-from .profiles import NewProfile, ProfileStore
+from .profiles import NewProfile, Opened, ProfileStore, note_purpose
 from .records import LicenseRecord, RevocationReason, Terms
 from .storage.compiled import CompiledQuery
 from .storage.group_commit import GroupCommitter
 from .storage.models import License, Order, Product, Profile, database, keystore, utcnow
 
-__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of"]
+__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of", "shown"]
 
 MAX_DAY = dt.date(2179, 6, 6)
 MIN_DAY = dt.date(2000, 1, 2)
@@ -84,6 +84,13 @@ def record_of(row: License, product_code: str, order: Order, key_text: str = "")
         revocation_reason=RevocationReason(row.revocation_reason) if row.revocation_reason else None,
         revocation_note=row.revocation_note,
     )
+
+
+def shown(keys: KeyMaker, record: LicenseRecord, row: License, opened: Opened) -> LicenseRecord:
+    """A stored license as support and the order system see it: its key derived again and its
+    note opened, while the purchaser's profile holds an email (neither, once erased)."""
+    note = opened.open(note_purpose(row.order_id, row.product_id), row.revocation_note_sealed) or row.revocation_note
+    return replace(record, key_text=keys.key_of(opened.email, record, row.product_id), revocation_note=note)
 
 
 # The order, its profile's blind index, and its license for one product: the one read an
@@ -297,8 +304,7 @@ class Issuer:
         row = query.first()
         if row is None:
             raise NotFound("no license for this order_id and product", reason="LICENSE_NOT_FOUND")
-        record = record_of(row, product.code, row.order)
-        return replace(record, key_text=self.keys.key_of(self.profiles.reveal_email(row.order.profile), record, product.number))
+        return shown(self.keys, record_of(row, product.code, row.order), row, self.profiles.opened(row.order.profile))
 
     def revoke(
         self, order_ref: str, product_code: str, reason: RevocationReason, note: str, actor: str
@@ -317,12 +323,14 @@ class Issuer:
             rows = list(query)
             if not rows:
                 raise NotFound("the order has no license for this product", reason="LICENSE_NOT_FOUND")
+            # The note is staff's text about the purchaser: sealed under their data key, so that an
+            # erasure shreds it (a note on an erased purchaser's license is not kept at all).
+            opened = self.profiles.opened(order.profile)
             now = utcnow()
             for row in rows:
                 if row.revoke_time is None:
-                    row.revoke_time, row.revocation_reason, row.revocation_note = now, reason.value, note or None
+                    row.revoke_time, row.revocation_reason = now, reason.value
+                    row.revocation_note_sealed = opened.seal(note_purpose(row.order_id, row.product_id), note)
                     row.save()
                     audit.record(actor, "revoke", f"order:{order_ref}", f"serial {row.serial:012X} {reason.value}")
-        email = self.profiles.reveal_email(order.profile)
-        records = [record_of(row, row.product.code, order) for row in rows]
-        return [replace(r, key_text=self.keys.key_of(email, r, row.product.number)) for r, row in zip(records, rows)]
+        return [shown(self.keys, record_of(row, row.product.code, order), row, opened) for row in rows]

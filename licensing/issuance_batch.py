@@ -277,5 +277,6 @@ def write_issuances(group: list[PendingIssue]) -> None:
         consenting = {profiles[w.email_index][0] for w in created if w.newsletter_consent and not profiles[w.email_index][1]}
         if consenting:
             Profile.update(
-                newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout"
+                newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout",
+                newsletter_source_sealed=None,
             ).where(Profile.id.in_(list(consenting)) & (Profile.newsletter_subscribed == False)).execute()

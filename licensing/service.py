@@ -81,6 +81,8 @@ class Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
         issuer = Issuer(keyring, profiles, clock=utcnow)
+        if migrate:
+            profiles.seal_legacy_text()  # free text written in clear before schema 3
         return cls(
             settings=settings,
             databases=databases,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from licensing_client import LicenseError
 from licensing_client.keyformat import decode_payload, parse_key
@@ -20,9 +20,9 @@ from licensing_client.keyformat import decode_payload, parse_key
 from . import audit
 from .errors import Conflict, InvalidArgument, NotFound
 from .inputs import check_email, check_free_text, check_order_ref
-from .issuance import derive_serial, record_of
+from .issuance import derive_serial, record_of, shown
 from .license_keys import KeyMaker
-from .profiles import ProfileStore
+from .profiles import SOURCE_PURPOSE, ProfileStore
 from .records import LicenseRecord
 from .storage.models import (
     AuditEvent,
@@ -99,13 +99,9 @@ class Support:
         row = License.get_or_none(License.serial == payload.serial)
         if row is not None and row.key_id == payload.key_id:
             profile = row.order.profile
-            email = self.profiles.reveal_email(profile)
-            if email is None:
+            email = self.profiles.opened(profile).email
+            if email is None or self.keys.same_key(key_text, self.keys.key_of(email, record_of(row, "", row.order), row.product_id)):
                 found = [profile]
-            else:
-                record = record_of(row, "", row.order)
-                if self.keys.same_key(key_text, self.keys.key_of(email, record, row.product_id)):
-                    found = [profile]
         else:
             old = SupersededLicense.get_or_none(SupersededLicense.serial == payload.serial)
             if old is not None and old.key_id == payload.key_id:
@@ -121,23 +117,23 @@ class Support:
 
     def _view(self, profile: Profile) -> ProfileView:
         products = {p.number: p.code for p in Product.select(Product.number, Product.code)}
-        email = self.profiles.reveal_email(profile)
+        opened = self.profiles.opened(profile)
         orders = []
         for order in Order.select().where(Order.profile == profile).order_by(Order.order_time, Order.id):
             licenses = License.select().where(License.order == order).order_by(License.product)
-            records = []
-            for row in licenses:
-                record = record_of(row, products.get(row.product_id, str(row.product_id)), order)
-                records.append(replace(record, key_text=self.keys.key_of(email, record, row.product_id)))
-            orders.append(OrderView(order.order_ref, order.provider, order.order_time, order.test_order, tuple(records)))
+            records = tuple(
+                shown(self.keys, record_of(row, products.get(row.product_id, str(row.product_id)), order), row, opened)
+                for row in licenses
+            )
+            orders.append(OrderView(order.order_ref, order.provider, order.order_time, order.test_order, records))
         return ProfileView(
             public_id=profile.public_id,
-            email=email,
+            email=opened.email,
             create_time=profile.create_time,
             erase_time=profile.erase_time,
             newsletter_subscribed=profile.newsletter_subscribed,
             newsletter_change_time=profile.newsletter_change_time,
-            newsletter_source=profile.newsletter_source,
+            newsletter_source=self.profiles.newsletter_source(profile, opened),
             orders=tuple(orders),
         )
 
@@ -207,11 +203,13 @@ class Support:
     def set_newsletter_consent(self, email: str, subscribed: bool, source: str, actor: str) -> ProfileView:
         source = check_free_text(source, "source", 64) or "support"
         profile = self._require(email)
+        # The source is staff's text about the purchaser: sealed under their data key.
+        sealed = self.profiles.opened(profile).seal(SOURCE_PURPOSE, source)
         with database.atomic():
             Profile.update(
-                newsletter_subscribed=subscribed, newsletter_change_time=utcnow(), newsletter_source=source
+                newsletter_subscribed=subscribed, newsletter_change_time=utcnow(),
+                newsletter_source=None, newsletter_source_sealed=sealed,
             ).where(Profile.id == profile.id).execute()
-            # The source is text typed by staff: it stays on the profile (erased with it), not here.
             audit.record(actor, "consent", f"profile:{profile.public_id}", f"newsletter {'on' if subscribed else 'off'}")
         return self._view(Profile.get_by_id(profile.id))
 

@@ -10,6 +10,7 @@ database; its default synchronous commit gives the same durability.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import peewee
@@ -97,19 +98,27 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
         logging.getLogger("licensing.storage").debug("closing a broken connection failed: %s", type(exc).__name__)
 
 
-def purge_deleted_rows(db: peewee.Database, *tables: str, attempts: int = 5, wait_ms: int = 400) -> None:
+def purge_deleted_rows(
+    db: peewee.Database, *tables: str, attempts: int = 5, wait_ms: int = 400, rewrite: bool = False
+) -> None:
     """Make deleted rows of `tables` unreadable in the live files, not just invisible; or raise.
 
     SQLite (secure_delete on) has zeroed them in the pages it wrote, but until a checkpoint the
     old page can still sit in the database file and the write-ahead log. A TRUNCATE checkpoint
     copies the log back and empties it; a reader holding an older snapshot (a running `.backup`)
     makes it report busy, and then the old page is still on disk: after `attempts` tries of
-    `wait_ms` each, CheckpointBusy says so instead of pretending. PostgreSQL's VACUUM removes
-    the dead tuples from the table (what its own WAL keeps is in docs/operations.md).
+    `wait_ms` each, CheckpointBusy says so instead of pretending.
+
+    PostgreSQL: a plain VACUUM frees dead tuples but can leave their bytes in the page's free
+    space, so `rewrite` (for the small key-store table) runs VACUUM FULL, which writes the live
+    rows to a new file. Neither can drop a tuple that a transaction begun earlier may still see
+    (a running pg_dump), so such a transaction, or a lock that VACUUM FULL cannot get within
+    `wait_ms`, is CheckpointBusy too. What PostgreSQL's own WAL keeps is in docs/operations.md.
     """
+    log = logging.getLogger("licensing.storage")
     if isinstance(db, peewee.SqliteDatabase):
         for attempt in range(attempts):
-            db.execute_sql(f"PRAGMA busy_timeout = {wait_ms}")
+            db.execute_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
             try:
                 busy, log_frames, checkpointed = db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
@@ -117,8 +126,38 @@ def purge_deleted_rows(db: peewee.Database, *tables: str, attempts: int = 5, wai
             # TRUNCATE that succeeds leaves an empty log: (0, 0, 0). -1 frames: not in WAL mode.
             if busy == 0 and log_frames in (0, -1) and checkpointed in (0, -1):
                 return
-            logging.getLogger("licensing.storage").info("checkpoint busy (attempt %d of %d)", attempt + 1, attempts)
+            log.info("checkpoint busy (attempt %d of %d)", attempt + 1, attempts)
         raise CheckpointBusy("the write-ahead log could not be emptied: another connection holds a read transaction")
     if isinstance(db, peewee.PostgresqlDatabase):
-        for table in tables:
-            db.execute_sql(f'VACUUM "{table}"')
+        if not rewrite:
+            for table in tables:
+                db.execute_sql(f'VACUUM "{table}"')
+            return
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(wait_ms / 1000)
+            if _older_snapshots(db):
+                log.info("vacuum deferred by an older snapshot (attempt %d of %d)", attempt + 1, attempts)
+                continue
+            try:
+                db.execute_sql(f"SET lock_timeout = '{int(wait_ms)}ms'")
+                for table in tables:
+                    db.execute_sql(f'VACUUM FULL "{table}"')
+            except peewee.OperationalError:  # lock_timeout: a reader holds the table
+                log.info("vacuum full waited too long for its lock (attempt %d of %d)", attempt + 1, attempts)
+                continue
+            finally:
+                db.execute_sql("RESET lock_timeout")
+            if not _older_snapshots(db):
+                return
+        raise CheckpointBusy("the deleted rows could not be rewritten away: another transaction still sees them")
+
+
+def _older_snapshots(db: peewee.Database) -> bool:
+    """Whether another session of this database holds a snapshot begun before now (pg_stat_activity
+    shows every session's xmin to a superuser or a member of pg_read_all_stats)."""
+    row = db.execute_sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND backend_xmin IS NOT NULL AND xact_start < statement_timestamp()"
+    ).fetchone()
+    return bool(row[0])

@@ -67,7 +67,8 @@ class Profile(BaseModel):
     erase_time = peewee.DateTimeField(null=True)
     newsletter_subscribed = peewee.BooleanField(default=False)
     newsletter_change_time = peewee.DateTimeField(null=True)
-    newsletter_source = peewee.CharField(max_length=64, null=True)
+    newsletter_source = peewee.CharField(max_length=64, null=True)  # only "checkout"; staff's text is sealed
+    newsletter_source_sealed = peewee.BlobField(null=True)  # under the data key
 
 
 class Order(BaseModel):
@@ -103,7 +104,8 @@ class License(BaseModel):
     create_time = peewee.DateTimeField(default=utcnow)
     revoke_time = peewee.DateTimeField(null=True, index=True)
     revocation_reason = peewee.CharField(max_length=16, null=True)
-    revocation_note = peewee.CharField(max_length=200, null=True)
+    revocation_note = peewee.CharField(max_length=200, null=True)  # schema 2 only: sealed at start-up
+    revocation_note_sealed = peewee.BlobField(null=True)  # under the purchaser's data key
 
     class Meta:
         indexes = ((("order", "product"), True),)

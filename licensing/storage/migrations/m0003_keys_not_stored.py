@@ -9,6 +9,9 @@
   write-ahead log).
 - superseded_license: serials replaced when an email was corrected (revoked for good).
 - email_correction: blind indexes of former addresses, so a retry with one is told why it fails.
+- license.revocation_note_sealed, profile.newsletter_source_sealed: staff's free text about the
+  purchaser, sealed under their data key. The migration has no keyring, so text written under
+  schema 2 is sealed by the server's first start (ProfileStore.seal_legacy_text).
 - audit_event: consent entries drop the source staff typed ("newsletter on via …"); the audit
   log names actions and pseudonymous targets only.
 """
@@ -54,6 +57,10 @@ def up(migrator: SchemaMigrator, db: peewee.Database) -> None:
         correct_time = peewee.DateTimeField(default=_now)
 
     db.create_tables([SupersededLicense, EmailCorrection])
+    migrate(
+        migrator.add_column("license", "revocation_note_sealed", peewee.BlobField(null=True)),
+        migrator.add_column("profile", "newsletter_source_sealed", peewee.BlobField(null=True)),
+    )
     for state in ("on", "off"):
         db.execute_sql(
             "UPDATE \"audit_event\" SET detail = %s WHERE action = 'consent' AND detail LIKE %s"
