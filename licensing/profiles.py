@@ -147,7 +147,7 @@ class ProfileStore:
             done += 1
         if done:
             try:
-                purge_deleted_rows(database.obj, License._meta.table_name, Profile._meta.table_name, attempts=2)
+                purge_deleted_rows(database.obj, License._meta.table_name, Profile._meta.table_name, rewrite=True)
             except CheckpointBusy:
                 log.warning("sealing legacy text: the checkpoint was deferred by a reader")
         return done

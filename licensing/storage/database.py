@@ -154,10 +154,12 @@ def purge_deleted_rows(
 
 
 def _older_snapshots(db: peewee.Database) -> bool:
-    """Whether another session of this database holds a snapshot begun before now (pg_stat_activity
-    shows every session's xmin to a superuser or a member of pg_read_all_stats)."""
+    """Whether another client session of this database holds a snapshot begun before now
+    (pg_stat_activity shows every session's xmin to a superuser or a member of pg_read_all_stats).
+    Autovacuum workers are left out: VACUUM FULL waits for their lock, and they hold no snapshot
+    that keeps a deleted row visible to anyone."""
     row = db.execute_sql(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-        "AND backend_xmin IS NOT NULL AND xact_start < statement_timestamp()"
+        "AND backend_type = 'client backend' AND backend_xmin IS NOT NULL AND xact_start < statement_timestamp()"
     ).fetchone()
     return bool(row[0])

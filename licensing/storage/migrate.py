@@ -73,8 +73,9 @@ def pending_migrations(db: peewee.Database) -> list[Migration]:
     return [m for m in MIGRATIONS if m.version not in done]
 
 
-def migrate_main(db: peewee.Database) -> list[Migration]:
-    """Apply every pending migration; return those applied (empty when up to date)."""
+def migrate_main(db: peewee.Database, *, up_to: int | None = None) -> list[Migration]:
+    """Apply every pending migration (or those up to version `up_to`, for tests of a migration);
+    return those applied (empty when up to date)."""
     history = _history_table(db)
     applied: list[Migration] = []
     with db.atomic():
@@ -83,6 +84,8 @@ def migrate_main(db: peewee.Database) -> list[Migration]:
         db.create_tables([history], safe=True)
         migrator = SchemaMigrator.from_database(db)
         for migration in pending_migrations(db):
+            if up_to is not None and migration.version > up_to:
+                break
             migration.up(migrator, db)
             history.create(
                 version=migration.version,

@@ -74,5 +74,6 @@ def after(db: peewee.Database) -> None:
     """Outside the migration's transaction: make the dropped key text unreadable in the files."""
     if isinstance(db, peewee.PostgresqlDatabase):
         db.execute_sql('VACUUM FULL "license"')
+        db.execute_sql('VACUUM FULL "audit_event"')
     elif isinstance(db, peewee.SqliteDatabase):
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
