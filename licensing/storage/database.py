@@ -99,7 +99,7 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
 
 
 def purge_deleted_rows(
-    db: peewee.Database, *tables: str, attempts: int = 5, wait_ms: int = 400, rewrite: bool = False
+    db: peewee.Database, *tables: str, attempts: int = 5, wait_ms: int = 250, rewrite: bool = False
 ) -> None:
     """Make deleted rows of `tables` unreadable in the live files, not just invisible; or raise.
 
@@ -118,6 +118,10 @@ def purge_deleted_rows(
     log = logging.getLogger("licensing.storage")
     if isinstance(db, peewee.SqliteDatabase):
         for attempt in range(attempts):
+            if attempt:
+                # Another checkpoint running (a concurrent erase) answers busy at once, without
+                # the busy handler: give it time to finish, as a reader gets in the handler.
+                time.sleep(wait_ms / 1000)
             db.execute_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
             try:
                 busy, log_frames, checkpointed = db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
