@@ -30,7 +30,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
         add_product(code, number, code.title())
     tokens = {"support": create_token("desk-carol", Role.SUPPORT), "issuer": create_token("shop", Role.ISSUER)}
     databases.close()
-    server = ServerProcess(settings, TEST_PASSPHRASE)
+    # Three look-ups at once, then one a minute: correct-email counts against the look-up limit.
+    server = ServerProcess(settings, TEST_PASSPHRASE, "--lookup-rate", "1", "--lookup-burst", "3")
     try:
         yield server, tokens
     finally:
@@ -79,3 +80,6 @@ def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple
     taken = cli(server, tokens["support"], "correct-email", "--email", typo, "--new-email", right)
     assert taken.returncode == 1 and len(taken.stderr.strip().splitlines()) == 1
     assert "NOT_FOUND" in taken.stderr and typo not in taken.stderr
+
+    limited = cli(server, tokens["support"], "correct-email", "--email", right, "--new-email", f"x.{tag}@example.com")
+    assert limited.returncode == 1 and "RESOURCE_EXHAUSTED" in limited.stderr and "retry in" in limited.stderr
