@@ -83,8 +83,7 @@ class ProfileStore:
         return self.vault.blind_index(normalized_email)
 
     def find(self, normalized_email: str) -> Profile | None:
-        found = list(Profile.select().where(Profile.email_index == self.index_of(normalized_email)))  # read to the end
-        return found[0] if found else None
+        return Profile.get_or_none(Profile.email_index == self.index_of(normalized_email))
 
     def exists(self, email_index: bytes) -> bool:
         return _PROFILE_BY_INDEX.first(database.obj, email_index) is not None
@@ -154,8 +153,6 @@ class ProfileStore:
         return done
 
     def _data_key(self, public_id: str) -> bytes | None:
-        # Read to the end (not `get_or_none`): a SQLite statement left unfinished keeps its read
-        # transaction open on this thread's connection, and that blocks every erase's checkpoint.
         rows = list(DataKey.select(DataKey.wrapped_key).where(DataKey.profile_public_id == public_id).tuples())
         if not rows:
             return None
