@@ -237,3 +237,20 @@ def test_an_erase_during_a_backup_is_never_ok_while_the_wrapped_key_is_on_disk(s
     assert Profile.get_by_id(profile.id).email_index is None
     for email in (emails[0], emails[2]):  # the neighbours keep their keys
         assert Profile.get(Profile.email_index == vault.blind_index(email)).email_ciphertext is not None
+
+
+def test_a_look_up_by_key_needs_the_whole_key_of_a_live_purchaser(server: Harness) -> None:
+    from licensing_client.keyformat import format_key, parse_key
+
+    email = unique_email("whole-key")
+    key = server.issue(email, order_ref()).license.license_key
+    parts = parse_key(key)
+    forged = format_key(parts.payload, bytes(64))  # the right serial, a signature nobody made
+    stub, md = support(server), server.auth("support")
+    assert not stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=forged), metadata=md).profiles
+    [found] = stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=key.lower()), metadata=md).profiles
+    assert found.profile.email == email
+    assert erase(server, email).erased
+    # Erased: nothing is left to derive the key with; the serial alone finds the anonymised record.
+    [anonymous] = stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=key), metadata=md).profiles
+    assert anonymous.profile.email == "" and anonymous.orders[0].licenses[0].license_key == ""
