@@ -153,11 +153,11 @@ class ProfileStore:
         return done
 
     def _data_key(self, public_id: str) -> bytes | None:
-        rows = list(DataKey.select(DataKey.wrapped_key).where(DataKey.profile_public_id == public_id).tuples())
-        if not rows:
+        wrapped = DataKey.select(DataKey.wrapped_key).where(DataKey.profile_public_id == public_id).scalar()
+        if wrapped is None:
             return None
         try:
-            return self.vault.unwrap_data_key(public_id, bytes(rows[0][0]))
+            return self.vault.unwrap_data_key(public_id, bytes(wrapped))
         except DataKeyUnavailable:
             return None
 
