@@ -163,15 +163,7 @@ class ProfileStore:
 
     def reveal_email(self, profile: Profile) -> str | None:
         """The clear email for support and export; None once the profile has been erased."""
-        if profile.email_ciphertext is None or profile.email_index is None:
-            return None
-        data_key = self._data_key(profile.public_id)
-        if data_key is None:
-            return None
-        try:
-            return self.vault.decrypt_email(data_key, profile.public_id, bytes(profile.email_ciphertext))
-        except DataKeyUnavailable:
-            return None
+        return self.opened(profile).email
 
     def move(self, profile: Profile, new_email: str) -> None:
         """Correct the profile's address (call inside a main-database transaction): the new email

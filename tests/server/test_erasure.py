@@ -254,3 +254,11 @@ def test_a_look_up_by_key_needs_the_whole_key_of_a_live_purchaser(server: Harnes
     # Erased: nothing is left to derive the key with; the serial alone finds the anonymised record.
     [anonymous] = stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=key), metadata=md).profiles
     assert anonymous.profile.email == "" and anonymous.orders[0].licenses[0].license_key == ""
+
+
+def test_both_sqlite_databases_set_secure_delete_themselves(server: Harness) -> None:
+    if not is_sqlite(server):
+        pytest.skip("a SQLite pragma")
+    for db in (server.service.databases.main, server.service.databases.keystore):
+        assert db.execute_sql("PRAGMA secure_delete").fetchone() == (1,)
+        assert db.execute_sql("PRAGMA journal_mode").fetchone() == ("wal",)
