@@ -81,8 +81,10 @@ class Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
         issuer = Issuer(keyring, profiles, clock=utcnow)
-        if migrate:
-            profiles.seal_legacy_text()  # free text written in clear before schema 3
+        # Free text written in clear before schema 3 (`licensing migrate` has no keyring to seal
+        # it with). After the first start this finds nothing; it costs one scan of the license
+        # and profile tables per start.
+        profiles.seal_legacy_text()
         return cls(
             settings=settings,
             databases=databases,
