@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
@@ -72,8 +73,12 @@ def up(migrator: SchemaMigrator, db: peewee.Database) -> None:
 
 def after(db: peewee.Database) -> None:
     """Outside the migration's transaction: make the dropped key text unreadable in the files."""
-    if isinstance(db, peewee.PostgresqlDatabase):
-        db.execute_sql('VACUUM FULL "license"')
-        db.execute_sql('VACUUM FULL "audit_event"')
-    elif isinstance(db, peewee.SqliteDatabase):
-        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    from ..database import CheckpointBusy, purge_deleted_rows
+
+    try:
+        purge_deleted_rows(db, "license", "audit_event", rewrite=True, attempts=10)
+    except CheckpointBusy:
+        logging.getLogger("licensing.storage").warning(
+            "migration 3: old key text may remain in the files until another session ends; "
+            'run VACUUM FULL "license" (PostgreSQL) or PRAGMA wal_checkpoint(TRUNCATE) (SQLite) later'
+        )
