@@ -167,9 +167,8 @@ class Filler:
         )
         self.insert(
             self.main, License,
-            ["serial", "order", "product", "key_id", "key_text", "issued", "seats", "edition", "flags", "create_time"],
-            ((serial(i), first_order + i, PRODUCT_NUMBER, 1, f"FILLER-{serial(i):012X}".ljust(160, "X"),
-              ordered.date(), 1, 0, 0, now) for i in ids),
+            ["serial", "order", "product", "key_id", "issued", "seats", "edition", "flags", "create_time"],
+            ((serial(i), first_order + i, PRODUCT_NUMBER, 1, ordered.date(), 1, 0, 0, now) for i in ids),
         )
         self.insert(
             self.main, AuditEvent, ["time", "actor", "action", "target", "detail"],

@@ -6,6 +6,8 @@ row that committed first, and everyone is answered with that row.
 
 The key is derived, not random: serial = SHA-256 of (product, order reference) cut to 48 bits,
 and Ed25519 signatures are deterministic, so the same request gives the same key byte for byte.
+The key is never stored (license_keys.py): a retry carries the email and gets the key derived
+again; support sees it while the profile's email can be opened.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import peewee
-from licensing_client.email import email_digest
-from licensing_client.keyformat import encode_payload, format_key, signed_message
-from licensing_client.license import License as KeyLicense
 
 from . import audit
 from .errors import Conflict, InvalidArgument, LicensingError, NotFound, Unavailable
@@ -30,18 +29,19 @@ from .issuance_batch import (
     PendingIssue,
     license_record,
     mismatch,
-    order_email_mismatch,
+    order_conflict,
     write_issuances,
 )
 from .keyring import Keyring
+from .license_keys import KeyMaker
 from .products import ProductCatalog
-from .profiles import NewProfile, ProfileStore
+from .profiles import NewProfile, Opened, ProfileStore, note_purpose
 from .records import LicenseRecord, LicenseStatus, RevocationReason, Terms
 from .storage.compiled import CompiledQuery
 from .storage.group_commit import GroupCommitter
 from .storage.models import License, Order, Product, Profile, database, keystore, utcnow
 
-__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of"]
+__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of", "shown"]
 
 MAX_DAY = dt.date(2179, 6, 6)
 MIN_DAY = dt.date(2000, 1, 2)
@@ -68,12 +68,13 @@ def derive_serial(order_ref: str, product_number: int, attempt: int = 0) -> int:
     return int.from_bytes(hashlib.sha256(material).digest()[:6], "big")
 
 
-def record_of(row: License, product_code: str, order: Order) -> LicenseRecord:
+def record_of(row: License, product_code: str, order: Order, key_text: str = "") -> LicenseRecord:
+    """The stored license as plain data; its key is derived by the caller, who holds the email."""
     return LicenseRecord(
         serial=row.serial,
         product=product_code,
         order_ref=order.order_ref,
-        key_text=row.key_text,
+        key_text=key_text,
         key_id=row.key_id,
         terms=Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags),
         issued=row.issued,
@@ -85,10 +86,17 @@ def record_of(row: License, product_code: str, order: Order) -> LicenseRecord:
     )
 
 
+def shown(keys: KeyMaker, record: LicenseRecord, row: License, opened: Opened) -> LicenseRecord:
+    """A stored license as support and the order system see it: its key derived again and its
+    note opened, while the purchaser's profile holds an email (neither, once erased)."""
+    note = opened.open(note_purpose(row.order_id, row.product_id), row.revocation_note_sealed) or row.revocation_note
+    return replace(record, key_text=keys.key_of(opened.email, record, row.product_id), revocation_note=note)
+
+
 # The order, its profile's blind index, and its license for one product: the one read an
 # issuance makes before deciding to write (compiled once: building it costs more than running it).
 _EXISTING = CompiledQuery(
-    lambda order_ref, product: Order.select(Order.test_order, Profile.email_index, License)
+    lambda order_ref, product: Order.select(Order.test_order, Order.profile, Profile.email_index, License)
     .join(Profile)
     .switch(Order)
     .join(License, peewee.JOIN.LEFT_OUTER, on=(License.order == Order.id) & (License.product == product))
@@ -100,6 +108,7 @@ _EXISTING = CompiledQuery(
 class Issuer:
     def __init__(self, keyring: Keyring, profiles: ProfileStore, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.keyring = keyring
+        self.keys = KeyMaker(keyring)
         self.profiles = profiles
         self.clock = clock
         self.products = ProductCatalog()
@@ -118,10 +127,7 @@ class Issuer:
         writes go through the group committer, so concurrent issuances share one commit.
         """
         pending, email = self._prepare(request, actor)
-        existing = self._existing(
-            pending.order_ref, pending.product, pending.email_index, pending.terms,
-            pending.issued if pending.explicit_order_time else None,
-        )
+        existing = self._existing(pending, email)
         if existing is not None:
             return IssueResult(existing, created=False)
         if not self.profiles.exists(pending.email_index):
@@ -216,47 +222,45 @@ class Issuer:
                 break
         for i in todo:
             outcomes[i] = Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, IssueResult) and not outcome.created:
+                # A stored license: its key is derived again with the email this retry carries.
+                outcomes[i] = IssueResult(self._with_key(outcome.license, *batch[i]), created=False)
         return outcomes  # type: ignore[return-value]
+
+    def _with_key(self, record: LicenseRecord, pending: PendingIssue, email: str) -> LicenseRecord:
+        """`record` with its key: the one just signed when it matches, else derived again."""
+        if (record.serial, record.key_id, record.issued, record.terms) == (
+            pending.serial, pending.key_id, pending.issued, pending.terms
+        ):
+            return replace(record, key_text=pending.key_text)
+        return replace(record, key_text=self.keys.key_of(email, record, pending.product.number))
 
     def _sign(
         self, email: str, key_id: int, product: int, serial: int, issued: dt.date, terms: Terms
     ) -> str:
-        digest = email_digest(email)
-        payload = encode_payload(
-            KeyLicense(
-                key_id=key_id,
-                product=product,
-                serial=serial,
-                issued=issued,
-                expires=terms.expires,
-                updates_until=terms.updates_until,
-                seats=terms.seats,
-                edition=terms.edition,
-                flags=terms.flags,
-            ),
-            digest,
-        )
-        return format_key(payload, self.keyring.sign(key_id, signed_message(payload, digest)))
+        return self.keys.key(email, key_id, product, serial, issued, terms)
 
-    def _existing(
-        self, order_ref: str, product: Product, email_index: bytes, terms: Terms, issued: dt.date | None
-    ) -> LicenseRecord | None:
+    def _existing(self, pending: PendingIssue, email: str) -> LicenseRecord | None:
         """The stored license for (order, product) if the request matches it; Conflict if not.
 
-        One query: the order, its profile's blind index, and the license for this product.
+        One query: the order, its profile's blind index, and the license for this product. An
+        order whose purchaser was erased, or moved to a corrected address, says so (PROFILE_ERASED,
+        EMAIL_CORRECTED) rather than "a different email".
         """
-        row = _EXISTING.first(database.obj, order_ref, product.number)
+        row = _EXISTING.first(database.obj, pending.order_ref, pending.product.number)
         if row is None:
             return None
         stored_index = row["email_index"]
-        if stored_index is None or not hmac.compare_digest(bytes(stored_index), email_index):
-            raise order_email_mismatch()
+        if stored_index is None or not hmac.compare_digest(bytes(stored_index), pending.email_index):
+            raise order_conflict(row["profile"], pending.email_index)
         if row["serial"] is None:
             return None
-        problem = mismatch(row, terms, issued)
+        problem = mismatch(row, pending.terms, pending.issued if pending.explicit_order_time else None)
         if problem is not None:
             raise problem
-        return license_record(row, product.code, order_ref, row["test_order"])
+        record = license_record(row, pending.product.code, pending.order_ref, row["test_order"])
+        return self._with_key(record, pending, email)
 
     def _check_order_time(self, value: dt.datetime | None) -> dt.datetime:
         now = self.clock()
@@ -306,7 +310,7 @@ class Issuer:
                 audit.record(actor, "get", f"order:{order_ref}", f"product {product.code}")
         if row is None:
             raise NotFound("no license for this order_id and product", reason="LICENSE_NOT_FOUND")
-        return record_of(row, product.code, row.order)
+        return shown(self.keys, record_of(row, product.code, row.order), row, self.profiles.opened(row.order.profile))
 
     def revoke(
         self, order_ref: str, product_code: str, reason: RevocationReason, note: str, actor: str
@@ -325,13 +329,17 @@ class Issuer:
             rows = list(query)
             if not rows:
                 raise NotFound("the order has no license for this product", reason="LICENSE_NOT_FOUND")
+            # The note is staff's text about the purchaser: sealed under their data key, so that an
+            # erasure shreds it (a note on an erased purchaser's license is not kept at all).
+            opened = self.profiles.opened(order.profile)
             now = utcnow()
             for row in rows:
                 if row.revoke_time is None:
-                    row.revoke_time, row.revocation_reason, row.revocation_note = now, reason.value, note or None
+                    row.revoke_time, row.revocation_reason = now, reason.value
+                    row.revocation_note_sealed = opened.seal(note_purpose(row.order_id, row.product_id), note)
                     row.save()
                     audit.record(actor, "revoke", f"order:{order_ref}", f"serial {row.serial:012X} {reason.value}")
-        return [record_of(row, row.product.code, order) for row in rows]
+        return [shown(self.keys, record_of(row, row.product.code, order), row, opened) for row in rows]
 
     def list_licenses(
         self,
@@ -344,7 +352,10 @@ class Issuer:
         after_serial: int = -1,
         limit: int = 100,
     ) -> list[LicenseRecord]:
-        """Licenses matching every filter given, in serial order, after `after_serial` (paging)."""
+        """Licenses matching every filter given, in serial order, after `after_serial` (paging).
+
+        Keys are not shown in a list (each would mean opening a purchaser's email); `get` shows one.
+        """
         query = License.select(License, Order, Product).join(Order).switch(License).join(Product)
         query = query.where(License.serial > after_serial)
         if order_ref:

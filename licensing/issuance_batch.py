@@ -19,9 +19,9 @@ from .profiles import NewProfile
 from .records import LicenseRecord, RevocationReason, Terms
 from .storage.compiled import insert_ignoring_conflicts, select_in
 from .storage.group_commit import PendingWrite
-from .storage.models import AuditEvent, License, Order, Product, Profile, database, utcnow
+from .storage.models import AuditEvent, EmailCorrection, License, Order, Product, Profile, database, utcnow
 
-__all__ = ["RETRY_WITH_NEXT_SERIAL", "IssueResult", "PendingIssue", "write_issuances"]
+__all__ = ["RETRY_WITH_NEXT_SERIAL", "IssueResult", "PendingIssue", "order_conflict", "write_issuances"]
 
 RETRY_WITH_NEXT_SERIAL = object()  # the serial belongs to another order (a 48-bit collision)
 
@@ -59,11 +59,12 @@ def terms_of(row: dict[str, Any]) -> Terms:
 
 
 def license_record(row: dict[str, Any], product_code: str, order_ref: str, test_order: bool) -> LicenseRecord:
+    """A stored license; its key is not stored, and is derived by the caller, who has the email."""
     return LicenseRecord(
         serial=row["serial"],
         product=product_code,
         order_ref=order_ref,
-        key_text=row["key_text"],
+        key_text="",
         key_id=row["key_id"],
         terms=terms_of(row),
         issued=row["issued"],
@@ -111,6 +112,32 @@ def order_email_mismatch() -> Conflict:
     )
 
 
+def order_conflict(order_profile_id: int, email_index: bytes) -> Conflict:
+    """Why an order that belongs to another profile than this email's cannot be answered.
+
+    PROFILE_ERASED: the order's purchaser had their personal data erased (whatever email the
+    retry carries: the answer must not confirm a guess). EMAIL_CORRECTED: this email is one the
+    purchaser moved away from. Otherwise the order belongs to someone else.
+    """
+    owner = Profile.select(Profile.email_index).where(Profile.id == order_profile_id).first()
+    if owner is None or owner.email_index is None:
+        return Conflict(
+            "the purchaser of this order had their personal data erased on request; no license key "
+            "is issued or shown for this order again (do not retry)",
+            reason="PROFILE_ERASED",
+        )
+    corrected = EmailCorrection.select(EmailCorrection.id).where(
+        (EmailCorrection.profile == order_profile_id) & (EmailCorrection.former_index == email_index)
+    )
+    if corrected.exists():
+        return Conflict(
+            "the purchaser's email address for this order was corrected on their request; retry "
+            "with the corrected address to get the current key",
+            reason="EMAIL_CORRECTED",
+        )
+    return order_email_mismatch()
+
+
 # Set-wise reads and writes in plain SQL built from the models (see storage/compiled.py: building
 # Peewee queries per group would cost the single writer thread more than running them).
 _LICENSE_FIELDS = License._meta.sorted_fields
@@ -140,10 +167,13 @@ def _serials(order_ids: set[int]) -> dict[tuple[int, int], int]:
 
 def write_issuances(group: list[PendingIssue]) -> None:
     """Flush a group inside the caller's transaction; sets each write's result or error."""
+    orders = _orders({w.order_ref for w in group})
     profiles = _profiles({w.email_index for w in group})
     new_profiles: dict[bytes, NewProfile] = {}
     for w in group:
-        if w.email_index not in profiles and w.new_profile is not None:
+        # An order already recorded belongs to a profile that exists; a retry of it with an email
+        # that has none (say the erased purchaser's) must not store that email again.
+        if w.email_index not in profiles and w.new_profile is not None and w.order_ref not in orders:
             new_profiles.setdefault(w.email_index, w.new_profile)
     if new_profiles:
         insert_ignoring_conflicts(
@@ -157,7 +187,6 @@ def write_issuances(group: list[PendingIssue]) -> None:
         )
         profiles.update(_profiles(set(new_profiles)))
 
-    orders = _orders({w.order_ref for w in group})
     new_orders: dict[str, dict[str, Any]] = {}
     for w in group:
         if w.order_ref not in orders and w.order_ref not in new_orders and w.email_index in profiles:
@@ -177,11 +206,11 @@ def write_issuances(group: list[PendingIssue]) -> None:
     for w in group:
         profile = profiles.get(w.email_index)
         order = orders.get(w.order_ref)
-        if profile is None or order is None:
+        if order is not None and (profile is None or order[1] != profile[0]):
+            w.error = order_conflict(order[1], w.email_index)
+        elif profile is None or order is None:
             # Erased between the caller's look-up and this write: a rare race, answered as busy.
             w.error = Unavailable("the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED")
-        elif order[1] != profile[0]:
-            w.error = order_email_mismatch()
         else:
             live.append((w, order[0], order[2]))
     if not live:
@@ -204,7 +233,6 @@ def write_issuances(group: list[PendingIssue]) -> None:
                     "order": pair[0],
                     "product": w.product.number,
                     "key_id": w.key_id,
-                    "key_text": w.key_text,
                     "issued": w.issued,
                     "expires": w.terms.expires,
                     "updates_until": w.terms.updates_until,
@@ -249,5 +277,6 @@ def write_issuances(group: list[PendingIssue]) -> None:
         consenting = {profiles[w.email_index][0] for w in created if w.newsletter_consent and not profiles[w.email_index][1]}
         if consenting:
             Profile.update(
-                newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout"
+                newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout",
+                newsletter_source_sealed=None,
             ).where(Profile.id.in_(list(consenting)) & (Profile.newsletter_subscribed == False)).execute()

@@ -5,6 +5,8 @@
 - Each profile's email is encrypted (XChaCha20-Poly1305) under that profile's own random data
   key, with the profile's public ID as associated data, so a ciphertext copied to another row
   does not decrypt.
+- Free text written about the purchaser (a revocation note, where they gave newsletter consent)
+  is sealed under the same data key (`seal_text`), so erasure shreds it with the email.
 - Data keys are wrapped by the master key (also only in the keyring) and kept in a key store
   separate from the main database. Deleting a profile's data key shreds its email everywhere,
   backups of the main database included.
@@ -69,6 +71,16 @@ class EmailVault:
     @staticmethod
     def decrypt_email(data_key: bytes, public_id: str, ciphertext: bytes) -> str:
         return _open(data_key, ciphertext, b"profile-email:" + public_id.encode()).decode("utf-8")
+
+    @staticmethod
+    def seal_text(data_key: bytes, public_id: str, purpose: str, text: str) -> bytes:
+        """Free text about the purchaser under their data key; `purpose` names the field and row
+        (e.g. "revocation-note:17:2"), so a sealed value moved to another field does not open."""
+        return _seal(data_key, text.encode("utf-8"), f"text:{public_id}:{purpose}".encode())
+
+    @staticmethod
+    def open_text(data_key: bytes, public_id: str, purpose: str, sealed: bytes) -> str:
+        return _open(data_key, sealed, f"text:{public_id}:{purpose}".encode()).decode("utf-8")
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -46,7 +46,7 @@ def bind_only(settings: Settings, *, pool_size: int = 16) -> Databases:
     if settings.home.is_dir():  # the operator's home; a PostgreSQL-only set-up may have none
         private_folder(settings.home)
     main = open_database(settings.database_url, max_connections=pool_size + 2)
-    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size), secure_delete=True)
+    keys = open_database(settings.keystore_url, max_connections=min(4, pool_size))
     database.initialize(main)
     keystore.initialize(keys)
     return Databases(main, keys)
@@ -86,6 +86,10 @@ class Service:
         reconcile(keyring)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
         issuer = Issuer(keyring, profiles, clock=utcnow)
+        # Free text written in clear before schema 3 (`licensing migrate` has no keyring to seal
+        # it with). After the first start this finds nothing; it costs one scan of the license
+        # and profile tables per start.
+        profiles.seal_legacy_text()
         return cls(
             settings=settings,
             databases=databases,
@@ -93,7 +97,7 @@ class Service:
             issuer=issuer,
             profiles=profiles,
             validator=Validator(keyring, issuer.products),
-            support=Support(profiles),
+            support=Support(profiles, issuer.keys),
         )
 
     def stop(self) -> None:

@@ -17,7 +17,7 @@ from .keyring import Keyring
 from .products import ProductCatalog
 from .revocations import build_revocation_list
 from .storage.compiled import CompiledQuery
-from .storage.models import License, Product, database
+from .storage.models import License, Product, SupersededLicense, database
 
 __all__ = ["CurrentRevocations", "ValidationResult", "Validator"]
 
@@ -47,11 +47,17 @@ _REVOKED = CompiledQuery(
 )
 
 
+_REPLACED = CompiledQuery(
+    lambda serial: SupersededLicense.select(SupersededLicense.serial).where(SupersededLicense.serial == serial), arity=1
+)
+
+
 class _RevokedInDatabase:
-    """Answers `serial in revocations` from the licenses table (an indexed primary-key look-up)."""
+    """Answers `serial in revocations` from the licenses table and the serials replaced by an
+    email correction (indexed primary-key look-ups)."""
 
     def __contains__(self, serial: object) -> bool:
-        return _REVOKED.first(database.obj, serial) is not None
+        return _REVOKED.first(database.obj, serial) is not None or _REPLACED.first(database.obj, serial) is not None
 
 
 class Validator:
@@ -79,7 +85,7 @@ class Validator:
         return self.keyring.public_keyring(products).to_json()
 
     def revocation_list(self) -> CurrentRevocations:
-        """The signed list of every revoked serial.
+        """The signed list of every revoked serial, and of every serial an email correction replaced.
 
         Revocations are never undone, so the count of revoked licenses only grows: it is the
         sequence number, and the time of the latest revocation is the list's issue time. The
@@ -91,7 +97,8 @@ class Validator:
             .order_by(License.serial)
             .tuples()
         )
-        rows = cast(list[tuple[int, dt.datetime]], list(query))
+        replaced = SupersededLicense.select(SupersededLicense.serial, SupersededLicense.supersede_time).tuples()
+        rows = cast(list[tuple[int, dt.datetime]], list(query) + list(replaced))
         serials = [serial for serial, _ in rows]
         latest = max((when for _, when in rows), default=dt.datetime(1970, 1, 1))
         issue_time = latest.replace(microsecond=0, tzinfo=dt.UTC)

@@ -154,3 +154,12 @@ class ServerProcess:
 
     def stop(self) -> int:
         return stop_process(self.process)
+
+
+def stored_key(keyring: Keyring, row: object, email: str) -> str:
+    """The key of a stored license row (keys are not stored: derived from its terms and `email`)."""
+    from licensing.license_keys import KeyMaker
+    from licensing.records import Terms
+
+    terms = Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags)  # type: ignore[attr-defined]
+    return KeyMaker(keyring).key(email, row.key_id, row.product_id, row.serial, row.issued, terms)  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ SERVICES: dict[str, tuple[str, list[str]]] = {
     "licensing.v1.ValidationService": ("validation", ["ValidateKey", "ListSigningKeys", "GetRevocationList"]),
     "licensing.v1.SupportService": (
         "support",
-        ["FindLicenses", "ExportProfile", "EraseProfile", "SetNewsletterConsent"],
+        ["FindLicenses", "ExportProfile", "EraseProfile", "CorrectEmail", "SetNewsletterConsent"],
     ),
 }
 CLIENT_STREAMING = {"IssueLicenses"}

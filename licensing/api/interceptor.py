@@ -60,6 +60,7 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "/licensing.v1.AdminService/GetCaller": _ANY_ROLE,
     "/licensing.v1.AdminService/ListAuditEntries": frozenset({Role.ADMIN}),
     "/licensing.v1.AdminService/GetTrends": _SUPPORT_OR_ADMIN,
+    "/licensing.v1.SupportService/CorrectEmail": _SUPPORT_OR_ADMIN,
 }
 # Look-ups that could enumerate customers are rate-limited per token.
 # Every method whose answer differs for a known and an unknown email, order or key: each is a way

@@ -1,4 +1,4 @@
-"""SupportService: look-ups by email, order or key; export; erasure; newsletter consent."""
+"""SupportService: look-ups by email, order or key; export; erasure; email correction; consent."""
 
 from __future__ import annotations
 
@@ -31,6 +31,22 @@ def profile_message(view: ProfileView) -> support_pb2.Profile:
     )
 
 
+def profile_record(view: ProfileView, today: dt.date) -> support_pb2.ProfileRecord:
+    return support_pb2.ProfileRecord(
+        profile=profile_message(view),
+        orders=[
+            support_pb2.OrderRecord(
+                order_id=order.order_ref,
+                provider=order.provider,
+                order_time=timestamp(order.order_time),
+                test_order=order.test_order,
+                licenses=[license_message(lic, today) for lic in order.licenses],
+            )
+            for order in view.orders
+        ],
+    )
+
+
 class SupportServicer(support_pb2_grpc.SupportServiceServicer):
     def __init__(self, support: Support, today: Callable[[], dt.date]) -> None:
         self.support = support
@@ -49,24 +65,7 @@ class SupportServicer(support_pb2_grpc.SupportServiceServicer):
             raise InvalidArgument("query", "give one of email, order_id or license_key", reason="QUERY_REQUIRED")
         metrics.lookup(query)
         today = self.today()
-        return support_pb2.FindLicensesResponse(
-            profiles=[
-                support_pb2.ProfileRecord(
-                    profile=profile_message(view),
-                    orders=[
-                        support_pb2.OrderRecord(
-                            order_id=order.order_ref,
-                            provider=order.provider,
-                            order_time=timestamp(order.order_time),
-                            test_order=order.test_order,
-                            licenses=[license_message(lic, today) for lic in order.licenses],
-                        )
-                        for order in view.orders
-                    ],
-                )
-                for view in views
-            ]
-        )
+        return support_pb2.FindLicensesResponse(profiles=[profile_record(view, today) for view in views])
 
     def ExportProfile(self, request: support_pb2.ExportProfileRequest, context: grpc.ServicerContext) -> support_pb2.ExportProfileResponse:
         document = self.support.export(request.email, current_caller().name, self.today())
@@ -79,3 +78,23 @@ class SupportServicer(support_pb2_grpc.SupportServiceServicer):
     def SetNewsletterConsent(self, request: support_pb2.SetNewsletterConsentRequest, context: grpc.ServicerContext) -> support_pb2.SetNewsletterConsentResponse:
         view = self.support.set_newsletter_consent(request.email, request.subscribed, request.source, current_caller().name)
         return support_pb2.SetNewsletterConsentResponse(profile=profile_message(view))
+
+    def CorrectEmail(self, request: support_pb2.CorrectEmailRequest, context: grpc.ServicerContext) -> support_pb2.CorrectEmailResponse:
+        which = request.WhichOneof("profile")
+        correction = self.support.correct_email(
+            request.email if which == "email" else "",
+            request.profile_id if which == "profile_id" else "",
+            request.new_email,
+            current_caller().name,
+        )
+        today = self.today()
+        record = profile_record(correction.profile, today)
+        by_serial = {lic.serial: lic for order in record.orders for lic in order.licenses}
+        return support_pb2.CorrectEmailResponse(
+            profile=record,
+            replaced=[
+                support_pb2.ReplacedLicense(former_serial=old, license=by_serial[new])
+                for old, new in correction.replaced
+                if new in by_serial
+            ],
+        )

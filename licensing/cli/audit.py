@@ -15,7 +15,7 @@ from typing import Any
 from .. import audit
 from .common import open_databases, settings_of
 
-ACTIONS = ("issue", "revoke", "find", "export", "erase", "consent")
+ACTIONS = ("issue", "revoke", "find", "export", "erase", "consent", "correct-email", "reissue")
 
 
 def register(commands: Any) -> None:

@@ -1,4 +1,5 @@
-"""`licensing support find|export|erase|consent`: support staff's commands, over the gRPC API only.
+"""`licensing support find|export|erase|correct-email|consent`: support staff's commands, over the
+gRPC API only.
 
 Support never opens a database: every command is one call to SupportService with the caller's
 support token, so the server authorises it, rate-limits look-ups and writes the audit log, as for
@@ -33,7 +34,7 @@ ERASE_PROMPT = "Erase all personal data of this purchaser? [y/N] "
 def register(commands: Any) -> None:
     support = commands.add_parser(
         "support",
-        help="support staff: find purchasers, export, erase, record newsletter consent (over the gRPC API)",
+        help="support staff: find purchasers, export, erase, correct an email, record newsletter consent (over the gRPC API)",
         description=f"Support staff's commands. They call the server with a support token from {TOKEN_ENV}.",
     )
     group = support.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -82,6 +83,22 @@ def register(commands: Any) -> None:
     erase.add_argument("--email", required=True, help="the purchaser's email address")
     erase.add_argument("--yes", action="store_true", help="do not ask; required when input is not a terminal")
     erase.set_defaults(func=_erase)
+
+    correct = group.add_parser(
+        "correct-email",
+        parents=[connection, output],
+        help="move a purchaser to a corrected email address; their keys are reissued for it",
+        description=(
+            "Correct a purchaser's email address on their request. Every license gets a new key bound to "
+            "the new address (same terms); the old keys are revoked and listed in the next revocation list. "
+            "Send the purchaser the new keys shown."
+        ),
+    )
+    who = correct.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="the purchaser's current email address")
+    who.add_argument("--profile", metavar="PROFILE_ID", help="the profile ID shown by `find`")
+    correct.add_argument("--new-email", required=True, help="the corrected email address")
+    correct.set_defaults(func=_correct_email)
 
     consent = group.add_parser(
         "consent", parents=[connection, output], help="record that a purchaser subscribed or unsubscribed"
@@ -163,6 +180,24 @@ def _erase(args: argparse.Namespace) -> int:
         print(f"erased the purchaser's personal data; {response.licenses_kept} license(s) kept, anonymised")
     else:
         print("nothing is held for this email address; nothing erased")
+    return 0
+
+
+def _correct_email(args: argparse.Namespace) -> int:
+    if args.email is not None:
+        request = support_pb2.CorrectEmailRequest(email=args.email, new_email=args.new_email)
+    else:
+        request = support_pb2.CorrectEmailRequest(profile_id=args.profile, new_email=args.new_email)
+    with _support_stub(args) as (stub, call):
+        response = call(stub.CorrectEmail, request)
+    if args.json:
+        _print_json(response)
+        return 0
+    _print_profile(response.profile.profile)
+    _print_orders(response.profile.orders)
+    print(f"\n{len(response.replaced)} license(s) reissued for the corrected address; their former keys are revoked:")
+    for replaced in response.replaced:
+        print(f"  {replaced.former_serial:012X} -> {replaced.license.serial:012X}")
     return 0
 
 

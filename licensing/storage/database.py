@@ -10,6 +10,8 @@ database; its default synchronous commit gives the same durability.
 from __future__ import annotations
 
 import logging
+import re
+import time
 from pathlib import Path
 
 import peewee
@@ -19,7 +21,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 from ..errors import ConfigurationError
 from .files import private_sqlite_file
 
-__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
+__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "CheckpointBusy", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
 
 # Peewee logs every statement with its parameters at DEBUG, license keys included. Logs are for
 # trends and never tied to a person, so its statement log stays off even when we debug.
@@ -30,10 +32,18 @@ SQLITE_PRAGMAS = {
     "synchronous": "full",
     "busy_timeout": 30_000,  # milliseconds; a writer waits rather than answering "locked"
     "foreign_keys": 1,
+    # Deleted and overwritten content is zeroed, not just unlinked, so an erased data key, a
+    # cleared note or a dropped column leaves no trace in either database file.
+    "secure_delete": 1,
 }
+_BUSY_TIMEOUT_MS = SQLITE_PRAGMAS["busy_timeout"]
 
 
-def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = False) -> peewee.Database:
+class CheckpointBusy(Exception):
+    """A reader (a running backup, a long query) kept the write-ahead log from being emptied."""
+
+
+def open_database(url: str, *, max_connections: int = 16) -> peewee.Database:
     """A Peewee database for `url` (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME).
 
     PostgreSQL connections come from a bounded pool and go back to it after every call, so a
@@ -48,9 +58,7 @@ def open_database(url: str, *, max_connections: int = 16, secure_delete: bool = 
                 "run `licensing init` there first (`make serve` does it for var/home)"
             )
         private_sqlite_file(path)
-        # secure_delete overwrites deleted content, so an erased data key leaves no trace in the file.
-        pragmas = {**SQLITE_PRAGMAS, "secure_delete": 1} if secure_delete else SQLITE_PRAGMAS
-        sqlite: peewee.Database = connect(url, pragmas=pragmas, lock_type="IMMEDIATE", timeout=30)
+        sqlite: peewee.Database = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=30)
         return sqlite
     if url.startswith(("postgresql://", "postgres://")):
         pool: peewee.Database = PooledPostgresqlDatabase(
@@ -96,13 +104,87 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
         logging.getLogger("licensing.storage").debug("closing a broken connection failed: %s", type(exc).__name__)
 
 
-def purge_deleted_rows(db: peewee.Database, table: str) -> None:
-    """Make deleted rows of `table` unreadable in the live files, not just invisible.
+def purge_deleted_rows(
+    db: peewee.Database, *tables: str, attempts: int = 5, wait_ms: int = 250, rewrite: bool = False
+) -> None:
+    """Make deleted rows of `tables` unreadable in the live files, not just invisible; or raise.
 
-    SQLite (with secure_delete on) has zeroed them in the database file; a checkpoint moves the
-    change out of the write-ahead log too. PostgreSQL's VACUUM reclaims the dead tuples.
+    SQLite (secure_delete on) has zeroed them in the pages it wrote, but until a checkpoint the
+    old page can still sit in the database file and the write-ahead log. A TRUNCATE checkpoint
+    copies the log back and empties it; a reader holding an older snapshot (a running `.backup`)
+    makes it report busy, and then the old page is still on disk: after `attempts` tries of
+    `wait_ms` each, CheckpointBusy says so instead of pretending.
+
+    PostgreSQL: a plain VACUUM frees dead tuples but can leave their bytes in the page's free
+    space, so `rewrite` (for the small key-store table) runs VACUUM FULL, which writes the live
+    rows to a new file. Neither can drop a tuple that a transaction begun earlier may still see
+    (a running pg_dump), so such a transaction, or a lock that VACUUM FULL cannot get within
+    `wait_ms`, is CheckpointBusy too. What PostgreSQL's own WAL keeps is in docs/operations.md.
     """
+    log = logging.getLogger("licensing.storage")
     if isinstance(db, peewee.SqliteDatabase):
-        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    elif isinstance(db, peewee.PostgresqlDatabase):
-        db.execute_sql(f'VACUUM "{table}"')
+        for attempt in range(attempts):
+            if attempt:
+                # Another checkpoint running (a concurrent erase) answers busy at once, without
+                # the busy handler: give it time to finish, as a reader gets in the handler.
+                time.sleep(wait_ms / 1000)
+            db.execute_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            try:
+                busy, log_frames, checkpointed = db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                db.execute_sql(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            # TRUNCATE that succeeds leaves an empty log: (0, 0, 0). -1 frames: not in WAL mode.
+            if busy == 0 and log_frames in (0, -1) and checkpointed in (0, -1):
+                return
+            log.info("checkpoint busy (attempt %d of %d)", attempt + 1, attempts)
+        raise CheckpointBusy("the write-ahead log could not be emptied: another connection holds a read transaction")
+    if isinstance(db, peewee.PostgresqlDatabase):
+        if not rewrite:
+            for table in tables:
+                db.execute_sql(f'VACUUM "{table}"')
+            return
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(wait_ms / 1000)
+            if _older_snapshots(db):
+                log.info("vacuum deferred by an older snapshot (attempt %d of %d)", attempt + 1, attempts)
+                continue
+            try:
+                db.execute_sql(f"SET lock_timeout = '{int(wait_ms)}ms'")
+                kept = sum(_rewrite(db, table) for table in tables)
+            except peewee.OperationalError:  # lock_timeout: a reader holds the table
+                log.info("vacuum full waited too long for its lock (attempt %d of %d)", attempt + 1, attempts)
+                continue
+            finally:
+                db.execute_sql("RESET lock_timeout")
+            if kept == 0 and not _older_snapshots(db):
+                return
+            log.info("vacuum full kept %d dead row version(s) (attempt %d of %d)", kept, attempt + 1, attempts)
+        raise CheckpointBusy("the deleted rows could not be rewritten away: another transaction still sees them")
+
+
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
+
+
+def _rewrite(db: peewee.Database, table: str) -> int:
+    """VACUUM FULL `table`; how many dead row versions it had to copy into the new file because a
+    snapshot may still see them (from VERBOSE's report; 0 when the report is not in English,
+    and then the snapshot check alone decides)."""
+    connection = db.connection()
+    notices = getattr(connection, "notices", None)
+    if notices is not None:
+        del notices[:]
+    db.execute_sql(f'VACUUM (FULL, VERBOSE) "{table}"')
+    return sum(int(n) for notice in (notices or ()) for n in _KEPT.findall(notice))
+
+
+def _older_snapshots(db: peewee.Database) -> bool:
+    """Whether another client session of this database holds a snapshot begun before now
+    (pg_stat_activity shows every session's xmin to a superuser or a member of pg_read_all_stats).
+    Autovacuum workers are left out: VACUUM FULL waits for their lock, and they hold no snapshot
+    that keeps a deleted row visible to anyone."""
+    row = db.execute_sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend' AND backend_xmin IS NOT NULL AND xact_start < statement_timestamp()"
+    ).fetchone()
+    return bool(row[0])

@@ -29,6 +29,8 @@ class Migration:
     version: int
     name: str
     up: Callable[[SchemaMigrator, peewee.Database], None]
+    # Work that cannot run inside a transaction (VACUUM), run once the migration has committed.
+    after: Callable[[peewee.Database], None] | None = None
 
 
 def _discover() -> list[Migration]:
@@ -36,7 +38,7 @@ def _discover() -> list[Migration]:
     for info in pkgutil.iter_modules(migrations.__path__):
         if info.name.startswith("m") and info.name[1:5].isdigit():
             module = importlib.import_module(f"{migrations.__name__}.{info.name}")
-            found.append(Migration(int(info.name[1:5]), info.name[6:], module.up))
+            found.append(Migration(int(info.name[1:5]), info.name[6:], module.up, getattr(module, "after", None)))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError("migrations must be numbered 1, 2, 3, … without gaps")
@@ -71,8 +73,9 @@ def pending_migrations(db: peewee.Database) -> list[Migration]:
     return [m for m in MIGRATIONS if m.version not in done]
 
 
-def migrate_main(db: peewee.Database) -> list[Migration]:
-    """Apply every pending migration; return those applied (empty when up to date)."""
+def migrate_main(db: peewee.Database, *, up_to: int | None = None) -> list[Migration]:
+    """Apply every pending migration (or those up to version `up_to`, for tests of a migration);
+    return those applied (empty when up to date)."""
     history = _history_table(db)
     applied: list[Migration] = []
     with db.atomic():
@@ -81,6 +84,8 @@ def migrate_main(db: peewee.Database) -> list[Migration]:
         db.create_tables([history], safe=True)
         migrator = SchemaMigrator.from_database(db)
         for migration in pending_migrations(db):
+            if up_to is not None and migration.version > up_to:
+                break
             migration.up(migrator, db)
             history.create(
                 version=migration.version,
@@ -88,6 +93,9 @@ def migrate_main(db: peewee.Database) -> list[Migration]:
                 applied_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             )
             applied.append(migration)
+    for migration in applied:
+        if migration.after is not None:
+            migration.after(db)
     return applied
 
 

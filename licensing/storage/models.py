@@ -3,7 +3,9 @@
 What is stored, and what is not: a profile holds the purchaser's email only encrypted (under
 its own data key, kept in the separate key store) and a keyed digest of it for look-up (the
 blind index); an order holds the provider's reference and no payment data at all; a license
-holds its terms, its key text and its revocation; an API token only a hash of the token.
+holds its terms and its revocation, never its key text (the key is derived again from the
+terms and the purchaser's email while the email is held, so an erasure leaves no key behind);
+an API token only a hash of the token.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ __all__ = [
     "AuditEvent",
     "BaseModel",
     "DataKey",
+    "EmailCorrection",
     "KeystoreModel",
     "License",
     "Order",
     "Product",
     "Profile",
     "SigningKeyRecord",
+    "SupersededLicense",
     "database",
     "keystore",
     "utcnow",
@@ -64,7 +68,8 @@ class Profile(BaseModel):
     erase_time = peewee.DateTimeField(null=True)
     newsletter_subscribed = peewee.BooleanField(default=False)
     newsletter_change_time = peewee.DateTimeField(null=True)
-    newsletter_source = peewee.CharField(max_length=64, null=True)
+    newsletter_source = peewee.CharField(max_length=64, null=True)  # only "checkout"; staff's text is sealed
+    newsletter_source_sealed = peewee.BlobField(null=True)  # under the data key
 
 
 class Order(BaseModel):
@@ -91,7 +96,6 @@ class License(BaseModel):
     order = peewee.ForeignKeyField(Order, backref="licenses", on_delete="RESTRICT")
     product = peewee.ForeignKeyField(Product, backref="licenses", on_delete="RESTRICT")
     key_id = peewee.IntegerField()
-    key_text = peewee.CharField(max_length=160)
     issued = peewee.DateField()
     expires = peewee.DateField(null=True)
     updates_until = peewee.DateField(null=True)
@@ -101,7 +105,8 @@ class License(BaseModel):
     create_time = peewee.DateTimeField(default=utcnow)
     revoke_time = peewee.DateTimeField(null=True, index=True)
     revocation_reason = peewee.CharField(max_length=16, null=True)
-    revocation_note = peewee.CharField(max_length=200, null=True)
+    revocation_note = peewee.CharField(max_length=200, null=True)  # schema 2 only: sealed at start-up
+    revocation_note_sealed = peewee.BlobField(null=True)  # under the purchaser's data key
 
     class Meta:
         indexes = ((("order", "product"), True),)
@@ -117,6 +122,33 @@ class SigningKeyRecord(BaseModel):
 
     class Meta:
         table_name = "signing_key"
+
+
+class SupersededLicense(BaseModel):
+    """A serial replaced by a new one when the purchaser's email was corrected: its key (bound to
+    the former address) is revoked, and listed in every revocation list from then on."""
+
+    order_id: int
+    product_id: int
+
+    serial = peewee.BigIntegerField(primary_key=True)
+    order = peewee.ForeignKeyField(Order, on_delete="RESTRICT")
+    product = peewee.ForeignKeyField(Product, on_delete="RESTRICT")
+    key_id = peewee.IntegerField()
+    replaced_by = peewee.BigIntegerField()
+    supersede_time = peewee.DateTimeField(default=utcnow)
+
+
+class EmailCorrection(BaseModel):
+    """The blind index of an address a profile moved away from, so that the order system's retry
+    with the former address is told EMAIL_CORRECTED. Deleted when the profile is erased."""
+
+    profile_id: int
+
+    id = peewee.AutoField()
+    profile = peewee.ForeignKeyField(Profile, on_delete="RESTRICT")
+    former_index = peewee.BlobField(index=True)
+    correct_time = peewee.DateTimeField(default=utcnow)
 
 
 class ApiToken(BaseModel):
@@ -158,5 +190,5 @@ class DataKey(KeystoreModel):
 
 
 MAIN_MODELS: tuple[type[BaseModel], ...] = (
-    Product, Profile, Order, License, SigningKeyRecord, ApiToken, AuditEvent,
+    Product, Profile, Order, License, SupersededLicense, EmailCorrection, SigningKeyRecord, ApiToken, AuditEvent,
 )  # fmt: skip

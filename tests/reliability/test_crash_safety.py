@@ -25,7 +25,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from harness import PRODUCTS
+from harness import PRODUCTS, stored_key
 from licensing_client import validate
 
 from licensing._proto.licensing.v1 import (
@@ -274,8 +274,10 @@ def verify(campaign: Campaign, keyring: Keyring) -> None:
     home.bind()
     try:
         stored: dict[str, list[tuple[str, int]]] = {}
-        for row in License.select(License.key_text, License.product, Order.order_ref).join(Order).objects():
-            stored.setdefault(row.order_ref, []).append((row.key_text, row.product_id))
+        emails = {o.order_id: o.email for o in ledger.sent.values()}
+        for row in License.select(License, Order.order_ref).join(Order).objects():
+            key = stored_key(keyring, row, emails[row.order_ref]) if row.order_ref in emails else ""
+            stored.setdefault(row.order_ref, []).append((key, row.product_id))
         orders_in_db = {order.order_ref for order in Order.select(Order.order_ref)}
         now = dt.datetime.now(dt.UTC)
         public = keyring.public_keyring(PRODUCTS)
@@ -339,7 +341,7 @@ def check_integrity(home: Home) -> str:
 
 
 def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
-    tmp_path: Path, keyring_path: Path
+    tmp_path: Path, keyring_path: Path, keyring: Keyring
 ) -> None:
     """Calls in flight when SIGTERM arrives are held in the database (the test owns SQLite's write
     lock), so they are certainly in flight; they must all finish OK after the signal, while a new
@@ -384,8 +386,9 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
     assert "Traceback" not in log
     home.bind()
     try:
+        emails = {f"DRAIN-{i}": EMAILS[i] for i in range(8)} | {"DRAIN-WARM": EMAILS[0]}
         stored = {
-            o.order_ref: o.licenses[0].key_text
+            o.order_ref: stored_key(keyring, o.licenses[0], emails[o.order_ref])
             for o in Order.select().where(Order.order_ref.startswith("DRAIN-"))
         }
     finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from harness import PRODUCTS, error_info
+from harness import PRODUCTS, error_info, stored_key
 from licensing_client import validate
 
 from licensing._proto.licensing.v1 import (
@@ -211,8 +211,8 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
     home.bind()
     try:
         stored = {
-            row.order_ref: row.key_text
-            for row in License.select(License.key_text, Order.order_ref).join(Order).objects()
+            row.order_ref: stored_key(keyring, row, load.acked[row.order_ref][0]) if row.order_ref in load.acked else ""
+            for row in License.select(License, Order.order_ref).join(Order).objects()
         }
     finally:
         home.close()

@@ -100,6 +100,32 @@ class EraseProfileResponse(_message.Message):
     licenses_kept: int
     def __init__(self, erased: _Optional[bool] = ..., licenses_kept: _Optional[int] = ...) -> None: ...
 
+class CorrectEmailRequest(_message.Message):
+    __slots__ = ("email", "profile_id", "new_email")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    profile_id: str
+    new_email: str
+    def __init__(self, email: _Optional[str] = ..., profile_id: _Optional[str] = ..., new_email: _Optional[str] = ...) -> None: ...
+
+class ReplacedLicense(_message.Message):
+    __slots__ = ("former_serial", "license")
+    FORMER_SERIAL_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_FIELD_NUMBER: _ClassVar[int]
+    former_serial: int
+    license: _license_pb2.License
+    def __init__(self, former_serial: _Optional[int] = ..., license: _Optional[_Union[_license_pb2.License, _Mapping]] = ...) -> None: ...
+
+class CorrectEmailResponse(_message.Message):
+    __slots__ = ("profile", "replaced")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_FIELD_NUMBER: _ClassVar[int]
+    profile: ProfileRecord
+    replaced: _containers.RepeatedCompositeFieldContainer[ReplacedLicense]
+    def __init__(self, profile: _Optional[_Union[ProfileRecord, _Mapping]] = ..., replaced: _Optional[_Iterable[_Union[ReplacedLicense, _Mapping]]] = ...) -> None: ...
+
 class SetNewsletterConsentRequest(_message.Message):
     __slots__ = ("email", "subscribed", "source")
     EMAIL_FIELD_NUMBER: _ClassVar[int]

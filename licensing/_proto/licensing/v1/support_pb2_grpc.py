@@ -27,8 +27,8 @@ if _version_not_supported:
 
 class SupportServiceStub:
     """SupportService lets the support team find purchasers and their licenses,
-    and answer data protection requests: access, erasure and newsletter
-    consent. It requires the support role.
+    and answer data protection requests: access, erasure, correction and
+    newsletter consent. It requires the support role.
     """
 
     def __init__(self, channel):
@@ -52,6 +52,11 @@ class SupportServiceStub:
                 request_serializer=licensing_dot_v1_dot_support__pb2.EraseProfileRequest.SerializeToString,
                 response_deserializer=licensing_dot_v1_dot_support__pb2.EraseProfileResponse.FromString,
                 _registered_method=True)
+        self.CorrectEmail = channel.unary_unary(
+                '/licensing.v1.SupportService/CorrectEmail',
+                request_serializer=licensing_dot_v1_dot_support__pb2.CorrectEmailRequest.SerializeToString,
+                response_deserializer=licensing_dot_v1_dot_support__pb2.CorrectEmailResponse.FromString,
+                _registered_method=True)
         self.SetNewsletterConsent = channel.unary_unary(
                 '/licensing.v1.SupportService/SetNewsletterConsent',
                 request_serializer=licensing_dot_v1_dot_support__pb2.SetNewsletterConsentRequest.SerializeToString,
@@ -61,8 +66,8 @@ class SupportServiceStub:
 
 class SupportServiceServicer:
     """SupportService lets the support team find purchasers and their licenses,
-    and answer data protection requests: access, erasure and newsletter
-    consent. It requires the support role.
+    and answer data protection requests: access, erasure, correction and
+    newsletter consent. It requires the support role.
     """
 
     def FindLicenses(self, request, context):
@@ -85,7 +90,23 @@ class SupportServiceServicer:
     def EraseProfile(self, request, context):
         """Erases the personal data held about one purchaser. Their licenses are
         kept, anonymised, because revocation and accounting still need them.
-        Erasing an email address nothing is held about is not an error.
+        Erasing an email address nothing is held about is not an error. Fails
+        with UNAVAILABLE (reason ERASE_NOT_CONFIRMED) while another connection,
+        such as a running backup, keeps the erased data key readable in the key
+        store's files; retry the same request once it has finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CorrectEmail(self, request, context):
+        """Corrects a purchaser's email address on their request. The profile moves
+        to the new address; every license of the purchaser gets a new serial and
+        a new key bound to the new address, with the same terms, and the old
+        serials are revoked (they appear in every revocation list from then on).
+        Fails with NOT_FOUND when no profile matches, and with
+        FAILED_PRECONDITION (reason EMAIL_IN_USE) when the new address belongs
+        to another purchaser's profile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,6 +139,11 @@ def add_SupportServiceServicer_to_server(servicer, server):
                     request_deserializer=licensing_dot_v1_dot_support__pb2.EraseProfileRequest.FromString,
                     response_serializer=licensing_dot_v1_dot_support__pb2.EraseProfileResponse.SerializeToString,
             ),
+            'CorrectEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectEmail,
+                    request_deserializer=licensing_dot_v1_dot_support__pb2.CorrectEmailRequest.FromString,
+                    response_serializer=licensing_dot_v1_dot_support__pb2.CorrectEmailResponse.SerializeToString,
+            ),
             'SetNewsletterConsent': grpc.unary_unary_rpc_method_handler(
                     servicer.SetNewsletterConsent,
                     request_deserializer=licensing_dot_v1_dot_support__pb2.SetNewsletterConsentRequest.FromString,
@@ -133,8 +159,8 @@ def add_SupportServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SupportService:
     """SupportService lets the support team find purchasers and their licenses,
-    and answer data protection requests: access, erasure and newsletter
-    consent. It requires the support role.
+    and answer data protection requests: access, erasure, correction and
+    newsletter consent. It requires the support role.
     """
 
     @staticmethod
@@ -208,6 +234,33 @@ class SupportService:
             '/licensing.v1.SupportService/EraseProfile',
             licensing_dot_v1_dot_support__pb2.EraseProfileRequest.SerializeToString,
             licensing_dot_v1_dot_support__pb2.EraseProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/licensing.v1.SupportService/CorrectEmail',
+            licensing_dot_v1_dot_support__pb2.CorrectEmailRequest.SerializeToString,
+            licensing_dot_v1_dot_support__pb2.CorrectEmailResponse.FromString,
             options,
             channel_credentials,
             insecure,
