@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 import peewee
@@ -21,16 +22,25 @@ from .errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from .storage.compiled import CompiledQuery
 from .storage.models import ApiToken, database, utcnow
 
-__all__ = ["Caller", "Role", "TokenInfo", "authenticate", "create_token", "list_tokens", "revoke_token"]
+__all__ = [
+    "CACHE_SECONDS", "Caller", "Role", "TokenInfo", "authenticate", "cached_caller", "create_token",
+    "forget_cached_tokens", "list_tokens", "revoke_token",
+]
 
 TOKEN_PREFIX = "lic_"
-# Every call runs this look-up (no cache: a revoked token must be refused at once everywhere).
+# A cache miss runs this look-up; a hit is answered from memory (see CACHE_SECONDS).
 _BY_HASH = CompiledQuery(
     lambda digest: ApiToken.select(ApiToken.name, ApiToken.role, ApiToken.token_hash, ApiToken.revoke_time).where(
         ApiToken.token_hash == digest
     ),
     arity=1,
 )
+# How long a token found valid is trusted without reading the database again. This bounds how long
+# a token revoked by another process (`licensing tokens revoke`, another replica) may still be
+# accepted by a server; a revocation in the same process empties the cache at once.
+CACHE_SECONDS = 2.0
+_cache: dict[bytes, tuple[Caller, float]] = {}  # digest -> (caller, monotonic time it expires)
+_CACHE_MAX = 10_000  # tokens are few; a flood of distinct valid ones only empties the cache
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -72,6 +82,24 @@ def create_token(name: str, role: Role) -> str:
     return token
 
 
+def cached_caller(token: str) -> Caller | None:
+    """The caller of `token` if it was found valid less than CACHE_SECONDS ago, else None (look it up).
+
+    The digest is the cache key, so the cache holds no token in clear; a dict look-up by digest
+    reveals nothing a timing attacker can steer (the digest of a guess is not under their control).
+    """
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    entry = _cache.get(_hash(token))
+    if entry is None or entry[1] < time.monotonic():
+        return None
+    return entry[0]
+
+
+def forget_cached_tokens() -> None:
+    _cache.clear()
+
+
 def authenticate(token: str) -> Caller:
     """The caller a bearer token belongs to, or Unauthenticated (never saying which part failed)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
@@ -80,14 +108,21 @@ def authenticate(token: str) -> Caller:
     row = _BY_HASH.first(database.obj, digest)
     # The look-up is by a digest the caller cannot steer; compare again in constant time anyway.
     if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest) or row["revoke_time"] is not None:
+        _cache.pop(digest, None)
         raise Unauthenticated("the token is not valid or has been revoked", reason="TOKEN_INVALID")
-    return Caller(name=row["name"], role=Role(row["role"]))
+    caller = Caller(name=row["name"], role=Role(row["role"]))
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[digest] = (caller, time.monotonic() + CACHE_SECONDS)
+    return caller
 
 
 def revoke_token(name: str) -> None:
+    forget_cached_tokens()  # refused at once in this process, before the update even commits
     updated = ApiToken.update(revoke_time=utcnow()).where(
         (ApiToken.name == name) & ApiToken.revoke_time.is_null()
     ).execute()
+    forget_cached_tokens()  # and again: a look-up racing the update may have cached it meanwhile
     if not updated and not ApiToken.select().where(ApiToken.name == name).exists():
         raise NotFound(f"no token named {name!r}")
 

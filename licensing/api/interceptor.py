@@ -1,20 +1,35 @@
-"""One interceptor for every licensing RPC: authenticate, authorise, map errors, log a trend line.
+"""One asyncio interceptor for every RPC: admit, authenticate, authorise, map errors, count.
 
-It wraps each method's behaviour rather than deciding in `intercept_service` itself, because
-gRPC calls `intercept_service` on its polling thread: the token look-up must run on the worker
-thread that serves the call, or every call would queue behind one database query.
+Every handler the server sees is rewritten here into a coroutine that reads its request itself,
+because that is the only way to bound the wait for it: grpc.aio would otherwise wait forever for
+the message of a call that sent only headers. So:
 
-Log lines carry the method, the status code and the duration, and nothing a person could be
-identified by: no email, key, token or peer address.
+- a call (or stream) that has sent no message within `first_message_seconds` ends with
+  DEADLINE_EXCEEDED; a stream quiet for `idle_seconds` between two messages ends the same way;
+- authenticated calls are admitted up to `max_in_flight` at once (beyond: RESOURCE_EXHAUSTED at
+  once); a call counts only once its request has arrived, so callers that send nothing take no
+  capacity; calls without a token (health, reflection) have their own, separate, allowance of
+  open streams (`public_streams`) and cannot take the authenticated callers' capacity;
+- the request is parsed here rather than by gRPC, so that bytes which are not a valid message get
+  INVALID_ARGUMENT (gRPC itself would answer INTERNAL);
+- the blocking work of a handler (database, group-commit wait) runs in a bounded thread pool,
+  never on the event loop; the token check is answered from a short-lived cache on the loop.
+
+Logs carry the method, the status code and the duration (at DEBUG: counters in metrics.py cover
+INFO), and nothing a person could be identified by: no email, key, token or peer address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import grpc
 import peewee
@@ -31,10 +46,10 @@ from ..errors import (
 )
 from ..ratelimit import RateLimiter
 from ..storage.database import CONNECTION_ERRORS, release_connection
-from ..tokens import Caller, Role, authenticate
+from ..tokens import Caller, Role, authenticate, cached_caller
 from .status import status_for
 
-__all__ = ["METHOD_ROLES", "AuthInterceptor", "current_caller"]
+__all__ = ["METHOD_ROLES", "AuthInterceptor", "Limits", "current_caller", "run_blocking"]
 
 log = logging.getLogger("licensing.rpc")
 
@@ -79,7 +94,63 @@ RATE_LIMITED_METHODS = frozenset(
 # Standard tooling answers without a token: health checks and reflection reveal no data.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
+T = TypeVar("T")
+
 _caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("licensing_caller")
+_runner: contextvars.ContextVar[_Blocking] = contextvars.ContextVar("licensing_runner")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long the server waits for callers, and how many it serves at once (docs/reliability.md)."""
+
+    first_message_seconds: float = 5.0  # a call's (first) request must arrive within this
+    idle_seconds: float = 10.0  # a stream's next message must arrive within this
+    public_stream_seconds: float = 60.0  # a health Watch or reflection stream lives at most this
+    max_in_flight: int = 256  # authenticated calls being served at once; beyond: RESOURCE_EXHAUSTED
+    public_streams: int = 32  # open health-Watch and reflection streams, apart from the above
+
+
+class _Stalled(Exception):
+    """The caller sent nothing within the time allowed."""
+
+
+class _Busy(Exception):
+    """The server serves `max_in_flight` calls already."""
+
+
+class _Blocking:
+    """Runs blocking work on the bounded pool, giving the thread's database connections back after."""
+
+    def __init__(self, executor: Executor, databases: tuple[peewee.Database, ...]) -> None:
+        self.executor = executor
+        self.databases = databases
+
+    def _in_thread(self, context: contextvars.Context, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        broken = False
+        try:
+            return context.run(fn, *args)
+        except CONNECTION_ERRORS:
+            broken = True
+            raise
+        finally:
+            for db in self.databases:
+                release_connection(db, broken=broken)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        context = contextvars.copy_context()  # the caller, for current_caller() in the thread
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._in_thread, context, fn, args)
+
+
+def current_caller() -> Caller:
+    """The authenticated caller of the request being served (in its coroutine or its thread)."""
+    return _caller.get()
+
+
+async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(*args)` on the server's bounded thread pool (for a coroutine handler's blocking part)."""
+    return await _runner.get().run(fn, *args)
 
 
 def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes) -> Any:
@@ -94,98 +165,234 @@ def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes) -> Any:
         ) from None
 
 
-def current_caller() -> Caller:
-    """The authenticated caller of the request being served on this thread."""
-    return _caller.get()
+async def _next(requests: AsyncIterator[Any], seconds: float) -> Any:
+    """The next message, StopAsyncIteration at the stream's end, or _Stalled after `seconds`."""
+    try:
+        return await asyncio.wait_for(requests.__anext__(), seconds)
+    except TimeoutError:
+        raise _Stalled from None
 
 
-class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, databases: Iterable[peewee.Database], lookups: RateLimiter | None = None) -> None:
+async def _paced(requests: AsyncIterator[Any], first: float, idle: float, parse: Callable[[bytes], Any] | None) -> AsyncIterator[Any]:
+    """The stream's messages, parsed, each due within its time (`first`, then `idle`)."""
+    wait = first
+    while True:
+        try:
+            raw = await _next(requests, wait)
+        except StopAsyncIteration:
+            return
+        wait = idle
+        yield _parsed(parse, raw)
+
+
+def _abort_args(error: Exception) -> tuple[grpc.StatusCode, str, tuple[tuple[str, Any], ...]]:
+    status = status_for(error)
+    return status.code, status.details, tuple(status.trailing_metadata)
+
+
+_STALLED = Unavailable("no request arrived in time", reason="REQUEST_TIMEOUT")
+_BUSY = RateLimited("the server is serving as many calls as it may; retry shortly", retry_after=1.0)
+_BUSY.reason = "SERVER_BUSY"
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(
+        self,
+        databases: Iterable[peewee.Database],
+        executor: Executor,
+        lookups: RateLimiter | None = None,
+        limits: Limits = Limits(),
+    ) -> None:
         self.databases = tuple(databases)
+        self.blocking = _Blocking(executor, self.databases)
         self.lookups = lookups
+        self.limits = limits
+        self.in_flight = 0
+        self.public_open = 0
 
-    def intercept_service(self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails) -> Any:
-        handler = continuation(details)
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: grpc.HandlerCallDetails) -> Any:
+        handler = await continuation(details)
         method = details.method
-        if handler is None or method.startswith(PUBLIC_PREFIXES):
-            return handler
+        if handler is None:
+            return None
+        if method.startswith(PUBLIC_PREFIXES):
+            return self._public(handler)
         roles = METHOD_ROLES.get(method, frozenset({Role.ADMIN}))
         limiter = self.lookups if method in RATE_LIMITED_METHODS else None
-        # The request is parsed inside the wrapper rather than by gRPC, so that bytes which are
-        # not a valid message get INVALID_ARGUMENT (gRPC itself would answer INTERNAL).
         parse = handler.request_deserializer
         if handler.unary_unary is not None:
-            unary = handler.unary_unary
-            return grpc.unary_unary_rpc_method_handler(
-                self._wrap(method, roles, limiter, lambda raw, context: unary(_parsed(parse, raw), context)),
-                response_serializer=handler.response_serializer,
+            behaviour = handler.unary_unary
+            limits = self.limits
+
+            async def unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    raw = await _next(requests, limits.first_message_seconds)
+                except StopAsyncIteration:
+                    raise InvalidArgument("request", "is required", reason="REQUEST_REQUIRED") from None
+                request = _parsed(parse, raw)
+                if inspect.iscoroutinefunction(behaviour):
+                    return await behaviour(request, context)
+                return await self.blocking.run(behaviour, request, context)
+
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap(method, roles, limiter, unary), response_serializer=handler.response_serializer
             )
         if handler.stream_unary is not None:
             streaming = handler.stream_unary
+            if not inspect.iscoroutinefunction(streaming):
+                raise TypeError(f"{method}: a streaming handler must be a coroutine")
+            limits = self.limits
+
+            async def stream(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+                return await streaming(_paced(requests, limits.first_message_seconds, limits.idle_seconds, parse), context)
+
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap(
-                    method, roles, limiter,
-                    lambda raws, context: streaming((_parsed(parse, raw) for raw in raws), context),
-                ),
-                response_serializer=handler.response_serializer,
+                self._wrap(method, roles, limiter, stream), response_serializer=handler.response_serializer
             )
         return handler  # no streaming-response methods exist; nothing else to wrap
 
-    def _wrap(self, method: str, roles: frozenset[Role], limiter: RateLimiter | None, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
-        def serve(request: Any, context: grpc.ServicerContext) -> Any:
+    def _wrap(
+        self, method: str, roles: frozenset[Role], limiter: RateLimiter | None,
+        behaviour: Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext], Awaitable[Any]],
+    ) -> Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext], Awaitable[Any]]:
+        async def serve(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
-            broken = False
+            admitted = False
+            runner = _runner.set(self.blocking)
             try:
-                caller = self._authorise(context, roles)
+                if self.in_flight >= self.limits.max_in_flight:
+                    raise _Busy
+                self.in_flight += 1
+                admitted = True
+                caller = await self._authorise(context, roles)
                 if limiter is not None:
                     limiter.take(caller.name)
                 token = _caller.set(caller)
                 try:
-                    return behaviour(request, context)
+                    return await behaviour(requests, context)
                 finally:
                     _caller.reset(token)
+            except _Stalled:
+                code = grpc.StatusCode.DEADLINE_EXCEEDED
+                metrics.rpc_refused(method, _STALLED.reason, False)
+                await context.abort(code, "no request message arrived in time; the call was ended")
+            except _Busy:
+                code = grpc.StatusCode.RESOURCE_EXHAUSTED
+                metrics.rpc_refused(method, _BUSY.reason, True)
+                await context.abort(*_abort_args(_BUSY))
             except CONNECTION_ERRORS as exc:
                 error: Exception = Unavailable("the database cannot be reached; retry shortly")
                 if "database is locked" in str(exc):
                     error = Unavailable("the database is busy; retry shortly", reason="DATABASE_BUSY")
-                broken = True
                 code = grpc.StatusCode.UNAVAILABLE
                 # The class and SQLSTATE say what happened; the message may quote row values.
                 log.warning(
                     "rpc method=%s database error %s sqlstate=%s",
                     method, type(exc).__name__, getattr(getattr(exc, "orig", None), "pgcode", None) or getattr(exc, "pgcode", None),
                 )
-                context.abort_with_status(status_for(error))
+                await context.abort(*_abort_args(error))
             except LicensingError as exc:
-                status = status_for(exc)
-                code = status.code
+                code = status_for(exc).code
                 metrics.rpc_refused(method, exc.reason, isinstance(exc, RateLimited))
-                context.abort_with_status(status)
+                await context.abort(*_abort_args(exc))
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                code = grpc.StatusCode.CANCELLED
+                raise
             except Exception:
-                if context.code() is not None and context.code() != grpc.StatusCode.OK:
-                    raise  # the servicer (or gRPC) already chose a status, e.g. a cancelled call
                 code = grpc.StatusCode.INTERNAL
                 log.exception("rpc method=%s failed unexpectedly", method)
-                context.abort_with_status(status_for(RuntimeError()))
+                await context.abort(*_abort_args(RuntimeError()))
             finally:
-                for db in self.databases:
-                    release_connection(db, broken=broken)
+                if admitted:
+                    self.in_flight -= 1
+                _runner.reset(runner)
                 elapsed = time.perf_counter() - started
                 metrics.rpc_finished(method, code.name, elapsed)
-                log.info("rpc method=%s code=%s duration_ms=%.2f", method, code.name, elapsed * 1e3)
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("rpc method=%s code=%s duration_ms=%.2f", method, code.name, elapsed * 1e3)
 
         return serve
 
-    def _authorise(self, context: grpc.ServicerContext, roles: frozenset[Role]) -> Caller:
-        header = next((value for key, value in context.invocation_metadata() if key == "authorization"), None)
+    async def _authorise(self, context: grpc.aio.ServicerContext, roles: frozenset[Role]) -> Caller:
+        header = next((value for key, value in context.invocation_metadata() or () if key == "authorization"), None)
         if not isinstance(header, str) or not header.startswith("Bearer "):
             raise Unauthenticated(
                 "send the API token as metadata 'authorization: Bearer <token>'", reason="TOKEN_MISSING"
             )
-        caller = authenticate(header.removeprefix("Bearer ").strip())
+        token = header.removeprefix("Bearer ").strip()
+        caller = cached_caller(token)
+        if caller is None:
+            caller = await self.blocking.run(authenticate, token)
         if caller.role not in roles:
             raise PermissionDenied(
                 f"the {caller.role.value} role may not call this method", reason="ROLE_NOT_ALLOWED"
             )
         return caller
+
+    # -- health and reflection: no token, their own bounded allowance ------------------------------
+
+    def _public(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        limits = self.limits
+        parse = handler.request_deserializer
+        serialize = handler.response_serializer
+        if handler.unary_unary is not None:  # Health.Check: answered from memory, needs no slot
+            check = handler.unary_unary
+
+            async def unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    raw = await _next(requests, limits.first_message_seconds)
+                except (_Stalled, StopAsyncIteration):
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "no request message arrived in time")
+                return await check(_parsed(parse, raw), context)
+
+            return grpc.stream_unary_rpc_method_handler(unary, response_serializer=serialize)
+        if handler.unary_stream is not None:  # Health.Watch
+            watch = handler.unary_stream
+
+            async def watched(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
+                async with self._public_slot(context):
+                    try:
+                        raw = await _next(requests, limits.first_message_seconds)
+                        await asyncio.wait_for(watch(_parsed(parse, raw), context), limits.public_stream_seconds)
+                    except (_Stalled, StopAsyncIteration, TimeoutError):
+                        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream was open for the longest time allowed")
+
+            return grpc.stream_stream_rpc_method_handler(watched, response_serializer=serialize)
+        if handler.stream_stream is not None:  # reflection
+            inner = handler.stream_stream
+
+            async def reflected(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                async with self._public_slot(context):
+                    deadline = time.monotonic() + limits.public_stream_seconds
+                    try:
+                        async for response in inner(_paced(requests, limits.first_message_seconds, limits.idle_seconds, parse), context):
+                            yield response
+                            if time.monotonic() > deadline:
+                                raise _Stalled
+                    except _Stalled:
+                        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream was idle or open for too long")
+                    except LicensingError as exc:
+                        await context.abort(*_abort_args(exc))
+
+            return grpc.stream_stream_rpc_method_handler(reflected, response_serializer=serialize)
+        return handler
+
+    def _public_slot(self, context: grpc.aio.ServicerContext) -> _PublicSlot:
+        return _PublicSlot(self, context)
+
+
+class _PublicSlot:
+    """One of the `public_streams` open streams without a token; RESOURCE_EXHAUSTED when none is free."""
+
+    def __init__(self, owner: AuthInterceptor, context: grpc.aio.ServicerContext) -> None:
+        self.owner, self.context = owner, context
+
+    async def __aenter__(self) -> None:
+        if self.owner.public_open >= self.owner.limits.public_streams:
+            await self.context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many open health or reflection streams")
+        self.owner.public_open += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.owner.public_open -= 1
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 
@@ -16,7 +16,7 @@ from ..issuance import Issuer, IssueRequest
 from ..products import all_products
 from ..storage.models import utcnow
 from .convert import datetime_or_none, license_message, license_status, revocation_reason, terms_from
-from .interceptor import current_caller
+from .interceptor import current_caller, run_blocking
 
 __all__ = ["BULK_CHUNK", "IssuanceServicer", "issue_request_from"]
 
@@ -50,8 +50,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             license=license_message(result.license, self.today()), created=result.created
         )
 
-    def IssueLicenses(self, requests: Iterator[issuance_pb2.IssueLicensesRequest], context: grpc.ServicerContext) -> issuance_pb2.IssueLicensesResponse:
-        """Bulk back-fill: the stream is read in chunks, each issued as one batch."""
+    async def IssueLicenses(self, requests: AsyncIterator[issuance_pb2.IssueLicensesRequest], context: grpc.aio.ServicerContext) -> issuance_pb2.IssueLicensesResponse:
+        """Bulk back-fill: the stream is read in chunks, each issued as one batch.
+
+        A coroutine: reading the stream holds no thread (a slow or idle sender costs nothing but
+        memory); each chunk is issued on the bounded pool (run_blocking)."""
         response = issuance_pb2.IssueLicensesResponse()
         actor = current_caller().name
         chunk: list[tuple[int, IssueRequest | LicensingError]] = []
@@ -75,7 +78,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             lines_provider.clear()
 
         index = 0
-        for message in requests:
+        async for message in requests:
             lines = ([message.request] if message.HasField("request") else []) + list(message.requests)
             if not lines:
                 chunk.append((index, InvalidArgument("request", "is required", reason="REQUEST_REQUIRED")))
@@ -88,8 +91,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     chunk.append((index, exc))
                 index += 1
             if len(chunk) >= BULK_CHUNK:
-                flush()
-        flush()
+                await run_blocking(flush)
+        if chunk:
+            await run_blocking(flush)
         return response
 
     def RevokeLicense(self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.RevokeLicenseResponse:

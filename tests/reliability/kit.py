@@ -8,6 +8,8 @@ LICENSING_RELIABILITY_FIGURES names a file, appends it there as JSON: docs/relia
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import os
 import select
@@ -200,18 +202,12 @@ class StopHung(AssertionError):
 
 def stop_within(running: RunningServer, grace: float = 1.0, within: float = 8.0) -> None:
     """RunningServer.stop, but bounded: a stop that never ends fails the test instead of hanging CI."""
-    running.health.enter_graceful_shutdown()
-    running._monitor.stop()
-    if not running.server.stop(grace).wait(timeout=within):
-        state = running.server._state  # grpcio internals, read only to say what is stuck
-        calls = [
-            {k: v for k, v in vars(rpc).items() if k not in ("context", "condition")}
-            for rpc in list(getattr(state, "rpc_states", ()))
+    if not running.stop_within(grace, within):
+        tasks = [
+            task.get_coro().__qualname__
+            for task in asyncio.all_tasks(running.loop)  # read only, to say what is stuck
         ]
-        raise StopHung(
-            f"server.stop({grace}) had not finished after {within} s: stage={state.stage}, "
-            f"due={getattr(state, 'due', None)}, calls still tracked: {calls}"
-        )
+        raise StopHung(f"server.stop({grace}) had not finished after {within} s; tasks still running: {tasks}")
 
 
 @contextmanager
