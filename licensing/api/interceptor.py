@@ -195,6 +195,33 @@ _BUSY = RateLimited("the server is serving as many calls as it may; retry shortl
 _BUSY.reason = "SERVER_BUSY"
 
 
+class _Admission:
+    """A call's place among the `max_in_flight`, taken once its first message has arrived: a caller
+    that sends nothing must not hold capacity others need."""
+
+    def __init__(self, owner: AuthInterceptor) -> None:
+        self.owner = owner
+        self.admitted = False
+
+    def admit(self) -> None:
+        if self.admitted:
+            return
+        if self.owner.in_flight >= self.owner.limits.max_in_flight:
+            raise _Busy
+        self.owner.in_flight += 1
+        self.admitted = True
+
+    def leave(self) -> None:
+        if self.admitted:
+            self.owner.in_flight -= 1
+            self.admitted = False
+
+    async def after_first(self, messages: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item in messages:
+            self.admit()
+            yield item
+
+
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(
         self,
@@ -224,11 +251,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             behaviour = handler.unary_unary
             limits = self.limits
 
-            async def unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+            async def unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, admission: _Admission) -> Any:
                 try:
                     raw = await _next(requests, limits.first_message_seconds)
                 except StopAsyncIteration:
                     raise InvalidArgument("request", "is required", reason="REQUEST_REQUIRED") from None
+                admission.admit()
                 request = _parsed(parse, raw)
                 if inspect.iscoroutinefunction(behaviour):
                     return await behaviour(request, context)
@@ -243,8 +271,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 raise TypeError(f"{method}: a streaming handler must be a coroutine")
             limits = self.limits
 
-            async def stream(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
-                return await streaming(_paced(requests, limits.first_message_seconds, limits.idle_seconds, parse), context)
+            async def stream(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, admission: _Admission) -> Any:
+                paced = _paced(requests, limits.first_message_seconds, limits.idle_seconds, parse)
+                return await streaming(admission.after_first(paced), context)
 
             return grpc.stream_unary_rpc_method_handler(
                 self._wrap(method, roles, limiter, stream), response_serializer=handler.response_serializer
@@ -253,24 +282,20 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def _wrap(
         self, method: str, roles: frozenset[Role], limiter: RateLimiter | None,
-        behaviour: Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext], Awaitable[Any]],
+        behaviour: Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext, _Admission], Awaitable[Any]],
     ) -> Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext], Awaitable[Any]]:
         async def serve(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
-            admitted = False
+            admission = _Admission(self)
             runner = _runner.set(self.blocking)
             try:
-                if self.in_flight >= self.limits.max_in_flight:
-                    raise _Busy
-                self.in_flight += 1
-                admitted = True
                 caller = await self._authorise(context, roles)
                 if limiter is not None:
                     limiter.take(caller.name)
                 token = _caller.set(caller)
                 try:
-                    return await behaviour(requests, context)
+                    return await behaviour(requests, context, admission)
                 finally:
                     _caller.reset(token)
             except _Stalled:
@@ -304,8 +329,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 log.exception("rpc method=%s failed unexpectedly", method)
                 await context.abort(*_abort_args(RuntimeError()))
             finally:
-                if admitted:
-                    self.in_flight -= 1
+                admission.leave()
                 _runner.reset(runner)
                 elapsed = time.perf_counter() - started
                 metrics.rpc_finished(method, code.name, elapsed)
