@@ -319,6 +319,9 @@ def serve_until_signalled(running: RunningServer, grace: float, stopping: thread
     """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
     if stopping is None:
         stopping = stop_on_signals()
-    stopping.wait()
+    # Wait in short slices: a signal delivered to another thread (grpc's, the event loop's) sets
+    # Python's flag but does not wake a main thread blocked in a lock without timeout.
+    while not stopping.wait(0.5):
+        pass
     log.info("stopping: draining calls in flight for up to %.0f s", grace)
     running.stop(grace)
