@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field, replace
 
 import peewee
@@ -30,6 +30,7 @@ from .issuance_batch import (
     license_record,
     mismatch,
     order_conflict,
+    store_new_data_keys,
     write_issuances,
 )
 from .keyring import Keyring
@@ -112,7 +113,9 @@ class Issuer:
         self.profiles = profiles
         self.clock = clock
         self.products = ProductCatalog()
-        self.committer: GroupCommitter[PendingIssue] = GroupCommitter(database.obj, keystore.obj, write_issuances)
+        self.committer: GroupCommitter[PendingIssue] = GroupCommitter(
+            database.obj, write_issuances, before_commit=store_new_data_keys, other_databases=(keystore.obj,)
+        )
 
     def stop(self) -> None:
         self.committer.stop()
@@ -122,18 +125,27 @@ class Issuer:
     def issue(self, request: IssueRequest, actor: str) -> IssueResult:
         """Issue (or return) the license for (order, product); answered only once it is durable.
 
-        Everything that can happen before the transaction does (checks, the read for an existing
-        license, signing, sealing a new purchaser's email) happens on the caller's thread; the
-        writes go through the group committer, so concurrent issuances share one commit.
+        Everything that can happen before the transaction does (checks, signing, sealing the email
+        in case the purchaser is new) happens on the caller's thread, and nothing is read first:
+        the writer's set-wise statements find an existing order, profile or license for the whole
+        group at once, so concurrent issuances share one commit and no round trip precedes it.
         """
-        pending, email = self._prepare(request, actor)
-        existing = self._existing(pending, email)
-        if existing is not None:
-            return IssueResult(existing, created=False)
-        if not self.profiles.exists(pending.email_index):
-            pending.new_profile = self.profiles.prepare(email)
-            pending.data_keys = [(pending.new_profile.public_id, pending.new_profile.wrapped_key)]
-        outcome = self._commit([(pending, email)])[0]
+        return self._one(self._run(self._rounds([self._prepare(request, actor)])))
+
+    async def issue_async(self, request: IssueRequest, actor: str) -> IssueResult:
+        """issue() for a coroutine: the CPU-light steps inline, the wait for the group without a thread."""
+        rounds = self._rounds([self._prepare(request, actor)])
+        try:
+            writes = next(rounds)
+            while True:
+                await self.committer.submit_async(writes)
+                writes = rounds.send(None)
+        except StopIteration as finished:
+            return self._one(finished.value)
+
+    @staticmethod
+    def _one(outcomes: list[IssueResult | LicensingError]) -> IssueResult:
+        outcome = outcomes[0]
         if isinstance(outcome, LicensingError):
             raise outcome
         return outcome
@@ -142,35 +154,30 @@ class Issuer:
         """Issue a batch (bulk back-fill): each request succeeds or fails alone, in order.
 
         The batch goes to the group committer at once, so it is written in as few transactions
-        as the group size allows; an existing license is found by the write itself, not by a
-        read per request beforehand.
+        as the group size allows; an existing license or profile is found by the write itself,
+        not by a read beforehand. Each distinct email is sealed once.
         """
         outcomes: list[IssueResult | LicensingError | None] = []
         prepared: list[tuple[int, PendingIssue, str]] = []
+        sealed: dict[bytes, NewProfile] = {}
         for index, request in enumerate(requests):
             try:
-                pending, email = self._prepare(request, actor)
+                pending, email = self._prepare(request, actor, sealed)
             except LicensingError as exc:
                 outcomes.append(exc)
                 continue
             outcomes.append(None)
             prepared.append((index, pending, email))
-        known = self.profiles.existing_indexes([p.email_index for _, p, _ in prepared])
-        new_profiles: dict[bytes, NewProfile] = {}
-        for _, pending, email in prepared:
-            if pending.email_index not in known:
-                if pending.email_index not in new_profiles:
-                    new_profiles[pending.email_index] = self.profiles.prepare(email)
-                    profile = new_profiles[pending.email_index]
-                    pending.data_keys = [(profile.public_id, profile.wrapped_key)]
-                pending.new_profile = new_profiles[pending.email_index]
-        results = self._commit([(pending, email) for _, pending, email in prepared])
+        results = self._run(self._rounds([(pending, email) for _, pending, email in prepared]))
         for (index, _, _), result in zip(prepared, results):
             outcomes[index] = result
         return outcomes  # type: ignore[return-value]
 
-    def _prepare(self, request: IssueRequest, actor: str) -> tuple[PendingIssue, str]:
-        """Check a request and sign its key; the write it becomes (for serial attempt 0)."""
+    def _prepare(self, request: IssueRequest, actor: str, sealed: dict[bytes, NewProfile] | None = None) -> tuple[PendingIssue, str]:
+        """Check a request, sign its key and seal its email; the write it becomes (serial attempt 0).
+
+        The profile is prepared whether or not the purchaser has one (the writer uses it only if
+        not): sealing costs less than the read that would tell. `sealed` shares one per email."""
         email = check_email(request.email)
         order_ref = check_order_ref(request.order_ref)
         product = self.product(request.product)
@@ -178,10 +185,16 @@ class Issuer:
         terms = self._check_terms(request.terms, order_time.date())
         key_id = self.keyring.active_key_id
         serial = derive_serial(order_ref, product.number)
+        email_index = self.profiles.index_of(email)
+        profile = sealed.get(email_index) if sealed is not None else None
+        if profile is None:
+            profile = self.profiles.prepare(email, email_index)
+            if sealed is not None:
+                sealed[email_index] = profile
         return PendingIssue(
             actor=actor,
-            email_index=self.profiles.index_of(email),
-            new_profile=None,
+            email_index=email_index,
+            new_profile=profile,
             order_ref=order_ref,
             provider=check_provider(request.provider),
             order_time=order_time,
@@ -195,8 +208,20 @@ class Issuer:
             newsletter_consent=request.newsletter_consent,
         ), email
 
-    def _commit(self, batch: list[tuple[PendingIssue, str]]) -> list[IssueResult | LicensingError]:
-        """Submit writes together; a write whose serial collided is retried with the next one."""
+    def _run(self, rounds: Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]) -> list[IssueResult | LicensingError]:
+        """Drive `_rounds` from a thread (blocking on each group)."""
+        try:
+            writes = next(rounds)
+            while True:
+                self.committer.submit_many(writes)
+                writes = rounds.send(None)
+        except StopIteration as finished:
+            return finished.value  # type: ignore[no-any-return]
+
+    def _rounds(self, batch: list[tuple[PendingIssue, str]]) -> Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]:
+        """The writes to submit, round after round (a write whose serial collided is retried with
+        the next serial); returns each request's outcome. A generator so that a thread and a
+        coroutine share the one rule, each waiting for the writer its own way."""
         outcomes: list[IssueResult | LicensingError | None] = [None] * len(batch)
         todo = list(range(len(batch)))
         for attempt in range(_SERIAL_ATTEMPTS):
@@ -205,10 +230,12 @@ class Issuer:
                     pending, email = batch[i]
                     serial = derive_serial(pending.order_ref, pending.product.number, attempt)
                     key_text = self._sign(email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms)
-                    fresh = replace(pending, serial=serial, key_text=key_text, data_keys=(), done=None, result=None, error=None)
+                    fresh = replace(pending, serial=serial, key_text=key_text, submission=None, result=None, error=None)
                     batch[i] = (fresh, email)
             writes = [batch[i][0] for i in todo]
-            self.committer.submit_many(writes)
+            if not writes:
+                break
+            yield writes
             retry = []
             for i, write in zip(todo, writes):
                 if write.error is not None:

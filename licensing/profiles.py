@@ -96,7 +96,7 @@ class ProfileStore:
             found.update(bytes(index) for (index,) in rows)
         return found
 
-    def prepare(self, normalized_email: str) -> NewProfile:
+    def prepare(self, normalized_email: str, email_index: bytes | None = None) -> NewProfile:
         """What a first purchase stores: a fresh data key (wrapped) and the email sealed under it.
 
         Pure computation, done on the caller's thread before the write is queued.
@@ -106,7 +106,7 @@ class ProfileStore:
         return NewProfile(
             public_id=public_id,
             wrapped_key=wrapped,
-            email_index=self.index_of(normalized_email),
+            email_index=email_index if email_index is not None else self.index_of(normalized_email),
             email_ciphertext=self.vault.encrypt_email(data_key, public_id, normalized_email),
         )
 

@@ -42,9 +42,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self.issuer = issuer
         self.today = today
 
-    def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.IssueLicenseResponse:
+    async def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.aio.ServicerContext) -> issuance_pb2.IssueLicenseResponse:
+        """A coroutine: checks, signing and sealing inline (CPU-light, ~0.1 ms), then the wait for
+        the group commit, which holds no thread; no database read precedes the write."""
         started = time.perf_counter()
-        result = self.issuer.issue(issue_request_from(request), current_caller().name)
+        result = await self.issuer.issue_async(issue_request_from(request), current_caller().name)
         metrics.issued(result.license.product, request.provider, result.created, time.perf_counter() - started)
         return issuance_pb2.IssueLicenseResponse(
             license=license_message(result.license, self.today()), created=result.created

@@ -11,30 +11,36 @@ Set-wise matters in Python: every statement releases and re-takes the interprete
 under load each re-take waits behind the request threads; a few statements per group instead
 of several per write is what lets the writer keep up.
 
-`flush` decides each write's own outcome (a conflict fails that write alone). Writes to the key
-store (profiles' data keys) are batched in one key-store transaction committed before the main
-one, so a crash in between leaves at most unused data keys, never a profile whose email cannot
-be opened. If the group fails because the connection is gone, it is retried once on a fresh
-connection (every write is idempotent), then every caller gets UNAVAILABLE; if it fails for
-another reason (a PostgreSQL deadlock between replicas), each write is retried in a
-transaction of its own so that one cannot fail its neighbours.
+`flush` decides each write's own outcome (a conflict fails that write alone). The queue knows
+nothing of what it writes: a `before_commit` hook runs first, outside the main transaction (the
+issuer stores new profiles' data keys there, committed before the main transaction, so a crash in
+between leaves at most unused data keys, never a profile whose email cannot be opened). If the
+group fails because the connection is gone, it is retried once on a fresh connection (every write
+is idempotent), then every caller gets UNAVAILABLE; if it fails for another reason (a PostgreSQL
+deadlock between replicas), each write is retried in a transaction of its own so that one cannot
+fail its neighbours.
+
+Waking is per group, not per write: once a group is committed the writer finishes every submission
+it completed at once — one Event per waiting thread, and one `call_soon_threadsafe` per event loop
+for all the coroutines of that loop (`submit_async`), so a group of 200 asyncio callers costs the
+loop one wake-up, not 200.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import peewee
 
 from ..errors import LicensingError, Unavailable
-from .compiled import insert_ignoring_conflicts
 from .database import CONNECTION_ERRORS, release_connection
-from .models import DataKey, utcnow
 
 __all__ = ["GroupCommitter", "PendingWrite"]
 
@@ -43,31 +49,50 @@ log = logging.getLogger("licensing.storage")
 _STOP = object()
 
 
+class _Submission:
+    """The writes one caller submitted together, and how to tell that caller they are all done."""
+
+    __slots__ = ("event", "future", "loop", "remaining")
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.remaining = count
+        self.loop = loop
+        self.event: threading.Event | None = None if loop is not None else threading.Event()
+        self.future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
+
+
 @dataclass(eq=False)
 class PendingWrite:
     """One caller's write waiting for its group; `flush` sets `result` or `error`."""
 
-    data_keys: Sequence[tuple[str, bytes]] = ()  # (profile public id, wrapped data key)
     result: Any = None
     error: BaseException | None = None
-    done: threading.Event | None = None  # set by submit; submit_many waits on its last write only
+    submission: _Submission | None = field(default=None, repr=False)
 
 
 W = TypeVar("W", bound=PendingWrite)
+
+
+def _finish(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a caller cancelled (deadline) in the meantime
+            future.set_result(None)
 
 
 class GroupCommitter(Generic[W]):
     def __init__(
         self,
         db: peewee.Database,
-        keystore_db: peewee.Database,
         flush: Callable[[list[W]], None],
         *,
+        before_commit: Callable[[list[W]], None] | None = None,
+        other_databases: Sequence[peewee.Database] = (),
         max_group: int = 512,
     ) -> None:
         self.db = db
-        self.keystore_db = keystore_db
         self.flush = flush
+        self.before_commit = before_commit
+        self.databases = (db, *other_databases)  # connections given back by waiters, reset on errors
         self.max_group = max_group
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
@@ -78,14 +103,7 @@ class GroupCommitter(Generic[W]):
 
     def submit(self, write: W) -> Any:
         """Queue `write`; return its result once its group has committed, or raise its error."""
-        self._ensure_started()
-        write.done = threading.Event()
-        # Give this thread's pooled connection back while waiting: the writer needs one too, and
-        # a full pool of waiting callers would otherwise starve it.
-        release_connection(self.db)
-        release_connection(self.keystore_db)
-        self._queue.put(write)
-        write.done.wait()
+        self.submit_many([write])
         if write.error is not None:
             raise write.error
         return write.result
@@ -94,15 +112,29 @@ class GroupCommitter(Generic[W]):
         """Queue several writes at once and wait for all; each keeps its own result or error."""
         if not writes:
             return
+        submission = self._enqueue(writes, None)
+        assert submission.event is not None
+        submission.event.wait()
+
+    async def submit_async(self, writes: Sequence[W]) -> None:
+        """submit_many for a coroutine: waits without holding a thread."""
+        if not writes:
+            return
+        submission = self._enqueue(writes, asyncio.get_running_loop())
+        assert submission.future is not None
+        await asyncio.shield(submission.future)  # a cancelled caller must not cancel the group's wake-up
+
+    def _enqueue(self, writes: Sequence[W], loop: asyncio.AbstractEventLoop | None) -> _Submission:
         self._ensure_started()
-        release_connection(self.db)
-        release_connection(self.keystore_db)
-        # One writer commits groups in queue order, so once the last write is done, all are.
-        last = writes[-1]
-        last.done = threading.Event()
+        # Give this thread's pooled connections back while waiting: the writer needs one too, and
+        # a full pool of waiting callers would otherwise starve it.
+        for db in self.databases:
+            release_connection(db)
+        submission = _Submission(len(writes), loop)
         for write in writes:
+            write.submission = submission
             self._queue.put(write)
-        last.done.wait()
+        return submission
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -141,20 +173,40 @@ class GroupCommitter(Generic[W]):
                 log.exception("group commit failed unexpectedly")
                 self._reset(group)
                 self._fail(group, Unavailable("the write could not be completed; retry", reason="WRITE_FAILED"))
-            for write in group:
-                if write.done is not None:
-                    write.done.set()
+            self._wake(group)
             if stop_after:
                 return
 
+    @staticmethod
+    def _wake(group: Sequence[PendingWrite]) -> None:
+        """Tell every submission this group completed, all at once (see the module's docstring)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = defaultdict(list)
+        for write in group:
+            submission = write.submission
+            if submission is None:
+                continue
+            submission.remaining -= 1
+            if submission.remaining:
+                continue
+            if submission.event is not None:
+                submission.event.set()
+            elif submission.loop is not None and submission.future is not None:
+                by_loop[submission.loop].append(submission.future)
+        for loop, futures in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_finish, futures)
+            except RuntimeError:  # that loop is closed: its callers are gone
+                pass
+
     def _commit_group(self, group: list[W], *, retry: bool = True) -> None:
         try:
-            self._store_data_keys([pair for write in group for pair in write.data_keys])
+            if self.before_commit is not None:
+                self.before_commit(group)
             with self.db.atomic():
                 self.flush(group)
         except CONNECTION_ERRORS as exc:
-            release_connection(self.db, broken=True)
-            release_connection(self.keystore_db, broken=True)
+            for db in self.databases:
+                release_connection(db, broken=True)
             self._reset(group)
             if retry:
                 # The writer keeps its connection between groups, so after an outage the first
@@ -176,16 +228,6 @@ class GroupCommitter(Generic[W]):
             return
         self.groups += 1
         self.writes += len(group)
-
-    def _store_data_keys(self, pairs: list[tuple[str, bytes]]) -> None:
-        if not pairs:
-            return
-        with self.keystore_db.atomic():
-            insert_ignoring_conflicts(
-                self.keystore_db,
-                DataKey,
-                [{"profile_public_id": pid, "wrapped_key": wrapped, "create_time": utcnow()} for pid, wrapped in pairs],
-            )
 
     @staticmethod
     def _reset(group: Sequence[PendingWrite]) -> None:

@@ -9,7 +9,6 @@ LICENSING_RELIABILITY_FIGURES names a file, appends it there as JSON: docs/relia
 from __future__ import annotations
 
 import asyncio
-
 import json
 import os
 import select
