@@ -1,0 +1,172 @@
+"""The write path without gRPC: the group committer and the issuer on a real database (both engines).
+
+- a failing group fails none of its neighbours: each write is retried alone;
+- a retry of one write returns the stored license, with the same key, and changes nothing;
+- serial collisions: a serial held by another order moves the new license to the next serial;
+- two writes of the same order in one group: one license, both answered with it (and a third with
+  other terms refused).
+
+Groups are made deterministic with a gate: the writer is held inside a first group while the writes
+under test queue up, so that they are certainly taken as one group (the flush records group sizes).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from harness import PRODUCTS
+
+from licensing.config import Settings
+from licensing.errors import Conflict, Unavailable
+from licensing.issuance import Issuer, IssueRequest, derive_serial
+from licensing.issuance_batch import IssueResult, store_new_data_keys, write_issuances
+from licensing.keyring import Keyring
+from licensing.products import add_product
+from licensing.records import Terms
+from licensing.service import Service
+from licensing.storage.group_commit import GroupCommitter, PendingWrite
+from licensing.storage.models import License, Order, Product, database, keystore
+
+
+@pytest.fixture(scope="module")
+def service(backend: Settings, keyring: Keyring) -> Iterator[Service]:
+    running = Service.start(backend, keyring)
+    for code, number in PRODUCTS.items():
+        if not Product.select().where(Product.code == code).exists():
+            add_product(code, number, code.title())
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(2000):
+        if condition():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
+
+
+class Gate:
+    """Wraps a flush: the first group waits at the gate, so what is queued meanwhile forms one group."""
+
+    def __init__(self, flush: Callable[[list[Any]], None]) -> None:
+        self.flush = flush
+        self.sizes: list[int] = []
+        self.open = threading.Event()
+
+    def __call__(self, group: list[Any]) -> None:
+        self.sizes.append(len(group))
+        self.open.wait(30)
+        self.flush(group)
+
+
+@dataclass(eq=False, kw_only=True)
+class NewProduct(PendingWrite):
+    code: str
+    number: int
+
+
+def _insert_products(group: list[NewProduct]) -> None:
+    for write in group:  # a plain INSERT: a taken number fails the whole group
+        Product.insert(code=write.code, number=write.number, name=write.code).execute()
+        write.result = write.number
+
+
+def test_a_failing_group_fails_none_of_its_neighbours(service: Service) -> None:
+    gate = Gate(_insert_products)
+    committer: GroupCommitter[NewProduct] = GroupCommitter(database.obj, gate)
+    base = 900 + int(time.time() * 1000) % 50 * 2  # fresh numbers on every run of the module
+    try:
+        first = NewProduct(code=f"gate-{base}", number=base)
+        holder = threading.Thread(target=committer.submit_many, args=([first],))
+        holder.start()
+        _until(lambda: gate.sizes == [1], "the writer holds the first group")
+        good_a = NewProduct(code=f"good-a-{base}", number=base + 1)
+        taken = NewProduct(code="taken", number=PRODUCTS["photo-pro"])  # the number exists: IntegrityError
+        good_b = NewProduct(code=f"good-b-{base}", number=base + 100)
+        group = [good_a, taken, good_b]
+        waiter = threading.Thread(target=committer.submit_many, args=(group,))
+        waiter.start()
+        _until(lambda: committer._queue.qsize() == 3, "the three writes are queued")
+        gate.open.set()
+        holder.join(30)
+        waiter.join(30)
+        assert gate.sizes[:2] == [1, 3]  # the three were one group, which failed, then one by one
+        assert (good_a.result, good_a.error) == (base + 1, None)
+        assert (good_b.result, good_b.error) == (base + 100, None)
+        assert isinstance(taken.error, Unavailable) and taken.error.reason == "WRITE_CONFLICT"
+        assert Product.select().where(Product.number.in_([base + 1, base + 100])).count() == 2
+        assert Product.get(Product.number == PRODUCTS["photo-pro"]).code == "photo-pro"  # unchanged
+    finally:
+        gate.open.set()
+        committer.stop()
+
+
+def _request(order: str, email: str = "", **terms: Any) -> IssueRequest:
+    return IssueRequest(email=email or f"{order.lower()}@example.com", order_ref=order, product="photo-pro", terms=Terms(**terms))
+
+
+def test_a_retry_returns_the_stored_license_and_changes_nothing(service: Service) -> None:
+    order = f"WP-RETRY-{time.monotonic_ns()}"
+    first = service.issuer.issue(_request(order), "test")
+    again = service.issuer.issue(_request(order), "test")
+    assert first.created and not again.created
+    assert again.license.serial == first.license.serial and again.license.key_text == first.license.key_text
+    with pytest.raises(Conflict) as other_terms:
+        service.issuer.issue(_request(order, seats=5), "test")
+    assert other_terms.value.reason == "ORDER_TERMS_MISMATCH"
+    with pytest.raises(Conflict) as other_email:
+        service.issuer.issue(_request(order, email="someone.else@example.com"), "test")
+    assert other_email.value.reason == "ORDER_EMAIL_MISMATCH"
+    rows = License.select().join(Order).where(Order.order_ref == order)
+    assert [(r.serial, r.seats) for r in rows] == [(first.license.serial, 1)]
+
+
+def test_a_serial_held_by_another_order_moves_to_the_next(service: Service) -> None:
+    order = f"WP-COLLIDE-{time.monotonic_ns()}"
+    wanted = derive_serial(order, PRODUCTS["photo-pro"])
+    squatter = service.issuer.issue(_request(f"{order}-OTHER"), "test")
+    License.update(serial=wanted).where(License.serial == squatter.license.serial).execute()  # a 48-bit collision
+    issued = service.issuer.issue(_request(order), "test")
+    assert issued.created and issued.license.serial == derive_serial(order, PRODUCTS["photo-pro"], 1)
+    retried = service.issuer.issue(_request(order), "test")
+    assert not retried.created and retried.license.serial == issued.license.serial
+    assert retried.license.key_text == issued.license.key_text
+
+
+def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service, keyring: Keyring) -> None:
+    gate = Gate(write_issuances)
+    issuer = Issuer(keyring, service.issuer.profiles)
+    issuer.committer = GroupCommitter(
+        database.obj, gate, before_commit=store_new_data_keys, other_databases=(keystore.obj,)
+    )
+    order = f"WP-TWICE-{time.monotonic_ns()}"
+    outcomes: list[Any] = []
+    try:
+        holder = threading.Thread(target=issuer.issue, args=(_request(f"{order}-FIRST"), "test"))
+        holder.start()
+        _until(lambda: gate.sizes == [1], "the writer holds the first group")
+        batch = [_request(order), _request(order), _request(order, seats=3)]
+        waiter = threading.Thread(target=lambda: outcomes.extend(issuer.issue_many(batch, "test")))
+        waiter.start()
+        _until(lambda: issuer.committer._queue.qsize() == 3, "the three writes are queued")
+        gate.open.set()
+        holder.join(30)
+        waiter.join(30)
+    finally:
+        gate.open.set()
+        issuer.stop()
+    assert gate.sizes[:2] == [1, 3]
+    one, two, three = outcomes
+    assert isinstance(one, IssueResult) and isinstance(two, IssueResult)
+    assert [one.created, two.created] == [True, False]
+    assert one.license.serial == two.license.serial and one.license.key_text == two.license.key_text
+    assert isinstance(three, Conflict) and three.reason == "ORDER_TERMS_MISMATCH"
+    assert License.select().join(Order).where(Order.order_ref == order).count() == 1
