@@ -9,6 +9,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from playhouse.pool import PooledDatabase
+
 from ..addresses import listen_address
 from ..api.server import ServerOptions, serve_until_signalled, start_server, stop_on_signals
 from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
@@ -57,6 +59,10 @@ def register(commands: Any) -> None:
         help="serve Prometheus metrics (trends, no personal data) on this port; off unless given; host 127.0.0.1 by default",
     )
     serve.add_argument("--no-migrate", action="store_true", help="refuse to start on an old schema instead of migrating")
+    serve.add_argument(
+        "--processes", type=int, default=1,
+        help="server processes sharing the port (SO_REUSEPORT) over the one database: one per core (default 1)",
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -123,18 +129,12 @@ def _warn_if_development_home(home: Path) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
+    if args.processes < 1:
+        raise ConfigurationError("--processes must be 1 or more")
+    if args.processes > 1:
+        return _serve_processes(args, settings)
     service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers)
-    options = ServerOptions(
-        address=args.address,
-        max_workers=args.workers,
-        max_concurrent_rpcs=args.max_concurrent,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        client_ca=args.client_ca,
-        allow_insecure_remote=args.insecure_remote,
-        lookups_per_minute=args.lookup_rate,
-        lookup_burst=args.lookup_burst,
-    )
+    options = _options(args)
     metrics_server = start_metrics_server(args.metrics_address) if args.metrics_address else None
     running = start_server(service, options)
     _warn_if_development_home(settings.home)  # once it serves: a failed start stays one line
@@ -147,3 +147,38 @@ def _serve(args: argparse.Namespace) -> int:
         metrics_server.stop()
     service.stop()
     return 0
+
+
+def _serve_processes(args: argparse.Namespace, settings: Any) -> int:
+    from .processes import serve_processes
+
+    if args.metrics_address:
+        raise ConfigurationError("--metrics-address shows one process's counters: not with --processes (yet)")
+    keyring = open_keyring(settings)
+    # Migrate and reconcile the signing-key ledger once, here, rather than in N racing children;
+    # then close every connection: a socket inherited through fork would be shared by all.
+    service = Service.start(settings, keyring, migrate=not args.no_migrate, pool_size=1)
+    service.stop()
+    for db in (service.databases.main, service.databases.keystore):
+        if isinstance(db, PooledDatabase):
+            db.close_all()
+
+    def announce(port: int) -> None:
+        _warn_if_development_home(settings.home)
+        print(f"licensing server listening on port {port}", flush=True)
+
+    return serve_processes(args.processes, settings, keyring, _options(args), args.workers, announce)
+
+
+def _options(args: argparse.Namespace) -> ServerOptions:
+    return ServerOptions(
+        address=args.address,
+        max_workers=args.workers,
+        max_concurrent_rpcs=args.max_concurrent,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        client_ca=args.client_ca,
+        allow_insecure_remote=args.insecure_remote,
+        lookups_per_minute=args.lookup_rate,
+        lookup_burst=args.lookup_burst,
+    )

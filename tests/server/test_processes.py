@@ -1,0 +1,73 @@
+"""`licensing serve --processes 2`: two processes on one port over one database (both engines).
+
+The parent prints the one "listening on port" line once both children listen (the log names both,
+with their pids); 16 clients, each on a connection of its own, issue licenses (the kernel spreads
+connections over the listening processes by a hash); every call succeeds and every license is
+stored once; SIGTERM drains both and the parent exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+from harness import PRODUCTS, start_serve_process, stop_process
+from homes import TEST_PASSPHRASE
+
+from licensing._proto.licensing.v1 import admin_pb2, admin_pb2_grpc, issuance_pb2, issuance_pb2_grpc
+from licensing.config import Settings
+from licensing.keyring import Keyring
+from licensing.products import add_product
+from licensing.service import Service
+from licensing.storage.models import License, Order, Product
+from licensing.tokens import Role, create_token
+
+CLIENTS = 16
+
+
+def test_two_processes_serve_one_port_over_one_database(backend: Settings, keyring: Keyring, tmp_path: Path) -> None:
+    service = Service.start(backend, keyring)
+    for code, number in PRODUCTS.items():
+        if not Product.select().where(Product.code == code).exists():
+            add_product(code, number, code.title())
+    token = create_token(f"procs-{os.urandom(3).hex()}", Role.ISSUER)
+    service.stop()
+    env = dict(
+        os.environ,
+        LICENSING_HOME=str(backend.home),
+        LICENSING_DATABASE_URL=backend.database_url,
+        LICENSING_KEYSTORE_URL=backend.keystore_url,
+        LICENSING_PASSPHRASE=TEST_PASSPHRASE.decode(),
+    )
+    log = tmp_path / "serve.log"
+    process, port = start_serve_process(env, log, "--address", "127.0.0.1:0", "--processes", "2")
+    tag = os.urandom(3).hex()
+    try:
+        def client(i: int) -> tuple[bool, str]:
+            with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+                metadata = (("authorization", f"Bearer {token}"),)
+                admin_pb2_grpc.AdminServiceStub(channel).GetCaller(admin_pb2.GetCallerRequest(), metadata=metadata, timeout=30)
+                issued = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense(
+                    issuance_pb2.IssueLicenseRequest(email=f"procs.{tag}.{i}@example.com", order_id=f"P-{tag}-{i}", product="photo-pro"),
+                    metadata=metadata, timeout=30,
+                )
+                return issued.created, issued.license.license_key
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(client, range(CLIENTS)))
+    finally:
+        assert stop_process(process) == 0, log.read_text()
+    text = log.read_text()
+    serving = set(re.findall(r"process (\d) of 2 \(pid (\d+)\) serving", text))
+    assert len(serving) == 2, text
+    assert all(created for created, _ in results) and len({key for _, key in results}) == CLIENTS
+    service = Service.start(backend, keyring)
+    try:
+        stored = License.select().join(Order).where(Order.order_ref.startswith(f"P-{tag}-")).count()
+    finally:
+        service.stop()
+    assert stored == CLIENTS
+    assert "Traceback" not in text
