@@ -66,8 +66,8 @@ class Process:
         self.proc.wait(timeout=30)
 
 
-def noop_server(workers: int = 16) -> Process:
-    return Process([sys.executable, str(REPO / "bench" / "noop_server.py"), str(workers)])
+def noop_server(workers: int = 16, kind: str = "threads") -> Process:
+    return Process([sys.executable, str(REPO / "bench" / "noop_server.py"), kind, str(workers)])
 
 
 def pg_database() -> tuple[str, str]:
@@ -143,6 +143,27 @@ class LicensingServer(Process):
             ],
             env,
         )
+
+    def cpu_seconds(self) -> float:
+        """The server's CPU, and on PostgreSQL its database backends' too: the work a call causes
+        in the database is part of its cost (backends that ended meanwhile are not counted)."""
+        own = super().cpu_seconds()
+        if not self.pg_names:
+            return own
+        connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)", (self.pg_names,))
+                pids = [row[0] for row in cursor.fetchall()]
+        finally:
+            connection.close()
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended, or PostgreSQL runs elsewhere: counted as nothing
+                continue
+            own += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return own
 
     def metadata(self, role: str = "issuer") -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.tokens[role]}"),)
