@@ -168,7 +168,8 @@ def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes) -> Any:
 async def _next(requests: AsyncIterator[Any], seconds: float) -> Any:
     """The next message, StopAsyncIteration at the stream's end, or _Stalled after `seconds`."""
     try:
-        return await asyncio.wait_for(requests.__anext__(), seconds)
+        async with asyncio.timeout(seconds):  # no task per message, unlike wait_for
+            return await requests.__anext__()
     except TimeoutError:
         raise _Stalled from None
 
