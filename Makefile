@@ -9,7 +9,7 @@ SERVICE_HOME ?= var/home
 # Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
 ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
-.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto bench bench-quick clean \
+.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto bench bench-quick bench-clients clean \
 	c-client js-client console-screenshots
 
 # Every dependency from requirements.lock (pinned, hashes checked), then this tree's two packages.
@@ -95,6 +95,11 @@ lint: $(STAMP) lint-proto
 ## Every benchmark in bench/ (several minutes); writes docs/benchmarks.md and docs/bench-issuance.png.
 bench: $(STAMP) pg
 	$(PY) bench/run_all.py --write docs/benchmarks.md
+
+## The TypeScript and C validators against their own raw Ed25519 verify (docs/benchmarks.md).
+bench-clients: c-client js-client
+	clients/c/build/license_bench tests/vectors 21 2000
+	node clients/js/bench/bench.mjs --rounds 9 --keys 400 --starts 21
 
 ## Every benchmark at tiny sizes (under a minute; what CI runs so the harness keeps working); writes nothing.
 bench-quick: $(STAMP) pg

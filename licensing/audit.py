@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import peewee
+
 from .storage.models import AuditEvent
 
 __all__ = ["AuditEntry", "entries", "latest", "record"]
@@ -29,29 +31,33 @@ def record(actor: str, action: str, target: str, detail: str = "") -> None:
     AuditEvent.create(actor=actor[:64], action=action[:32], target=target[:120], detail=detail[:200])
 
 
-def entries(
-    since: dt.datetime | None = None, until: dt.datetime | None = None, action: str | None = None
-) -> Iterator[AuditEntry]:
-    query = AuditEvent.select().order_by(AuditEvent.id)
+def _filtered(
+    query: peewee.ModelSelect[AuditEvent], since: dt.datetime | None, until: dt.datetime | None, action: str | None
+) -> peewee.ModelSelect[AuditEvent]:
     if since is not None:
         query = query.where(AuditEvent.time >= since)
     if until is not None:
         query = query.where(AuditEvent.time < until)
     if action is not None:
         query = query.where(AuditEvent.action == action)
-    for row in query.iterator():
-        yield AuditEntry(row.time, row.actor, row.action, row.target, row.detail)
+    return query
+
+
+def _entry(row: AuditEvent) -> AuditEntry:
+    return AuditEntry(row.time, row.actor, row.action, row.target, row.detail)
+
+
+def entries(
+    since: dt.datetime | None = None, until: dt.datetime | None = None, action: str | None = None
+) -> Iterator[AuditEntry]:
+    """Every entry matching the filters, oldest first (`licensing audit`)."""
+    for row in _filtered(AuditEvent.select().order_by(AuditEvent.id), since, until, action).iterator():
+        yield _entry(row)
 
 
 def latest(
     limit: int, since: dt.datetime | None = None, until: dt.datetime | None = None, action: str | None = None
 ) -> list[AuditEntry]:
     """The newest `limit` entries matching the filters, newest first (the console's audit page)."""
-    query = AuditEvent.select().order_by(AuditEvent.id.desc()).limit(limit)
-    if since is not None:
-        query = query.where(AuditEvent.time >= since)
-    if until is not None:
-        query = query.where(AuditEvent.time < until)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    return [AuditEntry(row.time, row.actor, row.action, row.target, row.detail) for row in query]
+    query = _filtered(AuditEvent.select().order_by(AuditEvent.id.desc()), since, until, action).limit(limit)
+    return [_entry(row) for row in query]

@@ -19,6 +19,7 @@ from google.protobuf import json_format
 
 from .. import client
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
+from ..display import license_status_text
 from ..errors import NotFound, UsageError
 
 TOKEN_ENVS = ("LICENSING_ISSUER_TOKEN", "LICENSING_ADMIN_TOKEN")
@@ -170,14 +171,6 @@ def _pages(
 _HEADER = ("SERIAL      ", "ORDER               ", "PRODUCT     ", "STATUS     ", "EXPIRES   ", "KEY")
 
 
-def _status(lic: license_pb2.License) -> str:
-    status = license_pb2.LicenseStatus.Name(lic.status).removeprefix("LICENSE_STATUS_").lower()
-    if lic.status == license_pb2.LICENSE_STATUS_REVOKED and lic.revocation_reason:
-        reason = license_pb2.RevocationReason.Name(lic.revocation_reason).removeprefix("REVOCATION_REASON_")
-        status += f" ({reason.lower()})"
-    return status
-
-
 def _day(lic: license_pb2.License, field: str, default: str) -> str:
     return str(getattr(lic.terms, field).ToDatetime().date().isoformat()) if lic.terms.HasField(field) else default
 
@@ -187,7 +180,7 @@ def _line(lic: license_pb2.License) -> str:
         f"{lic.serial:012X}",
         lic.order_id,
         lic.product,
-        _status(lic),
+        license_status_text(lic),
         _day(lic, "expire_time", "perpetual"),
     )
     return "  ".join(cell.ljust(len(head)) for cell, head in zip(cells, _HEADER)) + "  " + lic.license_key
@@ -211,7 +204,7 @@ def _print(licenses: list[license_pb2.License], *, as_json: bool) -> None:
             ("serial", f"{lic.serial:012X}"),
             ("order", lic.order_id + ("  (test order)" if lic.test_order else "")),
             ("product", lic.product),
-            ("status", _status(lic)),
+            ("status", license_status_text(lic)),
             ("issued", lic.issue_time.ToDatetime().date().isoformat()),
             ("expires", _day(lic, "expire_time", "perpetual")),
             ("updates until", _day(lic, "updates_until_time", "no limit")),

@@ -244,7 +244,7 @@ def _hex_serials(node: Any) -> Any:
     """Serials as the 12 hex digits the tables, the export and the audit log show, not decimal."""
     if isinstance(node, dict):
         return {
-            key: f"{int(value):012X}" if key == "serial" and str(value).isdigit() else _hex_serials(value)
+            key: f"{int(value):012X}" if key.endswith("serial") and str(value).isdigit() else _hex_serials(value)
             for key, value in node.items()
         }
     if isinstance(node, list):

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from .._proto.licensing.v1 import admin_pb2, license_pb2, support_pb2
+from ..display import license_status_text
 from .charts import bar_chart, stacked_daily_chart
 
 __all__ = ["audit_page", "error_page", "layout", "purchaser_page", "search_page", "sign_in_page", "trends_page"]
@@ -109,14 +110,6 @@ def search_page(csrf: str, value: str = "", by: str = "auto") -> str:
     )
 
 
-def _status(lic: license_pb2.License) -> str:
-    status = license_pb2.LicenseStatus.Name(lic.status).removeprefix("LICENSE_STATUS_").lower()
-    if lic.status == license_pb2.LICENSE_STATUS_REVOKED and lic.revocation_reason:
-        reason = license_pb2.RevocationReason.Name(lic.revocation_reason).removeprefix("REVOCATION_REASON_")
-        status += f" ({reason.lower()})"
-    return status
-
-
 def _revoke_form(csrf: str, handle: str, order_id: str, lic: license_pb2.License) -> str:
     options = "".join(f'<option value="{r}">{r}</option>' for r in REVOCATION_REASONS)
     ident = f"{lic.serial:012X}"
@@ -148,7 +141,7 @@ def _licenses(csrf: str, handle: str, order: support_pb2.OrderRecord, admin: boo
             action = _revoke_form(csrf, handle, order.order_id, lic) if lic.status != license_pb2.LICENSE_STATUS_REVOKED else "revoked"
         rows.append(
             "<tr>"
-            f"<td>{esc(lic.product)}</td><td><code>{ident}</code></td><td>{esc(_status(lic))}</td>"
+            f"<td>{esc(lic.product)}</td><td><code>{ident}</code></td><td>{esc(license_status_text(lic))}</td>"
             f"<td>{esc(_date(lic, 'issue_time'))}</td>"
             f"<td>{esc(_date(terms, 'expire_time') or 'perpetual')}</td>"
             f"<td>{esc(_date(terms, 'updates_until_time') or 'no end')}</td>"

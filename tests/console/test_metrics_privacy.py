@@ -44,7 +44,7 @@ METHODS = {m.removeprefix("/licensing.v1.") for m in METHOD_ROLES}
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, keyring: Any) -> Iterator[tuple[Harness, int]]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("metrics-home"), keyring_path)
-    options = ServerOptions(address="127.0.0.1:0", health_interval=0.2, lookup_burst=8, lookups_per_minute=1)
+    options = ServerOptions(address="127.0.0.1:0", health_interval=0.2, lookup_burst=9, lookups_per_minute=1)
     endpoint = metrics.start_metrics_server("127.0.0.1:0")
     try:
         with running_server(settings, keyring, options) as harness:
@@ -95,7 +95,9 @@ def scenario(h: Harness) -> list[str]:
     support.FindLicenses(support_pb2.FindLicensesRequest(license_key=keys[2].lower()), metadata=s, timeout=30)
     support.ExportProfile(support_pb2.ExportProfileRequest(email="ivan@example.net"), metadata=s, timeout=30)
     support.SetNewsletterConsent(support_pb2.SetNewsletterConsentRequest(email="ivan@example.net", subscribed=True, source="phone"), metadata=s, timeout=30)
-    support.EraseProfile(support_pb2.EraseProfileRequest(email="ivan@example.net"), metadata=s, timeout=30)
+    support.CorrectEmail(support_pb2.CorrectEmailRequest(email="ivan@example.net", new_email="ivan.new@example.net"), metadata=s, timeout=30)
+    sent.append("ivan.new@example.net")
+    support.EraseProfile(support_pb2.EraseProfileRequest(email="ivan.new@example.net"), metadata=s, timeout=30)
     admin.GetCaller(admin_pb2.GetCallerRequest(), metadata=s, timeout=30)
     admin.GetTrends(admin_pb2.GetTrendsRequest(days=7), metadata=s, timeout=30)
     admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(), metadata=h.auth("admin"), timeout=30)
@@ -108,7 +110,7 @@ def scenario(h: Harness) -> list[str]:
     sent.append("no-at-sign.example.com")
     assert refused(lambda: h.issuance.RevokeLicense(issuance_pb2.RevokeLicenseRequest(order_id="ORDER-NOBODY-1", product="photo-pro", reason=license_pb2.REVOCATION_REASON_REFUND), metadata=h.auth(), timeout=30)) == grpc.StatusCode.NOT_FOUND
     sent.append("ORDER-NOBODY-1")
-    # Look-ups until the per-token limit trips (burst 8, almost no refill).
+    # Look-ups until the per-token limit trips (burst 9, almost no refill).
     codes = [refused(lambda: [support.FindLicenses(support_pb2.FindLicensesRequest(email="gus.private@example.com"), metadata=s, timeout=30) for _ in range(20)])]
     assert codes == [grpc.StatusCode.RESOURCE_EXHAUSTED]
     return sent

@@ -66,16 +66,16 @@ def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     [replaced] = answer["replaced"]
-    assert int(replaced["former_serial"]) == issued.serial
+    assert int(replaced["former_serial"], 16) == issued.serial
     new_key = replaced["license"]["license_key"]
     now = dt.datetime.now(dt.UTC)
-    assert validate(new_key, right, 1, keyring, now).serial == int(replaced["license"]["serial"])
+    assert validate(new_key, right, 1, keyring, now).serial == int(replaced["license"]["serial"], 16)
     with pytest.raises(LicenseError):
         validate(new_key, typo, 1, keyring, now)
 
     again = cli(server, tokens["support"], "correct-email", "--email", right, "--new-email", f"m.{tag}@example.com")
     assert again.returncode == 0, again.stderr
-    assert "1 license(s) reissued" in again.stdout and f"{int(replaced['license']['serial']):012X} ->" in again.stdout
+    assert "1 license(s) reissued" in again.stdout and f"{replaced['license']['serial']} ->" in again.stdout
 
     taken = cli(server, tokens["support"], "correct-email", "--email", typo, "--new-email", right)
     assert taken.returncode == 1 and len(taken.stderr.strip().splitlines()) == 1
