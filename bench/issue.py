@@ -502,34 +502,26 @@ def report(
 
 
 NOTES = """\
-How to read this. The no-op server is the ceiling: the same grpcio, the same thread pool and the
-same client, doing nothing. The client and the servers share the machine's two CPUs (and other
-work running on it), so a server that needs more CPU per call leaves less to the client and to
-itself: the "server CPU ms/call" column is the cost that decides the rate here, and it is what
-a change to the server moves. Memory: VmHWM of `licensing serve` includes Argon2id's 256 MiB,
-taken once at start-up to open the keyring and returned; VmRSS after the load is what the
-server holds while it serves.
+How to read this. The baseline is the fair no-op (bench/noop_server.py): it parses the same
+IssueLicenseRequest, receives the same metadata and returns a response of the size of a real
+IssueLicenseResponse, in two kinds, grpcio's thread pool and grpc.aio; each round compares against
+the faster of the two in that round. The client and the servers share the machine's two CPUs
+(and other work running on it), so a server that needs more CPU per call leaves less to the
+client and to itself: "server CPU ms/call" is the cost a change to the server moves, and its
+ratio to the no-op's is the steadier figure on a shared machine (the rate ratio moves with
+whatever else runs). On PostgreSQL the CPU of the database's backends serving the benchmark's
+databases is counted in the server's (read from /proc for the pids pg_stat_activity lists).
+Memory: VmHWM of `licensing serve` includes Argon2id's 256 MiB, taken once at start-up to open
+the keyring and returned; VmRSS after the load is what the server holds while it serves.
 
-Where the time goes. Group commit does its job: at 64 in flight the rate is well above one
-commit per request on both engines, and the micro baselines show the disk takes far more rows
-per second in shared transactions than the server issues. The limit is the server's CPU, two
-to three milliseconds per issuance against a fraction of one for the no-op call. The table of
-steps shows the issuer's own work, in-process; the rest of the server's CPU per call over gRPC
-is threads handing each call to each other under one interpreter lock: gRPC's polling thread
-receives it, a worker runs it, the writer thread commits its group and wakes the worker with an
-Event, the polling thread answers. The context switches per call in the main table count those
-hand-offs. Measured apart on 2026-11-25 (SQLite, 64 in flight): strace -c counted about 260
-futex calls per issuance; py-spy 0.4 `record --gil` found the interpreter lock held only about
-28% of the time, its largest single holder the writer waking its callers (Event.set and
-Condition.notify, 12 to 14% of the lock-held samples); more worker threads help a little (4:
-341/s, 16: 413/s, 64: 440/s).
-
-What would reach the targets (not done here; licensing/ is not this benchmark's to change):
-fewer hand-offs per call, e.g. a `grpc.aio` server whose handlers await the group commit on one
-event loop instead of parking a worker thread on an Event per call; dropping per-call reads
-the writer repeats anyway (the token check can be cached for seconds, the profile check is
-redone set-wise in the group); and, past one interpreter, more than one server process on the
-same database (each keeps its own commits grouped).
+Where the time goes (issue 11). The server runs on grpc.aio: IssueLicense is a coroutine that
+checks, signs and seals inline (about 0.1 ms), queues its write and awaits its group without a
+thread; the writer commits the group and wakes all of its callers with one call per event loop;
+no database read precedes the write (the token comes from a 2 s cache, existing order, profile
+and license are found by the writer's set-wise statements). What remains above the no-op is the
+issuer's own steps (bench/breakdown.py's table) and the interceptor's per-call work (reading the
+request itself so that a caller that sends nothing can be timed out, the metrics counters).
+Past one interpreter, `licensing serve --processes N` runs N processes on one port.
 """
 
 

@@ -49,8 +49,8 @@ def register(commands: Any) -> None:
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--client-ca", type=Path, help="require client certificates signed by this CA (mTLS)")
     serve.add_argument("--insecure-remote", action="store_true", help="allow plaintext on a non-loopback address")
-    serve.add_argument("--workers", type=int, default=16, help="threads serving calls")
-    serve.add_argument("--max-concurrent", type=int, default=256, help="calls beyond this get RESOURCE_EXHAUSTED")
+    serve.add_argument("--workers", type=int, default=16, help="threads for the blocking part of calls (the database)")
+    serve.add_argument("--max-concurrent", type=int, default=256, help="authenticated calls served at once; beyond, RESOURCE_EXHAUSTED")
     serve.add_argument("--lookup-rate", type=float, default=120.0, help="look-ups per minute per token (support, validation)")
     serve.add_argument("--lookup-burst", type=int, default=30, help="look-ups a token may make at once")
     serve.add_argument(
