@@ -81,7 +81,7 @@ class ServerOptions:
     idle_seconds: float = 10.0  # a stream quiet this long between messages is ended
     public_stream_seconds: float = 60.0  # the longest life of a health Watch or reflection stream
     public_streams: int = 32  # open health-Watch/reflection streams (no token), apart from the rest
-    max_streams_per_connection: int = 100  # HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+    max_streams_per_connection: int = 256  # HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
     max_connection_age_seconds: float = 1800.0  # then GOAWAY: clients reconnect (and rebalance)
     reuse_port: bool = False  # SO_REUSEPORT: several processes serve one port (serve --processes)
 
