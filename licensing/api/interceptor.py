@@ -287,55 +287,64 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     ) -> Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext], Awaitable[Any]]:
         async def serve(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            code = grpc.StatusCode.OK
             admission = _Admission(self)
             runner = _runner.set(self.blocking)
+            counted = False
+
+            def count(code: grpc.StatusCode) -> None:
+                # Before the answer leaves: a client that has its status must find it counted.
+                nonlocal counted
+                counted = True
+                elapsed = time.perf_counter() - started
+                metrics.rpc_finished(method, code.name, elapsed)
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("rpc method=%s code=%s duration_ms=%.2f", method, code.name, elapsed * 1e3)
+
             try:
                 caller = await self._authorise(context, roles)
                 if limiter is not None:
                     limiter.take(caller.name)
                 token = _caller.set(caller)
                 try:
-                    return await behaviour(requests, context, admission)
+                    response = await behaviour(requests, context, admission)
                 finally:
                     _caller.reset(token)
+                count(grpc.StatusCode.OK)
+                return response
             except _Stalled:
-                code = grpc.StatusCode.DEADLINE_EXCEEDED
                 metrics.rpc_refused(method, _STALLED.reason, False)
-                await context.abort(code, "no request message arrived in time; the call was ended")
+                count(grpc.StatusCode.DEADLINE_EXCEEDED)
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "no request message arrived in time; the call was ended")
             except _Busy:
-                code = grpc.StatusCode.RESOURCE_EXHAUSTED
                 metrics.rpc_refused(method, _BUSY.reason, True)
+                count(grpc.StatusCode.RESOURCE_EXHAUSTED)
                 await context.abort(*_abort_args(_BUSY))
             except CONNECTION_ERRORS as exc:
                 error: Exception = Unavailable("the database cannot be reached; retry shortly")
                 if "database is locked" in str(exc):
                     error = Unavailable("the database is busy; retry shortly", reason="DATABASE_BUSY")
-                code = grpc.StatusCode.UNAVAILABLE
                 # The class and SQLSTATE say what happened; the message may quote row values.
                 log.warning(
                     "rpc method=%s database error %s sqlstate=%s",
                     method, type(exc).__name__, getattr(getattr(exc, "orig", None), "pgcode", None) or getattr(exc, "pgcode", None),
                 )
+                count(grpc.StatusCode.UNAVAILABLE)
                 await context.abort(*_abort_args(error))
             except LicensingError as exc:
-                code = status_for(exc).code
                 metrics.rpc_refused(method, exc.reason, isinstance(exc, RateLimited))
+                count(status_for(exc).code)
                 await context.abort(*_abort_args(exc))
             except (asyncio.CancelledError, grpc.aio.AbortError):
-                code = grpc.StatusCode.CANCELLED
+                if not counted:
+                    count(grpc.StatusCode.CANCELLED)
                 raise
             except Exception:
-                code = grpc.StatusCode.INTERNAL
                 log.exception("rpc method=%s failed unexpectedly", method)
+                count(grpc.StatusCode.INTERNAL)
                 await context.abort(*_abort_args(RuntimeError()))
             finally:
                 admission.leave()
                 _runner.reset(runner)
-                elapsed = time.perf_counter() - started
-                metrics.rpc_finished(method, code.name, elapsed)
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("rpc method=%s code=%s duration_ms=%.2f", method, code.name, elapsed * 1e3)
 
         return serve
 
