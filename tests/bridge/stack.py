@@ -1,6 +1,6 @@
 """The pieces of the bridge test stack: the config, the client helpers, a Paddle API stand-in.
 
-The server is `licensing serve` on SQLite in a temporary home (tests/harness.py ServerProcess);
+The server is `licensing serve` on SQLite in a temporary home (tests/harness.py serve_home);
 the bridge is `licensing bridge serve` with a configuration for all three providers, secrets
 in its environment, and the server's issuer token. Paddle's customer API is a stand-in on
 loopback, since Paddle Billing webhooks carry a customer ID rather than an email address.

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devhome import DevHome, base_env, dev_home, free_port, licensing, run, start_server, stop
+from devhome import DevHome, base_env, dev_home, free_port, licensing, run, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -72,11 +72,11 @@ def test_serve_with_v_shows_the_traceback(dev: DevHome) -> None:
 def test_serve_listens_where_licensing_address_says(dev: DevHome, tmp_path: Path) -> None:
     port = free_port()
     env = dev.env(LICENSING_ADDRESS=f"127.0.0.1:{port}")
-    server, listening = start_server(env, tmp_path / "server.log")
+    server = start_server(env, tmp_path / "server.log")
     try:
-        assert listening == port
+        assert server.port == port
     finally:
-        assert stop(server) == 0
+        assert server.stop() == 0
 
 
 @pytest.mark.parametrize(

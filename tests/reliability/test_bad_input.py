@@ -116,7 +116,7 @@ def written() -> tuple[int, ...]:
     return (
         Profile.select().count(),
         Profile.select().where(Profile.erase_time.is_null(False)).count(),
-        Profile.select().where(Profile.newsletter_subscribed == True).count(),
+        Profile.select().where(Profile.newsletter_subscribed == True).count(),  # noqa: E712 (a peewee expression)
         Order.select().count(),
         License.select().count(),
         License.select().where(License.revoke_time.is_null(False)).count(),
@@ -127,7 +127,7 @@ def written() -> tuple[int, ...]:
 
 def strings_of(request: message.Message) -> list[str]:
     found: list[str] = []
-    for descriptor, value in request.ListFields():
+    for _descriptor, value in request.ListFields():
         if isinstance(value, str):
             found.append(value)
         elif isinstance(value, message.Message):

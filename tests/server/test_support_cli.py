@@ -24,7 +24,7 @@ from pathlib import Path
 import grpc
 import pytest
 from certs import make_ca, make_leaf
-from harness import PRODUCTS, ServerProcess
+from harness import PRODUCTS, ServerChild, serve_home
 from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, support_pb2, support_pb2_grpc
@@ -39,7 +39,7 @@ SUPPORT_NAME = "desk-alice"
 @dataclass
 class World:
     settings: Settings
-    server: ServerProcess
+    server: ServerChild
     tokens: dict[str, str]
     alice: str  # the purchaser with two licenses
     bob: str  # the purchaser with one
@@ -85,7 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Itera
     }
     databases.close()
     # A slow refill (6 look-ups a minute) so the rate-limit test can drain one token's burst.
-    server = ServerProcess(settings, TEST_PASSPHRASE, "--lookup-rate", "6", "--lookup-burst", "30")
+    server = serve_home(settings, TEST_PASSPHRASE, "--lookup-rate", "6", "--lookup-burst", "30")
     try:
         tag = uuid.uuid4().hex[:8]
         alice, bob = f"Alice.{tag}@Example.com", f"bob.{tag}@example.com"
@@ -296,7 +296,7 @@ def test_tls_with_the_servers_ca(world: World, tmp_path: Path) -> None:
     ca_pem, ca_cert, ca_key = make_ca("support CLI test CA")
     cert, key = make_leaf("localhost", ca_cert, ca_key, server=True).write(tmp_path, "server")
     (tmp_path / "ca.crt").write_bytes(ca_pem.cert)
-    tls_server = ServerProcess(
+    tls_server = serve_home(
         world.settings, TEST_PASSPHRASE, "--tls-cert", str(cert), "--tls-key", str(key)
     )
     try:
