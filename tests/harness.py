@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -39,6 +40,7 @@ __all__ = [
     "StopHung",
     "add_test_products",
     "error_info",
+    "reason_of",
     "role_tokens",
     "running_server",
     "serve_home",
@@ -71,9 +73,13 @@ class Harness:
     def validation(self) -> validation_pb2_grpc.ValidationServiceStub:
         return validation_pb2_grpc.ValidationServiceStub(self.channel)
 
-    def issue(self, email: str, order_id: str, product: str = "photo-pro", **fields: object) -> issuance_pb2.IssueLicenseResponse:
+    def issue(self, email: str, order_id: str, product: str = "photo-pro", **fields: Any) -> issuance_pb2.IssueLicenseResponse:
+        """IssueLicense as the issuer; `fields` are IssueLicenseRequest's other fields (terms, test_order, ...)."""
         request = issuance_pb2.IssueLicenseRequest(email=email, order_id=order_id, product=product, **fields)
-        return self.issuance.IssueLicense(request, metadata=self.auth("issuer"), timeout=30)
+        response: issuance_pb2.IssueLicenseResponse = self.issuance.IssueLicense(
+            request, metadata=self.auth("issuer"), timeout=30
+        )
+        return response
 
 
 def add_test_products() -> None:
@@ -138,7 +144,7 @@ def running_server(
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The google.rpc.ErrorInfo a failed call carried, if any."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is None:
         return None
     for detail in status.details:
@@ -147,6 +153,12 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
             detail.Unpack(info)
             return info
     return None
+
+
+def reason_of(error: grpc.RpcError) -> str:
+    """The ErrorInfo reason a failed call carried, or "" when it carried none."""
+    info = error_info(error)
+    return "" if info is None else str(info.reason)
 
 
 # The server tests' name for `licensing serve` on a home (serverchild.serve_home); kept so that

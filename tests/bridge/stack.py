@@ -117,11 +117,12 @@ class Bridge:
     def license(self, order_id: str, product: str) -> license_pb2.License | None:
         stub = issuance_pb2_grpc.IssuanceServiceStub(self.channel)
         try:
-            return stub.GetLicense(
+            response: issuance_pb2.GetLicenseResponse = stub.GetLicense(
                 issuance_pb2.GetLicenseRequest(order_id=order_id, product=product),
                 metadata=(("authorization", f"Bearer {self.reader_token}"),),
                 timeout=20,
-            ).license
+            )
+            return response.license
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None

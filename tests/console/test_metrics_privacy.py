@@ -130,7 +130,7 @@ def test_no_personal_data_in_any_series(served: tuple[Harness, int]) -> None:
             assert variant not in text, f"a personal value reached the metrics: {variant[:6]}…"
     assert "@" not in text
 
-    allowed = {
+    allowed: dict[str, set[str] | frozenset[str] | re.Pattern[str]] = {
         "method": METHODS | {"other"},
         "code": {c.name for c in grpc.StatusCode},
         "reason": re.compile(r"[A-Z][A-Z0-9_]*"),

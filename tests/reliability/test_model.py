@@ -23,9 +23,10 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -158,10 +159,11 @@ class ServiceModel(RuleBasedStateMachine):
     def ref(self, index: int) -> str:
         return f"M{self.space}-{index}"
 
-    def call(self, stub_method: object, request: object, who: str) -> tuple[grpc.StatusCode, object]:
+    def call(self, stub_method: Callable[..., Any], request: object, who: str) -> tuple[grpc.StatusCode, Any]:
+        """The call's status and its answer: the response (untyped, as the stubs are) or the error."""
         self.world.steps += 1
         try:
-            return OK, stub_method(request, metadata=self.h.auth(who), timeout=30)  # type: ignore[operator]
+            return OK, stub_method(request, metadata=self.h.auth(who), timeout=30)
         except grpc.RpcError as error:
             return error.code(), error
 

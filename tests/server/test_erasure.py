@@ -25,7 +25,7 @@ from pathlib import Path
 import grpc
 import psycopg2
 import pytest
-from harness import Harness, error_info
+from harness import Harness, reason_of
 from licensing_client import PublicKeyring
 from reidentify import matched, read_all
 
@@ -53,7 +53,10 @@ def order_ref() -> str:
 
 
 def erase(server: Harness, email: str) -> support_pb2.EraseProfileResponse:
-    return support(server).EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support"))
+    response: support_pb2.EraseProfileResponse = support(server).EraseProfile(
+        support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support")
+    )
+    return response
 
 
 def public_keyring(server: Harness) -> PublicKeyring:
@@ -176,7 +179,7 @@ def test_a_retry_of_an_erased_purchasers_order_is_told_profile_erased(server: Ha
         with pytest.raises(grpc.RpcError) as refused:
             server.issue(who, ref)
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert error_info(refused.value).reason == "PROFILE_ERASED"
+        assert reason_of(refused.value) == "PROFILE_ERASED"
         assert email not in (refused.value.details() or "")
     # The bulk path answers the same, and neither stores the erased address again.
     bulk = server.issuance.IssueLicenses(
@@ -242,7 +245,7 @@ def test_an_erase_during_a_backup_is_never_ok_while_the_wrapped_key_is_on_disk(s
             answer = erase(server, victim)
         except grpc.RpcError as refused:
             assert refused.code() == grpc.StatusCode.UNAVAILABLE
-            assert error_info(refused).reason == "ERASE_NOT_CONFIRMED"
+            assert reason_of(refused) == "ERASE_NOT_CONFIRMED"
             assert "backup" in (refused.details() or "")
             answer = None
         if answer is not None:  # OK is allowed only if the key is gone from every file already

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -66,9 +67,10 @@ class World:
         """A look-up in-process, to check state without paying for a `licensing` start."""
         with self.server.channel() as channel:
             stub = support_pb2_grpc.SupportServiceStub(channel)
-            return stub.FindLicenses(
+            response: support_pb2.FindLicensesResponse = stub.FindLicenses(
                 support_pb2.FindLicensesRequest(**query), metadata=self.metadata("checker"), timeout=10
             )
+            return response
 
 
 @pytest.fixture(scope="module")
@@ -136,10 +138,10 @@ def support(
     )
 
 
-def support_json(world: World, *args: str) -> dict[str, object]:
+def support_json(world: World, *args: str) -> dict[str, Any]:
     result = support(world, *args, "--json")
     assert result.returncode == 0, result.stderr
-    document: dict[str, object] = json.loads(result.stdout)
+    document: dict[str, Any] = json.loads(result.stdout)
     return document
 
 
@@ -151,8 +153,8 @@ def one_error_line(result: subprocess.CompletedProcess[str], status: int = 1) ->
     return lines[0]
 
 
-def orders_of(found: dict[str, object]) -> list[str]:
-    (profile,) = found["profiles"]  # type: ignore[misc]
+def orders_of(found: dict[str, Any]) -> list[str]:
+    (profile,) = found["profiles"]
     return [order["order_id"] for order in profile["orders"]]
 
 
@@ -165,7 +167,7 @@ def test_find_by_email_order_and_key_gives_the_same_profile(world: World) -> Non
     pasted = world.alice_key.lower().replace("-", "")
     by_key = support_json(world, "find", "--key", pasted)
     assert by_email == by_order == by_key
-    (record,) = by_email["profiles"]  # type: ignore[misc]
+    (record,) = by_email["profiles"]
     assert record["profile"]["email"] == world.alice.lower()
     assert orders_of(by_email) == list(world.alice_orders)
     licenses = [lic for order in record["orders"] for lic in order["licenses"]]
@@ -252,7 +254,7 @@ def test_erase_with_yes_erases_the_email_and_keeps_the_orders(world: World) -> N
     assert result.returncode == 0, result.stderr
     assert "1 license(s) kept" in result.stdout
     assert support_json(world, "find", "--email", email) == {"profiles": []}
-    (record,) = support_json(world, "find", "--order", order)["profiles"]  # type: ignore[misc]
+    (record,) = support_json(world, "find", "--order", order)["profiles"]
     assert record["profile"]["email"] == "" and record["profile"]["erase_time"]
     assert [order["order_id"] for order in record["orders"]] == [order]
 
