@@ -277,9 +277,10 @@ def verify(campaign: Campaign, keyring: Keyring) -> None:
     try:
         stored: dict[str, list[tuple[str, int]]] = {}
         emails = {o.order_id: o.email for o in ledger.sent.values()}
-        for row in License.select(License, Order.order_ref).join(Order).objects():
-            key = stored_key(keyring, row, emails[row.order_ref]) if row.order_ref in emails else ""
-            stored.setdefault(row.order_ref, []).append((key, row.product_id))
+        for row in License.select(License, Order).join(Order):
+            ref = row.order.order_ref  # the joined order, read with the license: no query per row
+            key = stored_key(keyring, row, emails[ref]) if ref in emails else ""
+            stored.setdefault(ref, []).append((key, row.product_id))
         orders_in_db = {order.order_ref for order in Order.select(Order.order_ref)}
         now = dt.datetime.now(dt.UTC)
         public = keyring.public_keyring(PRODUCTS)
@@ -390,7 +391,7 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
     try:
         emails = {f"DRAIN-{i}": EMAILS[i] for i in range(8)} | {"DRAIN-WARM": EMAILS[0]}
         stored = {
-            o.order_ref: stored_key(keyring, o.licenses[0], emails[o.order_ref])
+            o.order_ref: stored_key(keyring, License.select().where(License.order == o).get(), emails[o.order_ref])
             for o in Order.select().where(Order.order_ref.startswith("DRAIN-"))
         }
     finally:

@@ -213,8 +213,10 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
     home.bind()
     try:
         stored = {
-            row.order_ref: stored_key(keyring, row, load.acked[row.order_ref][0]) if row.order_ref in load.acked else ""
-            for row in License.select(License, Order.order_ref).join(Order).objects()
+            row.order.order_ref: stored_key(keyring, row, load.acked[row.order.order_ref][0])
+            if row.order.order_ref in load.acked
+            else ""
+            for row in License.select(License, Order).join(Order)
         }
     finally:
         home.close()

@@ -273,7 +273,7 @@ class ServiceModel(RuleBasedStateMachine):
         product=st.sampled_from(["", *sorted(PRODUCTS)]),
         reason=st.sampled_from(REASONS),
     )
-    def revoke(self, order: int, product: str, reason: int) -> None:
+    def revoke(self, order: int, product: str, reason: license_pb2.RevocationReason) -> None:
         ref = self.ref(order)
         request = issuance_pb2.RevokeLicenseRequest(
             order_id=ref, product=product, reason=reason, note="model"
@@ -449,7 +449,7 @@ def test_the_service_behaves_like_the_model(world: World, backend: Settings) -> 
         stateful_step_count=STEPS,
         deadline=None,
         derandomize=IN_CI,
-        database=None if IN_CI else settings.default.database,
+        database=None if IN_CI else settings().database,  # the active profile's example database
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         print_blob=True,
     )

@@ -214,12 +214,12 @@ def test_consent_on_and_off_shows_in_a_later_find(world: World) -> None:
         world, "consent", "--email", world.alice, "--newsletter", "on", "--source", "support-call"
     )
     assert result.returncode == 0, result.stderr
-    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]  # type: ignore[index]
+    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]
     assert newsletter["subscribed"] is True and newsletter["source"] == "support-call"
     result = support(world, "consent", "--email", world.alice, "--newsletter", "off")
     assert result.returncode == 0, result.stderr
     assert "newsletter  off since" in result.stdout and "via support" in result.stdout
-    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]  # type: ignore[index]
+    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]
     assert newsletter["subscribed"] is False and newsletter["source"] == "support"
 
 
