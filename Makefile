@@ -9,7 +9,7 @@ SERVICE_HOME ?= var/home
 # Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
 ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
-.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto format bench bench-quick bench-clients clean \
+.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto format hooks bench bench-quick bench-clients clean \
 	c-client js-client console-screenshots
 
 # Every dependency from requirements.lock (pinned, hashes checked), then this tree's two packages.
@@ -99,6 +99,11 @@ lint: $(STAMP) lint-proto
 	$(PY) scripts/gen_protos.py --check
 	$(PY) tests/vectors/generate.py --check
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+
+## The pre-commit hooks of .pre-commit-config.yaml (the checks of `make lint`, run from .venv).
+hooks: $(STAMP) $(BUF)
+	$(PY) -m pip install --quiet "pre-commit>=3.7"
+	$(VENV)/bin/pre-commit install
 
 ## Format the Python sources with ruff (configured in pyproject.toml's [tool.ruff.format]).
 format: $(STAMP)
