@@ -17,6 +17,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,7 +79,30 @@ def snapshot(server: Harness, folder: Path) -> Path:
         for name, url in (("main", settings.database_url), ("keystore", settings.keystore_url)):
             (folder / f"{name}.sql").write_bytes(subprocess.run(["pg_dump", url], check=True, capture_output=True).stdout)
             (folder / f"{name}.pages").write_bytes(table_pages(url))
+            _wait_until_the_backup_has_left(url)
     return folder
+
+
+def _wait_until_the_backup_has_left(url: str, within: float = 20.0) -> None:
+    """pg_dump has exited, but its server session ends a moment later; until it has, the server
+    rightly refuses to erase (an older snapshot could still see the key). A finished backup is
+    this test's premise, so wait for its session to be gone (slow only on a loaded machine)."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    deadline = time.monotonic() + within
+    try:
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                    "AND (application_name = 'pg_dump' OR backend_xmin IS NOT NULL)"
+                )
+                if cursor.fetchone()[0] == 0:
+                    return
+                time.sleep(0.05)
+    finally:
+        connection.close()
 
 
 def table_pages(url: str, only: str | None = None) -> bytes:
