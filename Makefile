@@ -9,7 +9,7 @@ SERVICE_HOME ?= var/home
 # Where `make serve` listens: `make serve ADDRESS=127.0.0.1:50052`, or LICENSING_ADDRESS as for every client.
 ADDRESS ?= $(or $(LICENSING_ADDRESS),127.0.0.1:50051)
 
-.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto bench bench-quick bench-clients clean \
+.PHONY: venv lock serve test test-quick doc-tools pg browser proto proto-check lint lint-proto format hooks bench bench-quick bench-clients clean \
 	c-client js-client console-screenshots
 
 # Every dependency from requirements.lock (pinned, hashes checked), then this tree's two packages.
@@ -88,9 +88,27 @@ $(BUF):
 lint-proto: $(BUF)
 	$(BUF) lint proto
 
+## Every static check, in the order that reports the most before the first failure: ruff's rules,
+## mypy --strict (the server, the Python client, the tests and the benchmarks), buf lint, the two
+## drift checks (committed stubs and test vectors against what their scripts make), and last
+## whether `make format` would change anything. `.ci/run` runs it before `make test`.
+PY_SOURCES := licensing clients tests bench scripts examples
 lint: $(STAMP) lint-proto
-	$(VENV)/bin/ruff check licensing clients tests bench scripts
-	$(VENV)/bin/mypy licensing clients/python/src
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/mypy licensing clients/python/src tests bench
+	$(PY) scripts/gen_protos.py --check
+	$(PY) tests/vectors/generate.py --check
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+
+## The pre-commit hooks of .pre-commit-config.yaml (the checks of `make lint`, run from .venv).
+hooks: $(STAMP) $(BUF)
+	$(PY) -m pip install --quiet "pre-commit>=3.7"
+	$(VENV)/bin/pre-commit install
+
+## Format the Python sources with ruff (configured in pyproject.toml's [tool.ruff.format]).
+format: $(STAMP)
+	$(VENV)/bin/ruff format $(PY_SOURCES)
+	$(VENV)/bin/ruff check --fix --select I $(PY_SOURCES)
 
 ## Every benchmark in bench/ (several minutes); writes docs/benchmarks.md and docs/bench-issuance.png.
 bench: $(STAMP) pg

@@ -72,7 +72,7 @@ def measure(n: int) -> list[tuple[str, float]]:
         ]
         for size in (1, 32):
             groups = []
-            for g in range(max(1, n // size)):
+            for _ in range(max(1, n // size)):
                 group = []
                 for i in range(size):
                     pending, _ = issuer._prepare(request(f"g{next(tag)}", i), "bench")  # its profile sealed too

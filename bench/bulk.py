@@ -89,7 +89,7 @@ def run_import(server: LicensingServer, path: Path) -> dict[str, Any]:
 
 
 def run_unary(server: LicensingServer, rows: int) -> dict[str, Any]:
-    stub = issuance_pb2_grpc.IssuanceServiceStub(server.channel)  # type: ignore[no-untyped-call]
+    stub = issuance_pb2_grpc.IssuanceServiceStub(server.channel)
     order_time = issuance_pb2.IssueLicenseRequest().order_time
     order_time.FromDatetime(dt.datetime(2024, 6, 1))
 

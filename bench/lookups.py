@@ -206,9 +206,9 @@ class Store:
         self.server = LicensingServer(engine)
         try:
             channel = self.server.channel
-            self.issue = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense  # type: ignore[no-untyped-call]
-            self.support = support_pb2_grpc.SupportServiceStub(channel)  # type: ignore[no-untyped-call]
-            self.validate = validation_pb2_grpc.ValidationServiceStub(channel).ValidateKey  # type: ignore[no-untyped-call]
+            self.issue = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense
+            self.support = support_pb2_grpc.SupportServiceStub(channel)
+            self.validate = validation_pb2_grpc.ValidationServiceStub(channel).ValidateKey
             self.probes = self._issue_probes(min(probes, size))
             started = time.perf_counter()
             filler = Filler(self.server, engine)

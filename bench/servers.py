@@ -1,4 +1,8 @@
-"""Server processes for benchmarks: the no-op baseline and `licensing serve` on a fresh home."""
+"""Server processes for benchmarks: the no-op baseline and `licensing serve` on a fresh home.
+
+Both start, report their port, log to a file and stop the way the tests' servers do:
+tests/serverchild.py is the one place that knows how.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +19,24 @@ import grpc
 import psycopg2
 
 REPO = Path(__file__).resolve().parents[1]
+# The benchmarks are scripts, not tests: tests/ (pytest's pythonpath) is not on their path by itself.
+sys.path.insert(0, str(REPO / "tests"))
+
+from serverchild import ServerChild, serve_argv  # noqa: E402
+
 PASSPHRASE = "benchmark passphrase, not a secret"
 
 
 class Process:
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "listening on port" not in line:
-            self.proc.kill()
-            raise RuntimeError(f"{argv[2:4]} did not start")
-        self.port = int(line.rsplit(" ", 1)[1])
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+    """A server child for a benchmark, with one channel to it and its resource use from /proc."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None, log_file: Path | None = None) -> None:
+        if log_file is None:
+            log_file = Path(tempfile.mkdtemp(prefix="licensing-bench-log-")) / "server.log"
+        self.child = ServerChild(argv, os.environ if env is None else env, log_file)
+        self.proc = self.child.process
+        self.port = self.child.port
+        self.channel: grpc.Channel = self.child.channel()
 
     def peak_rss_mib(self) -> float:
         return self._status_mib("VmHWM:")
@@ -62,8 +69,7 @@ class Process:
 
     def stop(self) -> None:
         self.channel.close()
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.child.stop()
 
 
 def noop_server(workers: int = 16, kind: str = "threads") -> Process:
@@ -127,22 +133,11 @@ class LicensingServer(Process):
         )
         self.tokens: dict[str, str] = json.loads(setup.stdout.strip().splitlines()[-1])
         self.env = env
-        cli = [sys.executable, *(launcher or ["-m", "licensing.cli.main"])]
-        super().__init__(
-            [
-                *cli,
-                "serve",
-                "--address",
-                "127.0.0.1:0",
-                "--workers",
-                str(workers),
-                "--lookup-rate",
-                "100000000",
-                "--lookup-burst",
-                "1000000",
-            ],
-            env,
+        argv = serve_argv(
+            "--workers", str(workers), "--lookup-rate", "100000000", "--lookup-burst", "1000000",
+            launcher=launcher or ("-m", "licensing.cli.main"),
         )
+        super().__init__(argv, env, self.home / "server.log")
 
     def cpu_seconds(self) -> float:
         """The server's CPU, and on PostgreSQL its database backends' too: the work a call causes

@@ -37,7 +37,7 @@ def listen_address(text: str) -> str:
     if value.startswith("unix:"):
         return value
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or host.count(":") and not host.startswith("["):
+    if not sep or not host or not port.isdigit() or (host.count(":") and not host.startswith("[")):
         raise argparse.ArgumentTypeError(f"{value!r} is not host:port, e.g. 127.0.0.1:50051 or [::1]:50051")
     if int(port) > 65535:
         raise argparse.ArgumentTypeError(f"port {port} is out of range: a port is 0 to 65535 (0 picks a free one)")

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import start_serve_process, stop_process
+from serverchild import ServerChild, serve_argv
 
-__all__ = ["DevHome", "base_env", "dev_home", "free_port", "licensing", "run", "start_server", "stop"]
+__all__ = ["DevHome", "base_env", "dev_home", "free_port", "licensing", "run", "start_server"]
 
 
 @dataclass
@@ -25,7 +25,7 @@ class DevHome:
     home: Path
     port: int
     tokens: dict[str, str]
-    server: subprocess.Popen[str]
+    server: ServerChild
 
     @property
     def address(self) -> str:
@@ -64,12 +64,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    return start_serve_process(env, log, *args)
-
-
-def stop(process: subprocess.Popen[str]) -> int:
-    return stop_process(process)
+def start_server(env: dict[str, str], log: Path, *args: str) -> ServerChild:
+    """`licensing serve ARGS` as the newcomer runs it: where LICENSING_ADDRESS says unless ARGS say."""
+    return ServerChild(serve_argv(*args, address=None), env, log)
 
 
 @contextmanager
@@ -79,8 +76,8 @@ def dev_home(home: Path) -> Iterator[DevHome]:
     made = licensing("init", "--dev", env=env)
     assert made.returncode == 0, made.stderr
     tokens = dict(line.split("=", 1) for line in (home / "dev-tokens.env").read_text().splitlines() if "=" in line)
-    server, port = start_server(base_env(home), home.parent / "server.log", "--address", "127.0.0.1:0")
+    server = start_server(base_env(home), home.parent / "server.log", "--address", "127.0.0.1:0")
     try:
-        yield DevHome(home, port, tokens, server)
+        yield DevHome(home, server.port, tokens, server)
     finally:
-        assert stop(server) == 0, (home.parent / "server.log").read_text()[-2000:]
+        assert server.stop() == 0, server.log_tail(2000)

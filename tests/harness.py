@@ -1,21 +1,24 @@
-"""A real server on a free port, with a real channel and one token per role, for tests."""
+"""A real server on a free port, with a real channel and one token per role, for tests.
+
+In this process (`running_server`, the `server` fixture) or as a `licensing serve` child
+(`serve_home`, from serverchild.py): the two ways every test, the reliability kit and the
+benchmarks start a server.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
+
 import os
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from serverchild import ServerChild, serve_home
 
 from licensing._proto.licensing.v1 import (
     issuance_pb2,
@@ -30,6 +33,22 @@ from licensing.products import add_product
 from licensing.service import Service
 from licensing.storage.models import Product
 from licensing.tokens import Role, create_token
+
+__all__ = [
+    "PRODUCTS",
+    "Harness",
+    "ServerChild",
+    "ServerProcess",
+    "StopHung",
+    "add_test_products",
+    "error_info",
+    "reason_of",
+    "role_tokens",
+    "running_server",
+    "serve_home",
+    "stop_within",
+    "stored_key",
+]
 
 PRODUCTS = {"photo-pro": 1, "video-max": 2}
 
@@ -56,31 +75,72 @@ class Harness:
     def validation(self) -> validation_pb2_grpc.ValidationServiceStub:
         return validation_pb2_grpc.ValidationServiceStub(self.channel)
 
-    def issue(self, email: str, order_id: str, product: str = "photo-pro", **fields: object) -> issuance_pb2.IssueLicenseResponse:
+    def issue(self, email: str, order_id: str, product: str = "photo-pro", **fields: Any) -> issuance_pb2.IssueLicenseResponse:
+        """IssueLicense as the issuer; `fields` are IssueLicenseRequest's other fields (terms, test_order, ...)."""
         request = issuance_pb2.IssueLicenseRequest(email=email, order_id=order_id, product=product, **fields)
-        return self.issuance.IssueLicense(request, metadata=self.auth("issuer"), timeout=30)
+        response: issuance_pb2.IssueLicenseResponse = self.issuance.IssueLicense(
+            request, metadata=self.auth("issuer"), timeout=30
+        )
+        return response
 
 
-@contextmanager
-def running_server(settings: Settings, keyring: Keyring, options: ServerOptions | None = None) -> Iterator[Harness]:
-    service = Service.start(settings, keyring)
+def add_test_products() -> None:
+    """The products the tests issue for, in the databases this process is bound to."""
     for code, number in PRODUCTS.items():
         if not Product.select().where(Product.code == code).exists():
             add_product(code, number, code.title())
-    tokens = {role.value: create_token(f"test-{role.value}-{dt.datetime.now():%H%M%S%f}", role) for role in Role}
+
+
+def role_tokens(prefix: str = "test") -> dict[str, str]:
+    """One token per role; the stamp is hex, never a digit run that looks like a card number."""
+    stamp = os.urandom(4).hex()
+    return {role.value: create_token(f"{prefix}-{role.value}-{stamp}", role) for role in Role}
+
+
+class StopHung(AssertionError):
+    """The gRPC server did not finish stopping: `licensing serve` would hang on SIGTERM the same way."""
+
+
+def stop_within(running: RunningServer, grace: float = 1.0, within: float = 8.0) -> None:
+    """RunningServer.stop, but bounded: a stop that never ends fails the test instead of hanging CI."""
+    if not running.stop_within(grace, within):
+        tasks = [
+            task.get_coro().__qualname__  # type: ignore[union-attr]
+            for task in asyncio.all_tasks(running.loop)  # read only, to say what is stuck
+        ]
+        raise StopHung(f"server.stop({grace}) had not finished after {within} s; tasks still running: {tasks}")
+
+
+@contextmanager
+def running_server(
+    settings: Settings, keyring: Keyring, options: ServerOptions | None = None, *, bounded_stop: bool = False
+) -> Iterator[Harness]:
+    """The server in this process on a free port, with the test products and one token per role.
+
+    `bounded_stop`: stop with `stop_within`, so a stop that hangs fails the test (the reliability
+    tests, which hunt for exactly that hang).
+    """
+    service = Service.start(settings, keyring)
+    add_test_products()
+    tokens = role_tokens()
     running = start_server(service, options or ServerOptions(address="127.0.0.1:0", health_interval=0.2))
     channel = open_channel(f"127.0.0.1:{running.port}")  # the one outbound client's channel
     try:
         yield Harness(service, running, channel, tokens)
     finally:
         channel.close()
-        running.stop(grace=1)
-        service.stop()
+        try:
+            if bounded_stop:
+                stop_within(running)
+            else:
+                running.stop(grace=1)
+        finally:
+            service.stop()
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The google.rpc.ErrorInfo a failed call carried, if any."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is None:
         return None
     for detail in status.details:
@@ -91,69 +151,15 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     return None
 
 
-def start_serve_process(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    """`licensing serve ARGS` as a child; returns it and the port it listens on.
-
-    Its log (standard error) goes to the file `log`, never to a pipe: a pipe that nobody reads
-    fills up after 64 KiB and then blocks the server in the middle of a call. The one line it
-    prints on standard output says the port.
-    """
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on port" not in line:
-        process.kill()
-        process.wait(timeout=30)
-        process.stdout.close()
-        raise RuntimeError(f"server did not start: {line}{log.read_text(errors='replace')}")
-    return process, int(line.rsplit(" ", 1)[1])
+def reason_of(error: grpc.RpcError) -> str:
+    """The ErrorInfo reason a failed call carried, or "" when it carried none."""
+    info = error_info(error)
+    return "" if info is None else str(info.reason)
 
 
-def stop_process(process: subprocess.Popen[str]) -> int:
-    """SIGTERM (the server drains and exits 0), then its exit status."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    code = process.wait(timeout=30)
-    if process.stdout is not None:
-        process.stdout.close()
-    return code
-
-
-class ServerProcess:
-    """`licensing serve` as a real child process on `settings`, on a free port chosen by the server."""
-
-    def __init__(self, settings: Settings, passphrase: bytes, *extra_args: str) -> None:
-        env = dict(os.environ)
-        env.update(
-            LICENSING_HOME=str(settings.home),
-            LICENSING_DATABASE_URL=settings.database_url,
-            LICENSING_KEYSTORE_URL=settings.keystore_url,
-            LICENSING_PASSPHRASE=passphrase.decode(),
-        )
-        self.log_path = settings.home / f"server-{uuid.uuid4().hex[:8]}.log"
-        self.process, self.port = start_serve_process(env, self.log_path, "--address", "127.0.0.1:0", *extra_args)
-
-    def channel(self) -> grpc.Channel:
-        channel: grpc.Channel = open_channel(f"127.0.0.1:{self.port}")
-        return channel
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    @property
-    def stderr(self) -> str:
-        """What the server logged so far (its standard error)."""
-        return self.log_text()
-
-    def stop(self) -> int:
-        return stop_process(self.process)
+# The server tests' name for `licensing serve` on a home (serverchild.serve_home); kept so that
+# tests/server/test_concurrency.py (rewritten on the aio branch) needs no change.
+ServerProcess = serve_home
 
 
 def stored_key(keyring: Keyring, row: object, email: str) -> str:

@@ -289,11 +289,11 @@ def test_operations_blocks_run(sandbox: Sandbox, tmp_path: Path) -> None:
             if "licensing.internal:50051" in script:  # support's commands against a TLS server
                 from devhome import start_server
 
-                tls_server, port = start_server(
+                tls_server = start_server(
                     env, tmp_path / "tls-server.log", "--address", "127.0.0.1:0",
                     "--tls-cert", str(server_cert), "--tls-key", str(server_key),
                 )
-                script = script.replace("licensing.internal:50051", f"localhost:{port}")
+                script = script.replace("licensing.internal:50051", f"localhost:{tls_server.port}")
             if re.search(r"licensing (console |bridge )?serve", script):
                 output = run_until_listening(script, sandbox, env)
                 assert "listening on port" in output, f"{block.where}: {output}"

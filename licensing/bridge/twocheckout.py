@@ -62,7 +62,7 @@ _ALGORITHMS: dict[str, tuple[str, Callable[[], hashlib._Hash]]] = {
     "SIGNATURE_SHA2_256": ("sha256", hashlib.sha256),
     "HASH": ("md5", hashlib.md5),
 }
-_BY_ALGO = {algo: digest for algo, digest in _ALGORITHMS.values()}
+_BY_ALGO = dict(_ALGORITHMS.values())
 SIGNATURE_FIELDS = frozenset(_ALGORITHMS)
 
 _REVOKING_STATUSES = {"REFUND": REASON_REFUND, "REVERSED": REASON_REFUND, "CANCELED": REASON_CANCELED}
@@ -76,7 +76,7 @@ class Fields:
 
     def __init__(self, groups: Sequence[tuple[str, list[bytes]]]) -> None:
         self.groups = list(groups)
-        self._index = {name: values for name, values in self.groups}
+        self._index = dict(self.groups)
 
     def values(self, name: str) -> list[bytes]:
         return self._index.get(name, [])

@@ -88,7 +88,10 @@ def _number(text: str, column: str, *, low: int = 0) -> int:
 
 def request_of(row: dict[str, str]) -> issuance_pb2.IssueLicenseRequest:
     """One CSV row as an IssueLicenseRequest; InvalidArgument names the bad column."""
-    get = lambda name: (row.get(name) or "").strip()
+
+    def get(name: str) -> str:
+        return (row.get(name) or "").strip()
+
     test = get("test_order").lower()
     if test not in ("", "true", "false", "1", "0", "yes", "no"):
         raise InvalidArgument("test_order", "must be true or false")

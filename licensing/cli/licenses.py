@@ -183,7 +183,7 @@ def _line(lic: license_pb2.License) -> str:
         license_status_text(lic),
         _day(lic, "expire_time", "perpetual"),
     )
-    return "  ".join(cell.ljust(len(head)) for cell, head in zip(cells, _HEADER)) + "  " + lic.license_key
+    return "  ".join(cell.ljust(len(head)) for cell, head in zip(cells, _HEADER[:-1], strict=True)) + "  " + lic.license_key
 
 
 def _json(lic: license_pb2.License) -> dict[str, Any]:

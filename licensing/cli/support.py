@@ -295,5 +295,5 @@ def _license_row(lic: license_pb2.License) -> list[str]:
 def _print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)]
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths[:-1], strict=True)]
         print(indent + "  ".join([*cells, row[-1]]))

@@ -80,7 +80,7 @@ def stacked_daily_chart(title: str, days: Sequence[dt.date], series: Mapping[str
     if not names:
         parts.append(f'<text x="{WIDTH / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="14" fill="#57606a">nothing in this period</text>')
     parts.append("</svg>")
-    rows = [[day.isoformat(), *(series[n].get(day, 0) for n in names)] for day, total in zip(days, totals) if total]
+    rows = [[day.isoformat(), *(series[n].get(day, 0) for n in names)] for day, total in zip(days, totals, strict=True) if total]
     return f"<h2>{escape(title)}</h2>" + "".join(parts) + _table(title, ["day", *names], rows)
 
 

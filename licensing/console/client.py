@@ -135,7 +135,12 @@ class ConsoleClient:
 
     async def revoke(self, token: str, order_id: str, product: str, reason: int, note: str) -> list[license_pb2.License]:
         stub = issuance_pb2_grpc.IssuanceServiceStub(self.channel)
-        request = issuance_pb2.RevokeLicenseRequest(order_id=order_id, product=product, reason=reason, note=note)  # type: ignore[arg-type]
+        request = issuance_pb2.RevokeLicenseRequest(
+            order_id=order_id,
+            product=product,
+            reason=reason,  # type: ignore[arg-type]  # the enum's number: the stubs name only the enum type
+            note=note,
+        )
         response = await self._call(stub.RevokeLicense, request, token)
         return list(response.licenses)
 

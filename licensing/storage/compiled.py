@@ -67,7 +67,7 @@ class CompiledQuery:
     def rows(self, db: peewee.Database, *args: Any) -> list[dict[str, Any]]:
         sql, params, columns = self._compile(db)
         cursor = db.execute_sql(sql, [args[p.index] if isinstance(p, _Slot) else p for p in params])
-        return [{name: convert(value) for (name, convert), value in zip(columns, row)} for row in cursor.fetchall()]
+        return [{name: convert(value) for (name, convert), value in zip(columns, row, strict=True)} for row in cursor.fetchall()]
 
     def first(self, db: peewee.Database, *args: Any) -> dict[str, Any] | None:
         found = self.rows(db, *args)
@@ -86,7 +86,7 @@ def select_in(
     cursor = db.execute_sql(
         f'SELECT {names} FROM "{table}" WHERE "{key.column_name}" IN ({marks})', [key.db_value(v) for v in values]
     )
-    return [tuple(f.python_value(value) for f, value in zip(fields, row)) for row in cursor.fetchall()]
+    return [tuple(f.python_value(value) for f, value in zip(fields, row, strict=True)) for row in cursor.fetchall()]
 
 
 def insert_ignoring_conflicts(db: peewee.Database, model: type[peewee.Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -107,7 +107,7 @@ def insert_ignoring_conflicts(db: peewee.Database, model: type[peewee.Model], ro
     params = [
         value if to_db is None else to_db(value)
         for row in rows
-        for value, to_db in zip([row[name] for name in names], convert)
+        for value, to_db in zip([row[name] for name in names], convert, strict=True)
     ]
     db.execute_sql(
         f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([row_marks] * len(rows))} '

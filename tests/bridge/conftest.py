@@ -1,6 +1,6 @@
 """A real bridge in front of a real server, both as child processes, shared by the bridge tests.
 
-The server is `licensing serve` on SQLite in a temporary home (tests/harness.py ServerProcess);
+The server is `licensing serve` on SQLite in a temporary home (tests/harness.py serve_home);
 the bridge is `licensing bridge serve` with a configuration for all three providers (stack.py),
 secrets in its environment, and the server's issuer token.
 """
@@ -8,7 +8,6 @@ secrets in its environment, and the server's issuer token.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from harness import PRODUCTS, ServerProcess
+from harness import PRODUCTS, ServerChild, serve_home
 from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import validation_pb2, validation_pb2_grpc
@@ -49,7 +48,7 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
 
     # The tests' GetLicense calls add up over the session's modules; how fast they come depends on
     # how fast the server answers, so the reader's budget must not be what decides a test.
-    server = ServerProcess(settings, TEST_PASSPHRASE, "--lookup-burst", "1000")
+    server = serve_home(settings, TEST_PASSPHRASE, "--lookup-burst", "1000")
 
     paddle_api = ThreadingHTTPServer(("127.0.0.1", 0), PaddleApi)
     customers: dict[str, str] = {}
@@ -64,40 +63,31 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
     config_file.write_text(CONFIG.format(server_port=server.port, paddle_port=paddle_api.server_address[1]))
     log_file = root / "bridge.log"
     env = {**os.environ, **SECRETS, "LICENSING_ISSUER_TOKEN": issuer_token}
-    with log_file.open("w") as log_handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config_file)],
-            env=env, stdout=subprocess.PIPE, stderr=log_handle, text=True,
-        )
+    bridge = ServerChild(
+        [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config_file)], env, log_file
+    )
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if "listening on port" not in line:
-            process.kill()
-            raise RuntimeError(f"bridge did not start: {line}{log_file.read_text()}")
         keyring_file = root / "keyring.json"
         response = validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(
             validation_pb2.ListSigningKeysRequest(), metadata=(("authorization", f"Bearer {issuer_token}"),), timeout=20
         )
         keyring_file.write_bytes(response.keyring_document)
         yield Bridge(
-            port=int(line.rsplit(" ", 1)[1]),
+            port=bridge.port,
             channel=channel,
             issuer_token=issuer_token,
             support_token=support_token,
             reader_token=reader_token,
             keyring_file=keyring_file,
             log_file=log_file,
-            server_log=server.log_path,
+            server_log=server.log_file,
             classic_key=classic_key,
             customers=customers,
         )
     finally:
         channel.close()
-        if process.poll() is None:
-            process.terminate()
-        bridge_code = process.wait(timeout=30)
+        bridge_code = bridge.stop()
         paddle_api.shutdown()
         server_code = server.stop()
         assert bridge_code == 0, log_file.read_text()[-2000:]

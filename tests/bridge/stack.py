@@ -1,6 +1,6 @@
 """The pieces of the bridge test stack: the config, the client helpers, a Paddle API stand-in.
 
-The server is `licensing serve` on SQLite in a temporary home (tests/harness.py ServerProcess);
+The server is `licensing serve` on SQLite in a temporary home (tests/harness.py serve_home);
 the bridge is `licensing bridge serve` with a configuration for all three providers, secrets
 in its environment, and the server's issuer token. Paddle's customer API is a stand-in on
 loopback, since Paddle Billing webhooks carry a customer ID rather than an email address.
@@ -117,11 +117,12 @@ class Bridge:
     def license(self, order_id: str, product: str) -> license_pb2.License | None:
         stub = issuance_pb2_grpc.IssuanceServiceStub(self.channel)
         try:
-            return stub.GetLicense(
+            response: issuance_pb2.GetLicenseResponse = stub.GetLicense(
                 issuance_pb2.GetLicenseRequest(order_id=order_id, product=product),
                 metadata=(("authorization", f"Bearer {self.reader_token}"),),
                 timeout=20,
-            ).license
+            )
+            return response.license
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None

@@ -17,6 +17,8 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -55,10 +57,10 @@ def test_ipn_read_receipt_is_the_documented_epayment_line() -> None:
 
 
 @pytest.mark.parametrize(("algo", "digest"), [("sha256", hashlib.sha256), ("sha3-256", hashlib.sha3_256)])
-def test_ipn_read_receipt_with_sha2_and_sha3_is_the_sig_element(algo: str, digest: object) -> None:
+def test_ipn_read_receipt_with_sha2_and_sha3_is_the_sig_element(algo: str, digest: Callable[[], Any]) -> None:
     fields = fields_of([("IPN_PID[]", "1"), ("IPN_PNAME[]", "Software program"), ("IPN_DATE", "20050303123434")])
     receipt = twocheckout.ipn_receipt(fields, twocheckout.Verified(algo, DOC_SECRET), "20050303123434")
-    expected = hmac.new(DOC_SECRET, IPN_SOURCE, digest).hexdigest()  # type: ignore[arg-type]
+    expected = hmac.new(DOC_SECRET, IPN_SOURCE, digest).hexdigest()
     assert receipt == f'<sig algo="{algo}" date="20050303123434">{expected}</sig>'
 
 

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devhome import DevHome, base_env, dev_home, free_port, licensing, run, start_server, stop
+from devhome import DevHome, base_env, dev_home, free_port, licensing, run, start_server
+from serverchild import ServerChild, ServerDidNotStart
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -72,11 +73,11 @@ def test_serve_with_v_shows_the_traceback(dev: DevHome) -> None:
 def test_serve_listens_where_licensing_address_says(dev: DevHome, tmp_path: Path) -> None:
     port = free_port()
     env = dev.env(LICENSING_ADDRESS=f"127.0.0.1:{port}")
-    server, listening = start_server(env, tmp_path / "server.log")
+    server = start_server(env, tmp_path / "server.log")
     try:
-        assert listening == port
+        assert server.port == port
     finally:
-        assert stop(server) == 0
+        assert server.stop() == 0
 
 
 @pytest.mark.parametrize(
@@ -213,23 +214,14 @@ PREFIXES = {"TWOCHECKOUT": "twocheckout", "FASTSPRING": "fastspring", "PADDLE": 
 
 
 def start_bridge(config: Path, env: dict[str, str], log: Path) -> subprocess.CompletedProcess[str] | int:
-    """`licensing bridge serve`: the port it listens on, or the finished process when it refused."""
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config),
-             "--address", "127.0.0.1:0"],
-            env=env, stdout=subprocess.PIPE, stderr=log_file, text=True,
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on port" in line:
-        process.terminate()
-        assert process.wait(timeout=30) == 0
-        process.stdout.close()
-        return int(line.rsplit(" ", 1)[1])
-    code = process.wait(timeout=30)
-    process.stdout.close()
-    return subprocess.CompletedProcess(process.args, code, line, log.read_text())
+    """`licensing bridge serve`: the port it listened on (then stopped), or the finished process when it refused."""
+    argv = [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config), "--address", "127.0.0.1:0"]
+    try:
+        bridge = ServerChild(argv, env, log)
+    except ServerDidNotStart as refused:
+        return subprocess.CompletedProcess(argv, refused.returncode, "", refused.log)
+    assert bridge.stop() == 0, bridge.log_tail()
+    return bridge.port
 
 
 @pytest.mark.parametrize("providers", [["twocheckout"], ["fastspring"], ["paddle"], ["twocheckout", "fastspring", "paddle"]])

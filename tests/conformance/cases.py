@@ -228,7 +228,7 @@ def cases(count_scale: int = 1) -> Iterator[dict[str, Any]]:
     for _ in range(8000 * count_scale):
         yield {"op": "email", "email": random_email(rng)}
 
-    emails = []
+    emails: list[str] = []
     while len(emails) < 400:
         candidate = random_email(rng)
         try:

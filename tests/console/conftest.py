@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_settings
 from harness import Harness, running_server
+from homes import make_settings
 
 from licensing.console import ConsoleOptions, create_app
 

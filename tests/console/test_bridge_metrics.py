@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from conftest import make_settings
 from harness import running_server
+from homes import make_settings
 from prometheus_client import generate_latest
 
 from licensing import metrics

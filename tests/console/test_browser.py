@@ -73,7 +73,7 @@ def console_log(stack: Stack) -> Iterator[list[str]]:
         logger.setLevel(previous)
 
 
-def wait(browser: Any, seconds: float = 10) -> WebDriverWait:
+def wait(browser: Any, seconds: float = 10) -> WebDriverWait[Any]:
     return WebDriverWait(browser, seconds)
 
 

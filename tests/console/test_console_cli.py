@@ -3,10 +3,9 @@ plaintext, HTTPS with Secure cookies, and the server's metrics port, each in a r
 
 from __future__ import annotations
 
-import signal
+import os
 import socket
 import ssl
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -14,8 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 from certs import make_ca, make_leaf
-from conftest import TEST_PASSPHRASE, make_settings
-from harness import ServerProcess
+from harness import ServerChild, serve_home
+from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import support_pb2, support_pb2_grpc
 from licensing.cli.main import main
@@ -41,16 +40,14 @@ def test_plaintext_to_a_remote_server_is_refused(capsys: pytest.CaptureFixture[s
 def test_https_console_sets_secure_host_cookies(tmp_path: Path) -> None:
     ca, ca_cert, ca_key = make_ca("console test CA")
     cert, key = make_leaf("localhost", ca_cert, ca_key, server=True).write(tmp_path, "console")
-    process = subprocess.Popen(
+    console = ServerChild(
         [sys.executable, "-m", "licensing.cli.main", "console", "serve", "--address", "127.0.0.1:0",
          "--tls-cert", str(cert), "--tls-key", str(key), "--server", "127.0.0.1:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        os.environ, tmp_path / "console.log",
     )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "listening on port" in line and "(https)" in line, line
-        port = int(line.split("port ")[1].split()[0])
+        assert "(https)" in console.first_line, console.first_line
+        port = console.port
         context = ssl.create_default_context(cadata=ca.cert.decode())
         with urllib.request.urlopen(f"https://127.0.0.1:{port}/sign-in", context=context, timeout=10) as response:
             cookie = response.headers["Set-Cookie"]
@@ -58,14 +55,13 @@ def test_https_console_sets_secure_host_cookies(tmp_path: Path) -> None:
         assert cookie.startswith("__Host-console=")
         assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"))
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        console.stop()
 
 
 def test_server_metrics_address_serves_the_trend_series(tmp_path: Path, keyring_path: Path) -> None:
     settings, _ = make_settings("sqlite", tmp_path / "home", keyring_path)
     port = free_port()
-    server = ServerProcess(settings, TEST_PASSPHRASE, "--metrics-address", str(port))
+    server = serve_home(settings, TEST_PASSPHRASE, "--metrics-address", str(port))
     try:
         stub = support_pb2_grpc.SupportServiceStub(server.channel())
         with pytest.raises(grpc.RpcError) as caught:

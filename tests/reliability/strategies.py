@@ -12,9 +12,12 @@ exercised with undecodable UTF-8, wrong wire types and truncated fields.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal, TypeVar
 
 from google.protobuf import timestamp_pb2
 from hypothesis import strategies as st
+
+T = TypeVar("T")
 
 __all__ = [
     "CONTROL",
@@ -58,7 +61,8 @@ WRONG_KIND = [
     "040G00F7-GEJDFG8Y-VDAJCR80-00000001",
     "AAAAAAAA-" * 20,
 ]
-_PROTOBUF_SAFE = st.characters(exclude_categories=("Cs",))  # no surrogates: protobuf refuses them
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+_PROTOBUF_SAFE = st.characters(exclude_categories=_SURROGATES)  # no surrogates: protobuf refuses them
 
 
 def luhn_complete(digits: str) -> str:
@@ -119,7 +123,7 @@ def hostile_text(max_size: int = 40) -> st.SearchStrategy[str]:
     )
 
 
-def maybe(valid: st.SearchStrategy[object], hostile: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+def maybe(valid: st.SearchStrategy[T], hostile: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
     """Mostly a valid value (so that calls reach deep into the service), one time in six a hostile one."""
     return st.integers(0, 5).flatmap(lambda n: hostile if n == 0 else valid)
 

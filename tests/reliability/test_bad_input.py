@@ -70,7 +70,7 @@ HYPOTHESIS = settings(
     max_examples=EXAMPLES,
     deadline=None,
     derandomize=IN_CI,
-    database=None if IN_CI else settings.default.database,
+    database=None if IN_CI else settings().database,  # the active profile's example database
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
     print_blob=True,
 )
@@ -116,7 +116,7 @@ def written() -> tuple[int, ...]:
     return (
         Profile.select().count(),
         Profile.select().where(Profile.erase_time.is_null(False)).count(),
-        Profile.select().where(Profile.newsletter_subscribed == True).count(),
+        Profile.select().where(Profile.newsletter_subscribed == True).count(),  # noqa: E712 (a peewee expression)
         Order.select().count(),
         License.select().count(),
         License.select().where(License.revoke_time.is_null(False)).count(),
@@ -127,7 +127,7 @@ def written() -> tuple[int, ...]:
 
 def strings_of(request: message.Message) -> list[str]:
     found: list[str] = []
-    for descriptor, value in request.ListFields():
+    for _descriptor, value in request.ListFields():
         if isinstance(value, str):
             found.append(value)
         elif isinstance(value, message.Message):
@@ -419,12 +419,13 @@ def test_hostile_requests_get_a_deliberate_status_write_nothing_and_echo_nothing
     @HYPOTHESIS
     @given(request=requests_for(method, target), raw_one_in_ten=st.integers(0, 9), data=st.data())
     def run(request: message.Message | list[Any], raw_one_in_ten: int, data: st.DataObject) -> None:
+        payload: message.Message | bytes | list[Any] = request
         if raw_one_in_ten == 0:  # bytes protobuf may not parse
             items = request if isinstance(request, list) else [request]
             valid = items[0].SerializeToString() if items else b""
             raw = data.draw(raw_requests(valid), label="raw bytes")
-            request = [raw] if method == "IssueLicenses" else raw
-        target.send(method, request)
+            payload = [raw] if method == "IssueLicenses" else raw
+        target.send(method, payload)
         check(target, method)
 
     run()

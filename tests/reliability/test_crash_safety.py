@@ -26,7 +26,9 @@ from pathlib import Path
 import grpc
 import pytest
 from harness import PRODUCTS, stored_key
+from homes import TEST_PASSPHRASE
 from licensing_client import validate
+from serverchild import serve_home
 
 from licensing._proto.licensing.v1 import (
     issuance_pb2,
@@ -37,7 +39,7 @@ from licensing._proto.licensing.v1 import (
 from licensing.keyring import Keyring
 from licensing.storage.models import License, Order, database
 
-from .kit import Home, ServerChild, bearer, figure, prepare_home, size
+from .kit import Home, bearer, figure, prepare_home, size
 
 KILLS = size("LICENSING_CRASH_KILLS", 20)
 SEED = size("LICENSING_CRASH_SEED", 0) or random.SystemRandom().randrange(1, 2**31)
@@ -178,7 +180,7 @@ class Campaign:
             thread.start()
         try:
             for _ in range(KILLS):
-                server = ServerChild(self.home.settings, self.log, "--workers", "8")
+                server = serve_home(self.home.settings, TEST_PASSPHRASE, "--workers", "8", log_file=self.log)
                 self.start_seconds.append(server.start_seconds)
                 channels.append(server.channel())
                 before = self.ledger.oks
@@ -198,7 +200,7 @@ class Campaign:
     def _settle(self) -> None:
         """A last, undisturbed server: the retries still owed go through; support looks people up."""
         ledger, tokens = self.ledger, self.home.tokens
-        final = ServerChild(self.home.settings, self.log, *LOOKUPS)
+        final = serve_home(self.home.settings, TEST_PASSPHRASE, *LOOKUPS, log_file=self.log)
         try:
             with final.channel() as channel:
                 issuance = issuance_pb2_grpc.IssuanceServiceStub(channel)
@@ -275,9 +277,10 @@ def verify(campaign: Campaign, keyring: Keyring) -> None:
     try:
         stored: dict[str, list[tuple[str, int]]] = {}
         emails = {o.order_id: o.email for o in ledger.sent.values()}
-        for row in License.select(License, Order.order_ref).join(Order).objects():
-            key = stored_key(keyring, row, emails[row.order_ref]) if row.order_ref in emails else ""
-            stored.setdefault(row.order_ref, []).append((key, row.product_id))
+        for row in License.select(License, Order).join(Order):
+            ref = row.order.order_ref  # the joined order, read with the license: no query per row
+            key = stored_key(keyring, row, emails[ref]) if ref in emails else ""
+            stored.setdefault(ref, []).append((key, row.product_id))
         orders_in_db = {order.order_ref for order in Order.select(Order.order_ref)}
         now = dt.datetime.now(dt.UTC)
         public = keyring.public_keyring(PRODUCTS)
@@ -348,7 +351,7 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
     call is refused at once, and the process then exits with status 0 and no traceback."""
     home = prepare_home("sqlite", tmp_path / "home", keyring_path)
     home.close()
-    server = ServerChild(home.settings, tmp_path / "server.log")
+    server = serve_home(home.settings, TEST_PASSPHRASE, log_file=tmp_path / "server.log")
     lock = sqlite3.connect(home.sqlite_files[0], isolation_level=None, timeout=30)
     try:
         with server.channel() as channel:
@@ -375,7 +378,7 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value
             assert server.process.poll() is None  # still draining
             lock.execute("ROLLBACK")
-            keys = {p.order_id: call.result().license.license_key for p, call in zip(held, in_flight)}
+            keys = {p.order_id: call.result().license.license_key for p, call in zip(held, in_flight, strict=True)}
         code = server.wait(timeout=30)
     finally:
         lock.close()
@@ -388,7 +391,7 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
     try:
         emails = {f"DRAIN-{i}": EMAILS[i] for i in range(8)} | {"DRAIN-WARM": EMAILS[0]}
         stored = {
-            o.order_ref: stored_key(keyring, o.licenses[0], emails[o.order_ref])
+            o.order_ref: stored_key(keyring, License.select().where(License.order == o).get(), emails[o.order_ref])
             for o in Order.select().where(Order.order_ref.startswith("DRAIN-"))
         }
     finally:

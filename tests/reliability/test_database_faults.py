@@ -22,7 +22,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import PRODUCTS, error_info, stored_key
+from homes import TEST_PASSPHRASE
 from licensing_client import validate
+from serverchild import ServerChild, serve_home
 
 from licensing._proto.licensing.v1 import (
     issuance_pb2,
@@ -37,7 +39,7 @@ from licensing.products import add_product
 from licensing.storage.models import License, Order
 from licensing.tokens import Role, create_token
 
-from .kit import Home, ServerChild, bearer, figure, prepare_home
+from .kit import Home, bearer, figure, prepare_home
 from .privatepg import PrivatePostgres
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -152,7 +154,7 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
     )
     home = Home("postgres", settings, {})
     bootstrap = prepare_home_on(settings, home)
-    server = ServerChild(settings, tmp_path / "server.log")
+    server = serve_home(settings, TEST_PASSPHRASE, log_file=tmp_path / "server.log")
     channel = server.channel()
     watch = HealthWatch(channel)
     load = Load(issuance_pb2_grpc.IssuanceServiceStub(channel), bootstrap["issuer"])
@@ -211,8 +213,10 @@ def test_postgresql_stopped_mid_run_is_unavailable_then_the_same_process_recover
     home.bind()
     try:
         stored = {
-            row.order_ref: stored_key(keyring, row, load.acked[row.order_ref][0]) if row.order_ref in load.acked else ""
-            for row in License.select(License, Order.order_ref).join(Order).objects()
+            row.order.order_ref: stored_key(keyring, row, load.acked[row.order.order_ref][0])
+            if row.order.order_ref in load.acked
+            else ""
+            for row in License.select(License, Order).join(Order)
         }
     finally:
         home.close()
@@ -264,7 +268,7 @@ def test_sqlite_database_is_locked_never_reaches_a_caller(tmp_path: Path, keyrin
     starters = [
         threading.Thread(
             target=lambda i=i: servers.append(
-                ServerChild(home.settings, tmp_path / f"s{i}.log", "--lookup-rate", "1000000")
+                serve_home(home.settings, TEST_PASSPHRASE, "--lookup-rate", "1000000", log_file=tmp_path / f"s{i}.log")
             )
         )
         for i in range(2)

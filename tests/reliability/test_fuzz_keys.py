@@ -46,7 +46,7 @@ ANY_TEXT = st.one_of(hostile_text(max_size=300), st.text(st.characters(), max_si
     max_examples=size("LICENSING_FUZZ_EXAMPLES", 300),
     deadline=None,
     derandomize=IN_CI,
-    database=None if IN_CI else settings.default.database,
+    database=None if IN_CI else settings().database,  # the active profile's example database
 )
 @given(
     text=ANY_TEXT, email=st.one_of(st.sampled_from(EMAILS), hostile_text()), original=st.sampled_from(GENUINE)

@@ -25,11 +25,13 @@ from pathlib import Path
 import grpc
 import psycopg2
 import pytest
+from homes import TEST_PASSPHRASE
+from serverchild import ServerChild, serve_home
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, validation_pb2, validation_pb2_grpc
 from licensing.storage.models import License, Order
 
-from .kit import Home, ServerChild, bearer, figure, prepare_home, size
+from .kit import Home, bearer, figure, prepare_home, size
 
 MAX_CONCURRENT = 4
 ATTEMPTS = size("LICENSING_OVERSIZE_ATTEMPTS", 20)  # each refusal of 1 MiB takes grpcio ~0.1-0.3 s
@@ -61,8 +63,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
     folder = tmp_path_factory.mktemp("limits")
     home = prepare_home("sqlite", folder / "home", keyring_path)
     home.close()
-    server = ServerChild(
-        home.settings, folder / "server.log", "--max-concurrent", str(MAX_CONCURRENT), "--workers", "8"
+    server = serve_home(
+        home.settings, TEST_PASSPHRASE, "--max-concurrent", str(MAX_CONCURRENT), "--workers", "8",
+        log_file=folder / "server.log",
     )
     try:
         yield Served(home, server)
@@ -148,7 +151,7 @@ def test_a_deadline_is_honoured_and_leaves_no_open_transaction_postgres(
 ) -> None:
     home = prepare_home("postgres", tmp_path / "home", keyring_path)
     home.close()
-    server = ServerChild(home.settings, tmp_path / "server.log")
+    server = serve_home(home.settings, TEST_PASSPHRASE, log_file=tmp_path / "server.log")
     admin = psycopg2.connect(home.settings.database_url)
     database_name = home.settings.database_url.rsplit("/", 1)[1]
     try:

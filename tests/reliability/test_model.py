@@ -23,9 +23,10 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -158,10 +159,11 @@ class ServiceModel(RuleBasedStateMachine):
     def ref(self, index: int) -> str:
         return f"M{self.space}-{index}"
 
-    def call(self, stub_method: object, request: object, who: str) -> tuple[grpc.StatusCode, object]:
+    def call(self, stub_method: Callable[..., Any], request: object, who: str) -> tuple[grpc.StatusCode, Any]:
+        """The call's status and its answer: the response (untyped, as the stubs are) or the error."""
         self.world.steps += 1
         try:
-            return OK, stub_method(request, metadata=self.h.auth(who), timeout=30)  # type: ignore[operator]
+            return OK, stub_method(request, metadata=self.h.auth(who), timeout=30)
         except grpc.RpcError as error:
             return error.code(), error
 
@@ -271,7 +273,7 @@ class ServiceModel(RuleBasedStateMachine):
         product=st.sampled_from(["", *sorted(PRODUCTS)]),
         reason=st.sampled_from(REASONS),
     )
-    def revoke(self, order: int, product: str, reason: int) -> None:
+    def revoke(self, order: int, product: str, reason: license_pb2.RevocationReason) -> None:
         ref = self.ref(order)
         request = issuance_pb2.RevokeLicenseRequest(
             order_id=ref, product=product, reason=reason, note="model"
@@ -447,7 +449,7 @@ def test_the_service_behaves_like_the_model(world: World, backend: Settings) -> 
         stateful_step_count=STEPS,
         deadline=None,
         derandomize=IN_CI,
-        database=None if IN_CI else settings.default.database,
+        database=None if IN_CI else settings().database,  # the active profile's example database
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         print_blob=True,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 import grpc
 import pytest
 from licensing_client import LicenseError, PublicKeyring, Reason, RevocationList, validate
+from serverchild import ServerChild, serve_argv
 
 from licensing._proto.licensing.v1 import (
     issuance_pb2,
@@ -149,31 +149,12 @@ def test_no_passphrase_names_the_variables_to_set(home: Home) -> None:
 def served(home: Home, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
     """`licensing serve` on a port the system picks; yields the process, the port and its log file."""
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0"],
-            env=environment(home.path),
-            cwd=home.path.parent,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
+    server = ServerChild(serve_argv(), environment(home.path), log_path, cwd=home.path.parent)
+    assert server.port > 0
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 30
-        line = ""
-        while "listening on port" not in line:
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([process.stdout], [], [], max(remaining, 0))
-            assert ready and process.poll() is None, f"the server did not start:\n{log_path.read_text()}"
-            line = process.stdout.readline()
-        port = int(re.search(r"listening on port (\d+)", line).group(1))  # type: ignore[union-attr]
-        assert port > 0
-        yield process, port, log_path
+        yield server.process, server.port, log_path
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        server.kill()  # if the test has not stopped it; closes the log either way
 
 
 def test_serve_issue_check_offline_and_stop_on_sigterm(home: Home, served: tuple[subprocess.Popen[str], int, Path], tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import uuid
 
 import grpc
 import pytest
-from harness import Harness, error_info
+from harness import Harness, reason_of
 from licensing_client import LicenseError, PublicKeyring, Reason, validate
 from licensing_client.revocation import RevocationList
 
@@ -41,7 +41,8 @@ def order_ref() -> str:
 
 def correct(server: Harness, new_email: str, **who: str) -> support_pb2.CorrectEmailResponse:
     request = support_pb2.CorrectEmailRequest(new_email=new_email, **who)
-    return support(server).CorrectEmail(request, metadata=server.auth("support"))
+    response: support_pb2.CorrectEmailResponse = support(server).CorrectEmail(request, metadata=server.auth("support"))
+    return response
 
 
 def keyring_of(server: Harness) -> PublicKeyring:
@@ -93,7 +94,7 @@ def test_a_corrected_email_gets_new_keys_and_the_old_ones_are_revoked(server: Ha
     with pytest.raises(grpc.RpcError) as stale:
         server.issue(typo, first)
     assert stale.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert error_info(stale.value).reason == "EMAIL_CORRECTED"
+    assert reason_of(stale.value) == "EMAIL_CORRECTED"
     bulk = server.issuance.IssueLicenses(
         iter([issuance_pb2.IssueLicensesRequest(request=issuance_pb2.IssueLicenseRequest(email=typo, order_id=second, product="video-max"))]),
         metadata=server.auth(),
@@ -149,7 +150,7 @@ def test_correction_refusals_name_the_problem_and_change_nothing(server: Harness
     for fields, code, reason in cases:
         with pytest.raises(grpc.RpcError) as refused:
             support(server).CorrectEmail(support_pb2.CorrectEmailRequest(**fields), metadata=server.auth("support"))
-        assert (refused.value.code(), error_info(refused.value).reason) == (code, reason), fields
+        assert (refused.value.code(), reason_of(refused.value)) == (code, reason), fields
         assert not any(value in (refused.value.details() or "") for value in fields.values() if "@" in value)
     [still] = support(server).FindLicenses(support_pb2.FindLicensesRequest(email=mine), metadata=server.auth("support")).profiles
     assert still.profile.email == mine

@@ -17,6 +17,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from pathlib import Path
 import grpc
 import psycopg2
 import pytest
-from harness import Harness, error_info
+from harness import Harness, reason_of
 from licensing_client import PublicKeyring
 from reidentify import matched, read_all
 
@@ -53,7 +54,10 @@ def order_ref() -> str:
 
 
 def erase(server: Harness, email: str) -> support_pb2.EraseProfileResponse:
-    return support(server).EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support"))
+    response: support_pb2.EraseProfileResponse = support(server).EraseProfile(
+        support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support")
+    )
+    return response
 
 
 def public_keyring(server: Harness) -> PublicKeyring:
@@ -75,7 +79,30 @@ def snapshot(server: Harness, folder: Path) -> Path:
         for name, url in (("main", settings.database_url), ("keystore", settings.keystore_url)):
             (folder / f"{name}.sql").write_bytes(subprocess.run(["pg_dump", url], check=True, capture_output=True).stdout)
             (folder / f"{name}.pages").write_bytes(table_pages(url))
+            _wait_until_the_backup_has_left(url)
     return folder
+
+
+def _wait_until_the_backup_has_left(url: str, within: float = 20.0) -> None:
+    """pg_dump has exited, but its server session ends a moment later; until it has, the server
+    rightly refuses to erase (an older snapshot could still see the key). A finished backup is
+    this test's premise, so wait for its session to be gone (slow only on a loaded machine)."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    deadline = time.monotonic() + within
+    try:
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                    "AND (application_name = 'pg_dump' OR backend_xmin IS NOT NULL)"
+                )
+                if cursor.fetchone()[0] == 0:
+                    return
+                time.sleep(0.05)
+    finally:
+        connection.close()
 
 
 def table_pages(url: str, only: str | None = None) -> bytes:
@@ -176,7 +203,7 @@ def test_a_retry_of_an_erased_purchasers_order_is_told_profile_erased(server: Ha
         with pytest.raises(grpc.RpcError) as refused:
             server.issue(who, ref)
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert error_info(refused.value).reason == "PROFILE_ERASED"
+        assert reason_of(refused.value) == "PROFILE_ERASED"
         assert email not in (refused.value.details() or "")
     # The bulk path answers the same, and neither stores the erased address again.
     bulk = server.issuance.IssueLicenses(
@@ -242,7 +269,7 @@ def test_an_erase_during_a_backup_is_never_ok_while_the_wrapped_key_is_on_disk(s
             answer = erase(server, victim)
         except grpc.RpcError as refused:
             assert refused.code() == grpc.StatusCode.UNAVAILABLE
-            assert error_info(refused).reason == "ERASE_NOT_CONFIRMED"
+            assert reason_of(refused) == "ERASE_NOT_CONFIRMED"
             assert "backup" in (refused.details() or "")
             answer = None
         if answer is not None:  # OK is allowed only if the key is gone from every file already

@@ -199,6 +199,13 @@ def build(case: Case, existing: str) -> message.Message:
     return REQUESTS[case.method](**fields)
 
 
+def issue_request(case: Case, existing: str) -> issuance_pb2.IssueLicenseRequest:
+    """`build` for an IssueLicense case, typed as the request it is."""
+    request = build(case, existing)
+    assert isinstance(request, issuance_pb2.IssueLicenseRequest), case
+    return request
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(server: Harness, existing: str, case: Case) -> None:
     request = build(case, existing)
@@ -222,7 +229,7 @@ def test_every_issue_case_also_fails_inside_a_bulk_stream_and_writes_nothing(ser
     """IssueLicenses reports each bad item as a failure with its index, field and reason."""
     cases = [case for case in CASES if case.method == "IssueLicense"]
     before = written()
-    items = [issuance_pb2.IssueLicensesRequest(request=build(case, existing)) for case in cases]
+    items = [issuance_pb2.IssueLicensesRequest(request=issue_request(case, existing)) for case in cases]
     response = server.issuance.IssueLicenses(iter(items), metadata=server.auth("issuer"), timeout=60)
     assert (response.issued, response.existing) == (0, 0)
     got = [(f.index, f.field, f.reason) for f in response.failures]

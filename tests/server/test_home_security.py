@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-import grpc
+import pytest
+from serverchild import ServerChild, ServerDidNotStart, serve_argv
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 
@@ -39,31 +40,16 @@ def _licensing(home: Path, *args: str, passphrase: str | None = STRONG) -> subpr
     )
 
 
-def _serve(home: Path, passphrase: str | None = STRONG) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [*PERMISSIVE, sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0"],
-        env=_env(home, passphrase),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return process
+def _serve(home: Path, passphrase: str | None = STRONG) -> ServerChild:
+    """`licensing serve` on `home` under the most permissive umask; its log beside the home."""
+    log = home.parent / f"serve-{uuid.uuid4().hex[:8]}.log"
+    return ServerChild([*PERMISSIVE, *serve_argv()], _env(home, passphrase), log)
 
 
-def _port(process: subprocess.Popen[str]) -> int:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on port" not in line:
-        process.kill()
-        raise AssertionError(f"server did not start: {line}{process.stderr.read() if process.stderr else ''}")
-    return int(line.rsplit(" ", 1)[1])
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
-    return process.stderr.read() if process.stderr else ""
+def _stop(server: ServerChild) -> str:
+    """SIGTERM; what the server logged."""
+    server.stop()
+    return server.log_text()
 
 
 def test_home_and_every_database_file_are_private_whatever_the_umask(tmp_path: Path) -> None:
@@ -81,8 +67,7 @@ def test_home_and_every_database_file_are_private_whatever_the_umask(tmp_path: P
     assert token is not None, issuer.stdout + issuer.stderr
     server = _serve(home)
     try:
-        port = _port(server)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with server.channel() as channel:
             stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
             stub.IssueLicense(
                 issuance_pb2.IssueLicenseRequest(email="modes@example.com", order_id="M-1", product="app"),
@@ -114,14 +99,11 @@ def test_serving_a_development_home_warns_at_every_start(tmp_path: Path) -> None
     created = _licensing(home, "init", "--dev", passphrase=None)
     assert created.returncode == 0, created.stderr
     for _ in range(2):  # as `make serve` runs it: the passphrase from the file beside the keyring
-        process = subprocess.Popen(
-            [sys.executable, "-m", "licensing.cli.main", "serve", "--address", "127.0.0.1:0"],
-            env={**_env(home, None), "LICENSING_PASSPHRASE_FILE": str(home / "passphrase")},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        process = ServerChild(
+            serve_argv(),
+            {**_env(home, None), "LICENSING_PASSPHRASE_FILE": str(home / "passphrase")},
+            tmp_path / f"serve-{uuid.uuid4().hex[:8]}.log",
         )
-        _port(process)
         stderr = _stop(process)
         assert "development set-up" in stderr and "dev-tokens.env" in stderr
 
@@ -132,19 +114,16 @@ def test_a_keyring_restored_from_before_a_rotation_is_refused(tmp_path: Path) ->
     old_keyring = tmp_path / "keyring-backup.bin"
     shutil.copy2(home / "keyring.bin", old_keyring)  # the operator's backup, before the rotation
     first = _serve(home)
-    _port(first)
     _stop(first)  # the database has seen key 1
     assert _licensing(home, "keys", "generate").returncode == 0
     rotated = _licensing(home, "keys", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     second = _serve(home)
-    _port(second)
     _stop(second)  # the database has seen key 2 active
     shutil.copy2(old_keyring, home / "keyring.bin")  # the old file put back
-    third = _serve(home)
-    assert third.stdout is not None
-    third.wait(timeout=60)
-    stderr = third.stderr.read() if third.stderr else ""
-    assert third.returncode == 1, stderr
+    with pytest.raises(ServerDidNotStart) as third:
+        _serve(home)
+    stderr = third.value.log
+    assert third.value.returncode == 1, stderr
     lines = [line for line in stderr.splitlines() if line.strip() and "development set-up" not in line]
     assert len(lines) == 1 and "lacks signing key 2" in lines[0], stderr

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import PRODUCTS, ServerProcess
+from harness import PRODUCTS, ServerChild, serve_home
 from homes import TEST_PASSPHRASE, make_settings
 
 from licensing.products import add_product
@@ -20,14 +20,14 @@ from licensing.tokens import Role, create_token
 
 
 @pytest.fixture(scope="module")
-def importing_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[tuple[ServerProcess, str]]:
+def importing_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[tuple[ServerChild, str]]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("import-home"), keyring_path)
     databases = bind_databases(settings)
     for code, number in PRODUCTS.items():
         add_product(code, number, code)
     token = create_token("importer", Role.ISSUER)
     databases.close()
-    server = ServerProcess(settings, TEST_PASSPHRASE)
+    server = serve_home(settings, TEST_PASSPHRASE)
     try:
         yield server, token
     finally:
@@ -35,7 +35,7 @@ def importing_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Pat
         bind_databases(settings)  # leave the models bound to this home for the count below
 
 
-def run_import(server: ServerProcess, token: str, path: Path) -> subprocess.CompletedProcess[str]:
+def run_import(server: ServerChild, token: str, path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LICENSING_ADDRESS=f"127.0.0.1:{server.port}", LICENSING_ISSUER_TOKEN=token)
     return subprocess.run(
         [sys.executable, "-m", "licensing.cli.main", "import", str(path)], env=env, capture_output=True, text=True, timeout=300, check=False
@@ -43,7 +43,7 @@ def run_import(server: ServerProcess, token: str, path: Path) -> subprocess.Comp
 
 
 def test_import_writes_good_rows_rejects_bad_ones_and_is_harmless_to_repeat(
-    importing_server: tuple[ServerProcess, str], tmp_path: Path
+    importing_server: tuple[ServerChild, str], tmp_path: Path
 ) -> None:
     server, token = importing_server
     path = tmp_path / "orders.csv"

@@ -8,7 +8,7 @@ import uuid
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
-from harness import Harness, error_info
+from harness import Harness, reason_of
 from licensing_client import LicenseError, PublicKeyring, Reason, RevocationList, validate
 
 from licensing._proto.licensing.v1 import issuance_pb2, license_pb2, validation_pb2
@@ -77,11 +77,11 @@ def test_same_order_with_other_email_or_terms_is_refused_and_changes_nothing(ser
     with pytest.raises(grpc.RpcError) as other_email:
         server.issue("intruder@example.com", ref)
     assert other_email.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert error_info(other_email.value).reason == "ORDER_EMAIL_MISMATCH"
+    assert reason_of(other_email.value) == "ORDER_EMAIL_MISMATCH"
     with pytest.raises(grpc.RpcError) as other_terms:
         server.issue("owner@example.com", ref, terms=license_pb2.LicenseTerms(seats=3))
     assert other_terms.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert error_info(other_terms.value).reason == "ORDER_TERMS_MISMATCH"
+    assert reason_of(other_terms.value) == "ORDER_TERMS_MISMATCH"
     assert (Profile.select().count(), Order.select().count(), License.select().count()) == counts
 
 
@@ -159,7 +159,7 @@ def test_online_validation_agrees_with_the_offline_validator(server: Harness, mu
     assert online.valid == (reason == license_pb2.REASON_UNSPECIFIED)
     try:
         validate(key, typed_email, 1, public_keyring(server), NOW)
-        offline = license_pb2.REASON_UNSPECIFIED
+        offline: int = license_pb2.REASON_UNSPECIFIED
     except LicenseError as exc:
         offline = license_pb2.Reason.Value(f"REASON_{exc.reason.value}")
     assert offline == online.reason

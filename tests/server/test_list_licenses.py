@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import grpc
 import pytest
@@ -19,10 +20,12 @@ def _day(value: dt.date) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def _list(server: Harness, who: str = "issuer", **fields: object) -> issuance_pb2.ListLicensesResponse:
-    return server.issuance.ListLicenses(
+def _list(server: Harness, who: str = "issuer", **fields: Any) -> issuance_pb2.ListLicensesResponse:
+    """ListLicenses as `who`; `fields` are the request's (order_id, status, page_size, ...)."""
+    response: issuance_pb2.ListLicensesResponse = server.issuance.ListLicenses(
         issuance_pb2.ListLicensesRequest(**fields), metadata=server.auth(who), timeout=30
     )
+    return response
 
 
 def test_paging_walks_every_license_of_an_order_once(server: Harness) -> None:
@@ -89,7 +92,7 @@ def test_status_filter_follows_revocation_and_expiry(server: Harness) -> None:
         ({"status": 9}, "BAD_STATUS"),
     ],
 )
-def test_bad_requests_name_the_field(server: Harness, fields: dict[str, object], reason: str) -> None:
+def test_bad_requests_name_the_field(server: Harness, fields: dict[str, Any], reason: str) -> None:
     with pytest.raises(grpc.RpcError) as refused:
         _list(server, **fields)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -12,8 +12,8 @@ from pathlib import Path
 import pg
 import psycopg2
 import pytest
-from conftest import make_settings
 from harness import PRODUCTS
+from homes import make_settings
 from reidentify import matched, read_all
 
 from licensing.config import Settings

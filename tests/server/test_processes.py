@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-from harness import PRODUCTS, start_serve_process, stop_process
+from harness import PRODUCTS
 from homes import TEST_PASSPHRASE
+from serverchild import serve_home
 
 from licensing._proto.licensing.v1 import admin_pb2, admin_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from licensing.config import Settings
@@ -35,15 +36,9 @@ def test_two_processes_serve_one_port_over_one_database(backend: Settings, keyri
             add_product(code, number, code.title())
     token = create_token(f"procs-{os.urandom(3).hex()}", Role.ISSUER)
     service.stop()
-    env = dict(
-        os.environ,
-        LICENSING_HOME=str(backend.home),
-        LICENSING_DATABASE_URL=backend.database_url,
-        LICENSING_KEYSTORE_URL=backend.keystore_url,
-        LICENSING_PASSPHRASE=TEST_PASSPHRASE.decode(),
-    )
     log = tmp_path / "serve.log"
-    process, port = start_serve_process(env, log, "--address", "127.0.0.1:0", "--processes", "2")
+    server = serve_home(backend, TEST_PASSPHRASE, "--processes", "2", log_file=log)
+    port = server.port
     tag = os.urandom(3).hex()
     try:
         def client(i: int) -> tuple[bool, str]:
@@ -59,7 +54,7 @@ def test_two_processes_serve_one_port_over_one_database(backend: Settings, keyri
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(client, range(CLIENTS)))
     finally:
-        assert stop_process(process) == 0, log.read_text()
+        assert server.stop() == 0, log.read_text()
     text = log.read_text()
     serving = set(re.findall(r"process (\d) of 2 \(pid (\d+)\) serving", text))
     assert len(serving) == 2, text

@@ -25,7 +25,7 @@ from licensing.config import Settings
 from licensing.errors import InvalidArgument
 from licensing.inputs import check_free_text, check_order_ref, looks_like_card_number
 from licensing.keyring import Keyring
-from licensing.storage.models import Order, Profile
+from licensing.storage.models import License, Order, Profile
 
 PER_SHAPE = 1000
 
@@ -76,7 +76,10 @@ def _revoke(server: Harness, order_id: str, note: str) -> issuance_pb2.RevokeLic
     request = issuance_pb2.RevokeLicenseRequest(
         order_id=order_id, reason=license_pb2.REVOCATION_REASON_REFUND, note=note
     )
-    return server.issuance.RevokeLicense(request, metadata=server.auth("issuer"), timeout=30)
+    response: issuance_pb2.RevokeLicenseResponse = server.issuance.RevokeLicense(
+        request, metadata=server.auth("issuer"), timeout=30
+    )
+    return response
 
 
 def test_card_numbers_in_free_text_are_refused_and_change_nothing(roomy_server: Harness) -> None:
@@ -103,7 +106,7 @@ def test_card_numbers_in_free_text_are_refused_and_change_nothing(roomy_server: 
             assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     profile = Profile.get(Profile.id == Order.get(Order.order_ref == order).profile_id)
     assert profile.newsletter_source is None and not profile.newsletter_subscribed
-    assert Order.get(Order.order_ref == order).licenses.get().revoke_time is None  # nothing changed
+    assert License.get(License.order == Order.get(Order.order_ref == order)).revoke_time is None  # nothing changed
     revoked = _revoke(roomy_server, order, "refund 2026-11-30 14:05, ticket #4411").licenses[0]
     assert revoked.revocation_reason == license_pb2.REVOCATION_REASON_REFUND
 

@@ -42,7 +42,9 @@ def order_ref() -> str:
 
 
 def find(server: Harness, **query: str) -> support_pb2.FindLicensesResponse:
-    return support(server).FindLicenses(support_pb2.FindLicensesRequest(**query), metadata=server.auth("support"))
+    request = support_pb2.FindLicensesRequest(**query)
+    response: support_pb2.FindLicensesResponse = support(server).FindLicenses(request, metadata=server.auth("support"))
+    return response
 
 
 def test_find_by_email_order_or_pasted_key_gives_the_same_profile(server: Harness) -> None:
@@ -69,7 +71,8 @@ def test_find_nothing_and_bad_queries(server: Harness) -> None:
     with pytest.raises(grpc.RpcError) as malformed:
         find(server, license_key="ABCD-EFGH")
     assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert error_info(malformed.value).metadata["field"] == "license_key"
+    info = error_info(malformed.value)
+    assert info is not None and info.metadata["field"] == "license_key"
     with pytest.raises(grpc.RpcError) as empty:
         find(server)
     assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -111,6 +114,7 @@ def test_erasure_shreds_the_email_but_keys_keep_working_and_orders_can_be_revoke
     ref = order_ref()
     issued = server.issue(email, ref)
     profile = Profile.get(Profile.public_id == find(server, email=email).profiles[0].profile.profile_id)
+    assert profile.email_ciphertext is not None
     ciphertext = bytes(profile.email_ciphertext)
 
     erased = support(server).EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support"))

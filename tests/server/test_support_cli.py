@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from certs import make_ca, make_leaf
-from harness import PRODUCTS, ServerProcess
+from harness import PRODUCTS, ServerChild, serve_home
 from homes import TEST_PASSPHRASE, make_settings
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, support_pb2, support_pb2_grpc
@@ -39,7 +40,7 @@ SUPPORT_NAME = "desk-alice"
 @dataclass
 class World:
     settings: Settings
-    server: ServerProcess
+    server: ServerChild
     tokens: dict[str, str]
     alice: str  # the purchaser with two licenses
     bob: str  # the purchaser with one
@@ -66,9 +67,10 @@ class World:
         """A look-up in-process, to check state without paying for a `licensing` start."""
         with self.server.channel() as channel:
             stub = support_pb2_grpc.SupportServiceStub(channel)
-            return stub.FindLicenses(
+            response: support_pb2.FindLicensesResponse = stub.FindLicenses(
                 support_pb2.FindLicensesRequest(**query), metadata=self.metadata("checker"), timeout=10
             )
+            return response
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Itera
     }
     databases.close()
     # A slow refill (6 look-ups a minute) so the rate-limit test can drain one token's burst.
-    server = ServerProcess(settings, TEST_PASSPHRASE, "--lookup-rate", "6", "--lookup-burst", "30")
+    server = serve_home(settings, TEST_PASSPHRASE, "--lookup-rate", "6", "--lookup-burst", "30")
     try:
         tag = uuid.uuid4().hex[:8]
         alice, bob = f"Alice.{tag}@Example.com", f"bob.{tag}@example.com"
@@ -136,10 +138,10 @@ def support(
     )
 
 
-def support_json(world: World, *args: str) -> dict[str, object]:
+def support_json(world: World, *args: str) -> dict[str, Any]:
     result = support(world, *args, "--json")
     assert result.returncode == 0, result.stderr
-    document: dict[str, object] = json.loads(result.stdout)
+    document: dict[str, Any] = json.loads(result.stdout)
     return document
 
 
@@ -151,8 +153,8 @@ def one_error_line(result: subprocess.CompletedProcess[str], status: int = 1) ->
     return lines[0]
 
 
-def orders_of(found: dict[str, object]) -> list[str]:
-    (profile,) = found["profiles"]  # type: ignore[misc]
+def orders_of(found: dict[str, Any]) -> list[str]:
+    (profile,) = found["profiles"]
     return [order["order_id"] for order in profile["orders"]]
 
 
@@ -165,7 +167,7 @@ def test_find_by_email_order_and_key_gives_the_same_profile(world: World) -> Non
     pasted = world.alice_key.lower().replace("-", "")
     by_key = support_json(world, "find", "--key", pasted)
     assert by_email == by_order == by_key
-    (record,) = by_email["profiles"]  # type: ignore[misc]
+    (record,) = by_email["profiles"]
     assert record["profile"]["email"] == world.alice.lower()
     assert orders_of(by_email) == list(world.alice_orders)
     licenses = [lic for order in record["orders"] for lic in order["licenses"]]
@@ -212,12 +214,12 @@ def test_consent_on_and_off_shows_in_a_later_find(world: World) -> None:
         world, "consent", "--email", world.alice, "--newsletter", "on", "--source", "support-call"
     )
     assert result.returncode == 0, result.stderr
-    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]  # type: ignore[index]
+    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]
     assert newsletter["subscribed"] is True and newsletter["source"] == "support-call"
     result = support(world, "consent", "--email", world.alice, "--newsletter", "off")
     assert result.returncode == 0, result.stderr
     assert "newsletter  off since" in result.stdout and "via support" in result.stdout
-    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]  # type: ignore[index]
+    newsletter = support_json(world, "find", "--email", world.alice)["profiles"][0]["profile"]["newsletter"]
     assert newsletter["subscribed"] is False and newsletter["source"] == "support"
 
 
@@ -252,7 +254,7 @@ def test_erase_with_yes_erases_the_email_and_keeps_the_orders(world: World) -> N
     assert result.returncode == 0, result.stderr
     assert "1 license(s) kept" in result.stdout
     assert support_json(world, "find", "--email", email) == {"profiles": []}
-    (record,) = support_json(world, "find", "--order", order)["profiles"]  # type: ignore[misc]
+    (record,) = support_json(world, "find", "--order", order)["profiles"]
     assert record["profile"]["email"] == "" and record["profile"]["erase_time"]
     assert [order["order_id"] for order in record["orders"]] == [order]
 
@@ -296,7 +298,7 @@ def test_tls_with_the_servers_ca(world: World, tmp_path: Path) -> None:
     ca_pem, ca_cert, ca_key = make_ca("support CLI test CA")
     cert, key = make_leaf("localhost", ca_cert, ca_key, server=True).write(tmp_path, "server")
     (tmp_path / "ca.crt").write_bytes(ca_pem.cert)
-    tls_server = ServerProcess(
+    tls_server = serve_home(
         world.settings, TEST_PASSPHRASE, "--tls-cert", str(cert), "--tls-key", str(key)
     )
     try:

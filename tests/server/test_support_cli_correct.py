@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TEST_PASSPHRASE, make_settings
-from harness import PRODUCTS, ServerProcess
+from harness import PRODUCTS, ServerChild, serve_home
+from homes import TEST_PASSPHRASE, make_settings
 from licensing_client import LicenseError, PublicKeyring, validate
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, validation_pb2, validation_pb2_grpc
@@ -23,7 +23,7 @@ from licensing.tokens import Role, create_token
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
+def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[tuple[ServerChild, dict[str, str]]]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("correct-cli") / "home", keyring_path)
     databases = bind_databases(settings)
     for code, number in PRODUCTS.items():
@@ -31,14 +31,14 @@ def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
     tokens = {"support": create_token("desk-carol", Role.SUPPORT), "issuer": create_token("shop", Role.ISSUER)}
     databases.close()
     # Three look-ups at once, then one a minute: correct-email counts against the look-up limit.
-    server = ServerProcess(settings, TEST_PASSPHRASE, "--lookup-rate", "1", "--lookup-burst", "3")
+    server = serve_home(settings, TEST_PASSPHRASE, "--lookup-rate", "1", "--lookup-burst", "3")
     try:
         yield server, tokens
     finally:
         assert server.stop() == 0, server.stderr[-2000:]
 
 
-def cli(server: ServerProcess, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(server: ServerChild, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LICENSING_")}
     env.update(LICENSING_ADDRESS=f"127.0.0.1:{server.port}", LICENSING_SUPPORT_TOKEN=token)
     return subprocess.run(
@@ -47,7 +47,7 @@ def cli(server: ServerProcess, token: str, *args: str) -> subprocess.CompletedPr
     )
 
 
-def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple[ServerProcess, dict[str, str]]) -> None:
+def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple[ServerChild, dict[str, str]]) -> None:
     server, tokens = served
     tag = uuid.uuid4().hex[:8]
     typo, right, order = f"mary.{tag}@exmaple.com", f"mary.{tag}@example.com", f"M-{tag}"
