@@ -36,10 +36,19 @@ def response_bytes() -> bytes:
 
     now = dt.datetime(2026, 11, 30, 6, 0, 0)
     record = LicenseRecord(
-        serial=0x5E808A984EAB, product="bench-app", order_ref="r12-123456", key_text="-".join(["ABCDEFGH"] * 17)[:160],
-        key_id=1, terms=Terms(seats=1), issued=now.date(), test_order=False, create_time=now,
+        serial=0x5E808A984EAB,
+        product="bench-app",
+        order_ref="r12-123456",
+        key_text="-".join(["ABCDEFGH"] * 17)[:160],
+        key_id=1,
+        terms=Terms(seats=1),
+        issued=now.date(),
+        test_order=False,
+        create_time=now,
     )
-    return issuance_pb2.IssueLicenseResponse(license=license_message(record, now.date()), created=True).SerializeToString()
+    return issuance_pb2.IssueLicenseResponse(
+        license=license_message(record, now.date()), created=True
+    ).SerializeToString()
 
 
 RESPONSE = response_bytes()
@@ -58,7 +67,7 @@ def _method(behaviour: object) -> grpc.GenericRpcHandler:
         SERVICE,
         {
             METHOD: grpc.unary_unary_rpc_method_handler(
-                behaviour,  # type: ignore[arg-type]
+                behaviour,
                 request_deserializer=issuance_pb2.IssueLicenseRequest.FromString,
                 response_serializer=lambda b: b,
             )

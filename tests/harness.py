@@ -8,7 +8,6 @@ benchmarks start a server.
 from __future__ import annotations
 
 import asyncio
-
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -13,6 +13,7 @@ before any gRPC object exists, waits for every child to say it listens, prints t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -44,12 +45,22 @@ def _reserve(address: str) -> tuple[socket.socket, int]:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigurationError(f"cannot listen on {address}: the port is in use, probably by a server already running") from exc
+            raise ConfigurationError(
+                f"cannot listen on {address}: the port is in use, probably by a server already running"
+            ) from exc
         raise ConfigurationError(f"cannot listen on {address}: {os.strerror(exc.errno or 0)}") from exc
     return sock, sock.getsockname()[1]
 
 
-def _child(index: int, count: int, settings: Settings, keyring: Keyring, options: ServerOptions, workers: int, ready: int) -> int:
+def _child(
+    index: int,
+    count: int,
+    settings: Settings,
+    keyring: Keyring,
+    options: ServerOptions,
+    workers: int,
+    ready: int,
+) -> int:
     stopping = stop_on_signals()
     service = Service.start(settings, keyring, migrate=False, pool_size=workers)
     running = start_server(service, options)
@@ -61,8 +72,14 @@ def _child(index: int, count: int, settings: Settings, keyring: Keyring, options
     return 0
 
 
-def serve_processes(count: int, settings: Settings, keyring: Keyring, options: ServerOptions, workers: int,
-                    announce: Callable[[int], None]) -> int:
+def serve_processes(
+    count: int,
+    settings: Settings,
+    keyring: Keyring,
+    options: ServerOptions,
+    workers: int,
+    announce: Callable[[int], None],
+) -> int:
     reservation, port = _reserve(options.address)
     host = options.address.rpartition(":")[0]
     shared = ServerOptions(**{**options.__dict__, "address": f"{host}:{port}", "reuse_port": True})
@@ -113,10 +130,8 @@ def serve_processes(count: int, settings: Settings, keyring: Keyring, options: S
 def _stop_all(children: list[int]) -> int:
     worst = 0
     for pid in children:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended already
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     for pid in children:
         try:
             _, status = os.waitpid(pid, 0)

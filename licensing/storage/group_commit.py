@@ -29,6 +29,7 @@ loop one wake-up, not 200.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -193,10 +194,8 @@ class GroupCommitter(Generic[W]):
             elif submission.loop is not None and submission.future is not None:
                 by_loop[submission.loop].append(submission.future)
         for loop, futures in by_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: its callers are gone
                 loop.call_soon_threadsafe(_finish, futures)
-            except RuntimeError:  # that loop is closed: its callers are gone
-                pass
 
     def _commit_group(self, group: list[W], *, retry: bool = True) -> None:
         try:

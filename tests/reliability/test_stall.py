@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
@@ -42,10 +42,12 @@ ENDED = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 
 
 @pytest.fixture(scope="module")
-def harness(backend: Settings, keyring: Keyring) -> Harness:
+def harness(backend: Settings, keyring: Keyring) -> Iterator[Harness]:
     options = ServerOptions(
-        address="127.0.0.1:0", health_interval=0.2,
-        first_message_seconds=FIRST_MESSAGE_SECONDS, idle_seconds=FIRST_MESSAGE_SECONDS,
+        address="127.0.0.1:0",
+        health_interval=0.2,
+        first_message_seconds=FIRST_MESSAGE_SECONDS,
+        idle_seconds=FIRST_MESSAGE_SECONDS,
     )
     with serving(backend, keyring, options) as running:
         yield running
@@ -62,7 +64,9 @@ async def _silent(release: asyncio.Event) -> AsyncIterator[bytes]:
     yield b""  # an async generator that sends nothing until released
 
 
-async def _one_then_silent(first: reflection_pb2.ServerReflectionRequest, release: asyncio.Event) -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
+async def _one_then_silent(
+    first: reflection_pb2.ServerReflectionRequest, release: asyncio.Event
+) -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
     yield first
     await release.wait()
 
@@ -74,7 +78,8 @@ async def _stall(port: int, tokens: dict[str, str]) -> dict[str, object]:
     try:
         reflection = [
             reflection_pb2_grpc.ServerReflectionStub(attackers[0]).ServerReflectionInfo(
-                _one_then_silent(reflection_pb2.ServerReflectionRequest(list_services=""), release), timeout=120
+                _one_then_silent(reflection_pb2.ServerReflectionRequest(list_services=""), release),
+                timeout=120,
             )
             for _ in range(REFLECTION_STREAMS)
         ]
@@ -92,31 +97,50 @@ async def _stall(port: int, tokens: dict[str, str]) -> dict[str, object]:
             )
             for _ in range(IDLE_ISSUE_STREAMS)
         ]
-        tokenless = attackers[1].stream_unary("/licensing.v1.IssuanceService/IssueLicense")(_silent(release), timeout=120)
-        assert await tokenless.code() == grpc.StatusCode.UNAUTHENTICATED  # at once, without waiting for a message
+        tokenless = attackers[1].stream_unary("/licensing.v1.IssuanceService/IssueLicense")(
+            _silent(release), timeout=120
+        )
+        assert (
+            await tokenless.code() == grpc.StatusCode.UNAUTHENTICATED
+        )  # at once, without waiting for a message
         stalled = [*reflection, *header_only, *idle_issue]
         await asyncio.sleep(0.5)  # the headers have reached the server
         opened = time.monotonic()
 
         order = f"STALL-{os.urandom(4).hex()}"
         issued = await issuance_pb2_grpc.IssuanceServiceStub(issuer_channel).IssueLicense(
-            issuance_pb2.IssueLicenseRequest(email=f"stall.{order.lower()}@example.com", order_id=order, product="photo-pro"),
-            metadata=bearer(tokens["issuer"]), timeout=FIRST_MESSAGE_SECONDS,
+            issuance_pb2.IssueLicenseRequest(
+                email=f"stall.{order.lower()}@example.com", order_id=order, product="photo-pro"
+            ),
+            metadata=bearer(tokens["issuer"]),
+            timeout=FIRST_MESSAGE_SECONDS,
         )
-        health = await health_pb2_grpc.HealthStub(issuer_channel).Check(health_pb2.HealthCheckRequest(), timeout=FIRST_MESSAGE_SECONDS)
+        health = await health_pb2_grpc.HealthStub(issuer_channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=FIRST_MESSAGE_SECONDS
+        )
         answered_within = time.monotonic() - opened
         still_open = sum(not call.done() for call in stalled)
         assert issued.created and issued.license.serial
         assert health.status == health_pb2.HealthCheckResponse.SERVING
         # They were all open while the issuer was served: that is what the test is about.
-        assert still_open == len(stalled), f"only {still_open} of {len(stalled)} stalled calls were still open"
+        assert still_open == len(stalled), (
+            f"only {still_open} of {len(stalled)} stalled calls were still open"
+        )
 
         codes = {}
-        for name, calls in (("reflection", reflection), ("header_only", header_only), ("idle_issue", idle_issue)):
+        for name, calls in (
+            ("reflection", reflection),
+            ("header_only", header_only),
+            ("idle_issue", idle_issue),
+        ):
             got = [await call.code() for call in calls]  # the server ends them; the client would wait 120 s
             assert set(got) <= ENDED, f"{name}: {set(got)}"
             codes[name] = sorted({code.name for code in got})
-        return {"answered_while_stalled_ms": round(answered_within * 1e3, 1), "stalled_calls_open": still_open, **codes}
+        return {
+            "answered_while_stalled_ms": round(answered_within * 1e3, 1),
+            "stalled_calls_open": still_open,
+            **codes,
+        }
     finally:
         release.set()
         for channel in (*attackers, issuer_channel):

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -36,7 +37,7 @@ BURST = 96
 
 
 @pytest.fixture(scope="module")
-def harness(backend: Settings, keyring: Keyring) -> Harness:
+def harness(backend: Settings, keyring: Keyring) -> Iterator[Harness]:
     options = ServerOptions(address="127.0.0.1:0", max_workers=16, health_interval=0.2)
     with serving(backend, keyring, options) as running:
         yield running

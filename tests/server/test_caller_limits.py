@@ -32,8 +32,12 @@ SHORT = 1.0
 @pytest.fixture(scope="module")
 def limited(backend: Settings, keyring: Keyring) -> Iterator[Harness]:
     options = ServerOptions(
-        address="127.0.0.1:0", health_interval=0.2, public_streams=2, public_stream_seconds=2 * SHORT,
-        first_message_seconds=SHORT, idle_seconds=SHORT,
+        address="127.0.0.1:0",
+        health_interval=0.2,
+        public_streams=2,
+        public_stream_seconds=2 * SHORT,
+        first_message_seconds=SHORT,
+        idle_seconds=SHORT,
     )
     with running_server(backend, keyring, options) as harness:
         yield harness
@@ -49,7 +53,10 @@ def test_health_streams_have_their_own_bounded_allowance_and_lifetime(limited: H
         next(third)
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     # Check needs no slot; and an issuer is not affected by the public allowance being used up.
-    assert stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status == health_pb2.HealthCheckResponse.SERVING
+    assert (
+        stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status
+        == health_pb2.HealthCheckResponse.SERVING
+    )
     order = f"LIM-{os.urandom(4).hex()}"
     assert limited.issue(f"{order.lower()}@example.com", order).created
     for watch in watches:  # the server ends them at public_stream_seconds, long before 60 s
@@ -69,7 +76,9 @@ def test_a_bulk_stream_that_goes_quiet_is_ended(limited: Harness) -> None:
 
     def one_then_quiet() -> Iterator[issuance_pb2.IssueLicensesRequest]:
         yield issuance_pb2.IssueLicensesRequest(
-            request=issuance_pb2.IssueLicenseRequest(email=f"{order.lower()}@example.com", order_id=order, product="photo-pro")
+            request=issuance_pb2.IssueLicenseRequest(
+                email=f"{order.lower()}@example.com", order_id=order, product="photo-pro"
+            )
         )
         release.wait(60)
 

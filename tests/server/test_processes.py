@@ -29,7 +29,9 @@ from licensing.tokens import Role, create_token
 CLIENTS = 16
 
 
-def test_two_processes_serve_one_port_over_one_database(backend: Settings, keyring: Keyring, tmp_path: Path) -> None:
+def test_two_processes_serve_one_port_over_one_database(
+    backend: Settings, keyring: Keyring, tmp_path: Path
+) -> None:
     service = Service.start(backend, keyring)
     for code, number in PRODUCTS.items():
         if not Product.select().where(Product.code == code).exists():
@@ -41,13 +43,21 @@ def test_two_processes_serve_one_port_over_one_database(backend: Settings, keyri
     port = server.port
     tag = os.urandom(3).hex()
     try:
+
         def client(i: int) -> tuple[bool, str]:
-            with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+            with grpc.insecure_channel(
+                f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+            ) as channel:
                 metadata = (("authorization", f"Bearer {token}"),)
-                admin_pb2_grpc.AdminServiceStub(channel).GetCaller(admin_pb2.GetCallerRequest(), metadata=metadata, timeout=30)
+                admin_pb2_grpc.AdminServiceStub(channel).GetCaller(
+                    admin_pb2.GetCallerRequest(), metadata=metadata, timeout=30
+                )
                 issued = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense(
-                    issuance_pb2.IssueLicenseRequest(email=f"procs.{tag}.{i}@example.com", order_id=f"P-{tag}-{i}", product="photo-pro"),
-                    metadata=metadata, timeout=30,
+                    issuance_pb2.IssueLicenseRequest(
+                        email=f"procs.{tag}.{i}@example.com", order_id=f"P-{tag}-{i}", product="photo-pro"
+                    ),
+                    metadata=metadata,
+                    timeout=30,
                 )
                 return issued.created, issued.license.license_key
 

@@ -110,7 +110,12 @@ def test_a_failing_group_fails_none_of_its_neighbours(service: Service) -> None:
 
 
 def _request(order: str, email: str = "", **terms: Any) -> IssueRequest:
-    return IssueRequest(email=email or f"{order.lower()}@example.com", order_ref=order, product="photo-pro", terms=Terms(**terms))
+    return IssueRequest(
+        email=email or f"{order.lower()}@example.com",
+        order_ref=order,
+        product="photo-pro",
+        terms=Terms(**terms),
+    )
 
 
 def test_a_retry_returns_the_stored_license_and_changes_nothing(service: Service) -> None:
@@ -133,7 +138,9 @@ def test_a_serial_held_by_another_order_moves_to_the_next(service: Service) -> N
     order = f"WP-COLLIDE-{time.monotonic_ns()}"
     wanted = derive_serial(order, PRODUCTS["photo-pro"])
     squatter = service.issuer.issue(_request(f"{order}-OTHER"), "test")
-    License.update(serial=wanted).where(License.serial == squatter.license.serial).execute()  # a 48-bit collision
+    License.update(serial=wanted).where(
+        License.serial == squatter.license.serial
+    ).execute()  # a 48-bit collision
     issued = service.issuer.issue(_request(order), "test")
     assert issued.created and issued.license.serial == derive_serial(order, PRODUCTS["photo-pro"], 1)
     retried = service.issuer.issue(_request(order), "test")
