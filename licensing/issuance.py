@@ -70,21 +70,10 @@ def derive_serial(order_ref: str, product_number: int, attempt: int = 0) -> int:
 
 
 def record_of(row: License, product_code: str, order: Order, key_text: str = "") -> LicenseRecord:
-    """The stored license as plain data; its key is derived by the caller, who holds the email."""
-    return LicenseRecord(
-        serial=row.serial,
-        product=product_code,
-        order_ref=order.order_ref,
-        key_text=key_text,
-        key_id=row.key_id,
-        terms=Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags),
-        issued=row.issued,
-        test_order=order.test_order,
-        create_time=row.create_time,
-        revoke_time=row.revoke_time,
-        revocation_reason=RevocationReason(row.revocation_reason) if row.revocation_reason else None,
-        revocation_note=row.revocation_note,
-    )
+    """The stored license as plain data; its key is derived by the caller, who holds the email.
+    The model's own field values go through the one row-to-record function (license_record)."""
+    record = license_record(row.__data__, product_code, order.order_ref, order.test_order)
+    return replace(record, key_text=key_text) if key_text else record
 
 
 def shown(keys: KeyMaker, record: LicenseRecord, row: License, opened: Opened) -> LicenseRecord:

@@ -66,24 +66,27 @@ class PendingIssue(PendingWrite):
 
 
 def terms_of(row: dict[str, Any]) -> Terms:
-    return Terms(row["expires"], row["updates_until"], row["seats"], row["edition"], row["flags"])
+    return Terms(row.get("expires"), row.get("updates_until"), row.get("seats"), row.get("edition"), row.get("flags"))  # type: ignore[arg-type]
 
 
 def license_record(row: dict[str, Any], product_code: str, order_ref: str, test_order: bool) -> LicenseRecord:
-    """A stored license; its key is not stored, and is derived by the caller, who has the email."""
+    """The one row-to-record function: a stored license (a compiled query's row, or a model's
+    `__data__`, where a field not selected is absent, read as None as the model would). Its key
+    is not stored, and is derived by the caller, who has the email."""
+    reason = row.get("revocation_reason")
     return LicenseRecord(
         serial=row["serial"],
         product=product_code,
         order_ref=order_ref,
         key_text="",
-        key_id=row["key_id"],
+        key_id=row.get("key_id"),  # type: ignore[arg-type]
         terms=terms_of(row),
-        issued=row["issued"],
+        issued=row.get("issued"),  # type: ignore[arg-type]
         test_order=test_order,
-        create_time=row["create_time"],
-        revoke_time=row["revoke_time"],
-        revocation_reason=RevocationReason(row["revocation_reason"]) if row["revocation_reason"] else None,
-        revocation_note=row["revocation_note"],
+        create_time=row.get("create_time"),  # type: ignore[arg-type]
+        revoke_time=row.get("revoke_time"),
+        revocation_reason=RevocationReason(reason) if reason else None,
+        revocation_note=row.get("revocation_note"),
     )
 
 
