@@ -17,8 +17,9 @@ from typing import Any
 from .errors import Conflict, Unavailable
 from .profiles import NewProfile
 from .records import LicenseRecord, RevocationReason, Terms
-from .storage.compiled import insert_ignoring_conflicts, select_in
+from .storage.compiled import insert_ignoring_conflicts
 from .storage.group_commit import PendingWrite
+from .storage.issuance_rows import licenses_of_orders, orders_by_ref, profiles_by_index, serials_of_orders
 from .storage.models import (
     AuditEvent,
     DataKey,
@@ -152,33 +153,6 @@ def order_conflict(order_profile_id: int, email_index: bytes) -> Conflict:
     return order_email_mismatch()
 
 
-# Set-wise reads and writes in plain SQL built from the models (see storage/compiled.py: building
-# Peewee queries per group would cost the single writer thread more than running them).
-_LICENSE_FIELDS = License._meta.sorted_fields
-
-
-def _profiles(indexes: set[bytes]) -> dict[bytes, tuple[int, bool]]:
-    rows = select_in(database.obj, [Profile.id, Profile.email_index, Profile.newsletter_subscribed], Profile.email_index, list(indexes))
-    return {bytes(index): (pid, subscribed) for pid, index, subscribed in rows}
-
-
-def _orders(refs: set[str]) -> dict[str, tuple[int, int, bool]]:
-    rows = select_in(database.obj, [Order.order_ref, Order.id, Order.profile, Order.test_order], Order.order_ref, list(refs))
-    return {ref: (oid, profile_id, test) for ref, oid, profile_id, test in rows}
-
-
-def _licenses(order_ids: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
-    rows = select_in(database.obj, _LICENSE_FIELDS, License.order, list(order_ids))
-    found = (dict(zip((f.name for f in _LICENSE_FIELDS), row)) for row in rows)
-    return {(row["order"], row["product"]): row for row in found}
-
-
-def _serials(order_ids: set[int]) -> dict[tuple[int, int], int]:
-    """Which serial holds each (order, product): all a freshly inserted row needs to be told apart."""
-    rows = select_in(database.obj, [License.order, License.product, License.serial], License.order, list(order_ids))
-    return {(order, product): serial for order, product, serial in rows}
-
-
 def _new_profiles_needed(group: list[PendingIssue], profiles: dict[bytes, Any], orders: dict[str, Any]) -> dict[bytes, NewProfile]:
     """The profiles this group must create: a new email on an order not recorded yet (one per email).
 
@@ -198,7 +172,7 @@ def store_new_data_keys(group: list[PendingIssue]) -> None:
     profile whether or not its purchaser has one: this set-wise read, once per group, replaces a
     read per call before it was queued."""
     needed = _new_profiles_needed(
-        group, _profiles({w.email_index for w in group}), _orders({w.order_ref for w in group})
+        group, profiles_by_index({w.email_index for w in group}), orders_by_ref({w.order_ref for w in group})
     )
     if not needed:
         return
@@ -212,8 +186,8 @@ def store_new_data_keys(group: list[PendingIssue]) -> None:
 
 def write_issuances(group: list[PendingIssue]) -> None:
     """Flush a group inside the caller's transaction; sets each write's result or error."""
-    orders = _orders({w.order_ref for w in group})
-    profiles = _profiles({w.email_index for w in group})
+    orders = orders_by_ref({w.order_ref for w in group})
+    profiles = profiles_by_index({w.email_index for w in group})
     new_profiles = _new_profiles_needed(group, profiles, orders)
     if new_profiles:
         insert_ignoring_conflicts(
@@ -225,7 +199,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
                 for p in new_profiles.values()
             ],
         )
-        profiles.update(_profiles(set(new_profiles)))
+        profiles.update(profiles_by_index(set(new_profiles)))
 
     new_orders: dict[str, dict[str, Any]] = {}
     for w in group:
@@ -240,7 +214,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
             }
     if new_orders:
         insert_ignoring_conflicts(database.obj, Order, list(new_orders.values()))
-        orders.update(_orders(set(new_orders)))
+        orders.update(orders_by_ref(set(new_orders)))
 
     live: list[tuple[PendingIssue, int, bool]] = []
     for w in group:
@@ -256,7 +230,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
     if not live:
         return
 
-    before = _licenses({order_id for _, order_id, _ in live})
+    before = licenses_of_orders({order_id for _, order_id, _ in live})
     creators: dict[tuple[int, int], PendingIssue] = {}
     for w, order_id, _ in live:
         pair = (order_id, w.product.number)
@@ -284,7 +258,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
                 for pair, w in creators.items()
             ],
         )
-    inserted = _serials({pair[0] for pair in creators}) if creators else {}
+    inserted = serials_of_orders({pair[0] for pair in creators}) if creators else {}
 
     created: list[PendingIssue] = []
     for w, order_id, test_order in live:
@@ -295,7 +269,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
             continue
         row = before.get(pair)
         if row is None and pair in inserted:  # a duplicate of a write earlier in this group
-            row = _licenses({order_id})[pair]
+            row = licenses_of_orders({order_id})[pair]
         if row is None:
             w.result = RETRY_WITH_NEXT_SERIAL  # the serial belongs to another order
             continue
