@@ -105,7 +105,7 @@ def _start(name: str, workers: int) -> Target:
     engine = name.removesuffix("-1")
     launcher = [str(REPO / "bench" / "one_commit_server.py")] if name.endswith("-1") else None
     licensing = LicensingServer(engine, workers=workers, launcher=launcher)
-    stub = issuance_pb2_grpc.IssuanceServiceStub(licensing.channel)  # type: ignore[no-untyped-call]
+    stub = issuance_pb2_grpc.IssuanceServiceStub(licensing.channel)
     return Target(name, licensing, stub.IssueLicense, licensing.metadata())
 
 
@@ -174,9 +174,9 @@ def summarise(targets: dict[str, Target]) -> dict[str, Any]:
             row["calls"] = sum(run["calls"] for run in runs)
             if noops and name not in NOOPS and all(c in n.runs for n in noops):
                 # Per round, the faster no-op of that round (same interleaving, same machine state).
-                bases = [max(round_runs, key=lambda run: run["rate"]) for round_runs in zip(*(n.runs[c] for n in noops))]
-                ratios = [ours["rate"] / base["rate"] for ours, base in zip(runs, bases)]
-                cpu_ratios = [ours["cpu_ms"] / base["cpu_ms"] for ours, base in zip(runs, bases) if base["cpu_ms"] > 0]
+                bases = [max(round_runs, key=lambda run: run["rate"]) for round_runs in zip(*(n.runs[c] for n in noops), strict=True)]
+                ratios = [ours["rate"] / base["rate"] for ours, base in zip(runs, bases, strict=True)]
+                cpu_ratios = [ours["cpu_ms"] / base["cpu_ms"] for ours, base in zip(runs, bases, strict=True) if base["cpu_ms"] > 0]
                 row["ratio"] = median(ratios)
                 row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
                 if cpu_ratios:

@@ -158,7 +158,7 @@ class Issuer:
             outcomes.append(None)
             prepared.append((index, pending, email))
         results = self._run(self._rounds([(pending, email) for _, pending, email in prepared]))
-        for (index, _, _), result in zip(prepared, results):
+        for (index, _, _), result in zip(prepared, results, strict=True):
             outcomes[index] = result
         return outcomes  # type: ignore[return-value]
 
@@ -226,7 +226,7 @@ class Issuer:
                 break
             yield writes
             retry = []
-            for i, write in zip(todo, writes):
+            for i, write in zip(todo, writes, strict=True):
                 if write.error is not None:
                     outcomes[i] = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
                 elif write.result is RETRY_WITH_NEXT_SERIAL:

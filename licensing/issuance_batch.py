@@ -293,4 +293,4 @@ def write_issuances(group: list[PendingIssue]) -> None:
             Profile.update(
                 newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout",
                 newsletter_source_sealed=None,
-            ).where(Profile.id.in_(list(consenting)) & (Profile.newsletter_subscribed == False)).execute()
+            ).where(Profile.id.in_(list(consenting)) & (Profile.newsletter_subscribed == False)).execute()  # noqa: E712 (SQL)

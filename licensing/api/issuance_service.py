@@ -65,7 +65,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         def flush() -> None:
             ready = [(i, r) for i, r in chunk if isinstance(r, IssueRequest)]
             outcomes: list[tuple[int, object]] = [(i, r) for i, r in chunk if isinstance(r, LicensingError)]
-            outcomes += zip((i for i, _ in ready), self.issuer.issue_many([r for _, r in ready], actor))
+            outcomes += zip((i for i, _ in ready), self.issuer.issue_many([r for _, r in ready], actor), strict=True)
             for index, outcome in sorted(outcomes, key=lambda pair: pair[0]):
                 if isinstance(outcome, LicensingError):
                     response.failures.add(

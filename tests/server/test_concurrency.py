@@ -68,14 +68,14 @@ def test_two_server_processes_on_one_postgresql_database_give_one_license_per_or
             def issue(job: tuple[int, str]) -> str:
                 index, ref = job
                 request = issuance_pb2.IssueLicenseRequest(email=f"{ref}@example.com", order_id=ref, product="photo-pro")
-                return stubs[index % 2].IssueLicense(request, metadata=metadata, timeout=60).license.license_key
+                return str(stubs[index % 2].IssueLicense(request, metadata=metadata, timeout=60).license.license_key)
 
             # Every order is asked for 6 times, alternating between the two processes.
             jobs = [(i, ref) for ref in refs for i in range(6)]
             with ThreadPoolExecutor(max_workers=24) as pool:
                 keys = list(pool.map(issue, jobs))
             by_ref: dict[str, set[str]] = {}
-            for (_, ref), key in zip(jobs, keys):
+            for (_, ref), key in zip(jobs, keys, strict=True):
                 by_ref.setdefault(ref, set()).add(key)
             assert all(len(found) == 1 for found in by_ref.values())
             for ref in refs:
