@@ -48,7 +48,9 @@ def measure(n: int) -> list[tuple[str, float]]:
     home = Path(tempfile.mkdtemp(prefix="bench-breakdown-"))
     passphrase = b"breakdown passphrase, not a secret"
     Keyring.create(home / "keyring.bin", passphrase)
-    service = Service.start(Settings.from_environment({}, home=str(home)), Keyring.open(home / "keyring.bin", passphrase))
+    service = Service.start(
+        Settings.from_environment({}, home=str(home)), Keyring.open(home / "keyring.bin", passphrase)
+    )
     try:
         add_product("bench-app", 7, "Bench")
         token = create_token("breakdown", Role.ISSUER)
@@ -61,21 +63,36 @@ def measure(n: int) -> list[tuple[str, float]]:
         for i in range(100):  # warm: compiled queries, the writer thread, the page cache
             issuer.issue(request("warm", i), "bench")
 
-        fresh = [issuer._prepare(request("e", i), "bench") for i in range(n)]  # new orders, prepared beforehand
+        fresh = [
+            issuer._prepare(request("e", i), "bench") for i in range(n)
+        ]  # new orders, prepared beforehand
         rows: list[tuple[str, float]] = [
             ("token check (one indexed read)", _thread_cpu_us(lambda i: authenticate(token), n)),
-            ("check the request, sign and format the key", _thread_cpu_us(lambda i: issuer._prepare(request("p", i), "bench"), n)),
-            ("read before the write (order, profile, license), a new order", _thread_cpu_us(
-                lambda i: issuer._existing(*fresh[i]), n)),
-            ("does the purchaser have a profile (one indexed read)", _thread_cpu_us(lambda i: profiles.exists(os.urandom(32)), n)),
-            ("seal a new purchaser's email, wrap its data key", _thread_cpu_us(lambda i: profiles.prepare(f"s{i}@example.com"), n)),
+            (
+                "check the request, sign and format the key",
+                _thread_cpu_us(lambda i: issuer._prepare(request("p", i), "bench"), n),
+            ),
+            (
+                "read before the write (order, profile, license), a new order",
+                _thread_cpu_us(lambda i: issuer._existing(*fresh[i]), n),
+            ),
+            (
+                "does the purchaser have a profile (one indexed read)",
+                _thread_cpu_us(lambda i: profiles.exists(os.urandom(32)), n),
+            ),
+            (
+                "seal a new purchaser's email, wrap its data key",
+                _thread_cpu_us(lambda i: profiles.prepare(f"s{i}@example.com"), n),
+            ),
         ]
         for size in (1, 32):
             groups = []
             for _ in range(max(1, n // size)):
                 group = []
                 for i in range(size):
-                    pending, _ = issuer._prepare(request(f"g{next(tag)}", i), "bench")  # its profile sealed too
+                    pending, _ = issuer._prepare(
+                        request(f"g{next(tag)}", i), "bench"
+                    )  # its profile sealed too
                     group.append(pending)
                 groups.append(group)
             writes = sum(len(g) for g in groups)
@@ -83,7 +100,12 @@ def measure(n: int) -> list[tuple[str, float]]:
             for group in groups:
                 issuer.committer._commit_group(group)
             label = "one commit per write" if size == 1 else f"groups of {size}"
-            rows.append((f"the writer, per write: statements and commits, {label}", (time.thread_time() - start) / writes * 1e6))
+            rows.append(
+                (
+                    f"the writer, per write: statements and commits, {label}",
+                    (time.thread_time() - start) / writes * 1e6,
+                )
+            )
 
         def issue_from(threads: int, prefix: str) -> None:
             def work(k: int) -> None:
@@ -96,8 +118,18 @@ def measure(n: int) -> list[tuple[str, float]]:
             for thread in pool:
                 thread.join()
 
-        rows.append(("`Issuer.issue` end to end, one thread (whole process)", _process_cpu_us(lambda: issue_from(1, "one"), n)))
-        rows.append(("`Issuer.issue` end to end, 64 threads (whole process)", _process_cpu_us(lambda: issue_from(64, "many"), n)))
+        rows.append(
+            (
+                "`Issuer.issue` end to end, one thread (whole process)",
+                _process_cpu_us(lambda: issue_from(1, "one"), n),
+            )
+        )
+        rows.append(
+            (
+                "`Issuer.issue` end to end, 64 threads (whole process)",
+                _process_cpu_us(lambda: issue_from(64, "many"), n),
+            )
+        )
         return rows
     finally:
         service.stop()

@@ -51,14 +51,27 @@ def write_csv(path: Path, rows: int, prefix: str) -> None:
         for i in range(rows):
             when = start + dt.timedelta(minutes=7 * i % (500 * 24 * 60))
             out.writerow(
-                [f"customer{i}@{prefix}.example.com", f"{prefix}-{i:07d}", "bench-app", when.strftime("%Y-%m-%dT%H:%M:%SZ"), 1 + i % 5]
+                [
+                    f"customer{i}@{prefix}.example.com",
+                    f"{prefix}-{i:07d}",
+                    "bench-app",
+                    when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    1 + i % 5,
+                ]
             )
 
 
 def run_import(server: LicensingServer, path: Path) -> dict[str, Any]:
     argv = [
-        sys.executable, "-m", "licensing.cli.main", "import", str(path),
-        "--address", f"127.0.0.1:{server.port}", "--token", server.tokens["issuer"],
+        sys.executable,
+        "-m",
+        "licensing.cli.main",
+        "import",
+        str(path),
+        "--address",
+        f"127.0.0.1:{server.port}",
+        "--token",
+        server.tokens["issuer"],
     ]
     cpu = server.cpu_seconds()
     started = time.perf_counter()
@@ -129,7 +142,10 @@ def measure(engine: str, rows: int, unary_rows: int) -> dict[str, Any]:
             "again": again,
             "rss": server.rss_mib(),
             "hwm": server.peak_rss_mib(),
-            "ok": first["issued"] == rows and again["existing"] == rows and not first["rejected"] and not again["rejected"],
+            "ok": first["issued"] == rows
+            and again["existing"] == rows
+            and not first["rejected"]
+            and not again["rejected"],
         }
     finally:
         server.stop()
@@ -169,10 +185,18 @@ def report(results: dict[str, Any], rows: int, unary_rows: int, quick: bool) -> 
                 f"{run['rate'] / unary['rate']:.1f}x | {run['server_cpu_ms_per_row']:.2f} | "
                 f"{run['client_cpu_ms_per_row']:.2f} | {rerun} |"
             )
-    lines += ["", "| engine | server VmRSS after both imports, MiB | VmHWM (peak since start), MiB | counts as expected |", "| --- | ---: | ---: | --- |"]
+    lines += [
+        "",
+        "| engine | server VmRSS after both imports, MiB | VmHWM (peak since start), MiB | counts as expected |",
+        "| --- | ---: | ---: | --- |",
+    ]
     for engine, r in results.items():
-        lines.append(f"| {ENGINES[engine]} | {r['rss']:.0f} | {r['hwm']:.0f} | {'yes' if r['ok'] else '**no**'} |")
-    return "\n".join(lines) + "\n\n" + NOTES.format(chunk=CHUNK, per_message=PER_MESSAGE, bulk_chunk=BULK_CHUNK)
+        lines.append(
+            f"| {ENGINES[engine]} | {r['rss']:.0f} | {r['hwm']:.0f} | {'yes' if r['ok'] else '**no**'} |"
+        )
+    return (
+        "\n".join(lines) + "\n\n" + NOTES.format(chunk=CHUNK, per_message=PER_MESSAGE, bulk_chunk=BULK_CHUNK)
+    )
 
 
 NOTES = """\
@@ -204,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update this file's section")
     parser.add_argument("--json", type=Path, help="write the figures here (for bench/run_all.py)")
     parser.add_argument("--rows", type=int, help="orders in the CSV (default 100,000; quick 2,000)")
-    parser.add_argument("--unary-rows", type=int, help="orders issued one call each for the baseline (default 3,000)")
-    parser.add_argument("--engines", default="sqlite", help="comma-separated: sqlite, postgres (default sqlite)")
+    parser.add_argument(
+        "--unary-rows", type=int, help="orders issued one call each for the baseline (default 3,000)"
+    )
+    parser.add_argument(
+        "--engines", default="sqlite", help="comma-separated: sqlite, postgres (default sqlite)"
+    )
     args = parser.parse_args(argv)
     rows = args.rows or (1_000 if args.quick else 100_000)
     unary_rows = args.unary_rows or (100 if args.quick else 3_000)

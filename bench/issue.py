@@ -60,7 +60,12 @@ from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 CONCURRENCY = (1, 4, 16, 64)
 TARGET_CONCURRENCY = 64
 TARGETS = ("noop", "noop-aio", "sqlite", "sqlite-1", "postgres", "postgres-1")
-QUICK_TARGETS = ("noop", "noop-aio", "sqlite", "postgres")  # CI: the one-commit baselines only add start-up time
+QUICK_TARGETS = (
+    "noop",
+    "noop-aio",
+    "sqlite",
+    "postgres",
+)  # CI: the one-commit baselines only add start-up time
 LABELS = {
     "noop": "fair no-op, grpcio thread pool (bench/noop_server.py threads)",
     "noop-aio": "fair no-op, grpc.aio (bench/noop_server.py aio)",
@@ -123,13 +128,24 @@ def start_targets(names: list[str], workers: int) -> dict[str, Target]:
 
 
 def measure_rounds(
-    targets: dict[str, Target], concurrency: list[int], rounds: int, seconds: float, min_calls: int, warm_up: int = 300
+    targets: dict[str, Target],
+    concurrency: list[int],
+    rounds: int,
+    seconds: float,
+    min_calls: int,
+    warm_up: int = 300,
 ) -> None:
     """Interleaved rounds; each run sized from the rate seen last time to last about `seconds`."""
     serial = itertools.count()
     estimate: dict[tuple[str, int], float] = {}
     for target in targets.values():  # warm up: connections, compiled queries, the writer thread
-        warm = run_load(target.call, target.requests(f"w{next(serial)}"), total=warm_up, in_flight=16, metadata=target.metadata)
+        warm = run_load(
+            target.call,
+            target.requests(f"w{next(serial)}"),
+            total=warm_up,
+            in_flight=16,
+            metadata=target.metadata,
+        )
         for c in concurrency:
             estimate[target.name, c] = warm.rate * min(1.0, c / 16)
     names = list(targets)
@@ -138,9 +154,17 @@ def measure_rounds(
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 target = targets[name]
                 total = max(min_calls, int(estimate[name, c] * seconds))
-                cpu, switches, client = target.server.cpu_seconds(), target.server.context_switches(), time.process_time()
+                cpu, switches, client = (
+                    target.server.cpu_seconds(),
+                    target.server.context_switches(),
+                    time.process_time(),
+                )
                 result: LoadResult = run_load(
-                    target.call, target.requests(f"r{next(serial)}"), total=total, in_flight=c, metadata=target.metadata
+                    target.call,
+                    target.requests(f"r{next(serial)}"),
+                    total=total,
+                    in_flight=c,
+                    metadata=target.metadata,
                 )
                 cpu, client = target.server.cpu_seconds() - cpu, time.process_time() - client
                 switches = target.server.context_switches() - switches
@@ -168,15 +192,25 @@ def summarise(targets: dict[str, Target]) -> dict[str, Any]:
     for name, target in targets.items():
         rows = {}
         for c, runs in target.runs.items():
-            row = {key: median([run[key] for run in runs]) for key in ("rate", "p50", "p99", "cpu_ms", "switches", "client_ms")}
+            row = {
+                key: median([run[key] for run in runs])
+                for key in ("rate", "p50", "p99", "cpu_ms", "switches", "client_ms")
+            }
             row["p99_worst"] = max(run["p99"] for run in runs)
             row["errors"] = sum(run["errors"] for run in runs)
             row["calls"] = sum(run["calls"] for run in runs)
             if noops and name not in NOOPS and all(c in n.runs for n in noops):
                 # Per round, the faster no-op of that round (same interleaving, same machine state).
-                bases = [max(round_runs, key=lambda run: run["rate"]) for round_runs in zip(*(n.runs[c] for n in noops), strict=True)]
+                bases = [
+                    max(round_runs, key=lambda run: run["rate"])
+                    for round_runs in zip(*(n.runs[c] for n in noops), strict=True)
+                ]
                 ratios = [ours["rate"] / base["rate"] for ours, base in zip(runs, bases, strict=True)]
-                cpu_ratios = [ours["cpu_ms"] / base["cpu_ms"] for ours, base in zip(runs, bases, strict=True) if base["cpu_ms"] > 0]
+                cpu_ratios = [
+                    ours["cpu_ms"] / base["cpu_ms"]
+                    for ours, base in zip(runs, bases, strict=True)
+                    if base["cpu_ms"] > 0
+                ]
                 row["ratio"] = median(ratios)
                 row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
                 if cpu_ratios:
@@ -248,7 +282,9 @@ class MicroBaselines:
                 cursor.execute(
                     'CREATE TABLE "order" (id BIGSERIAL PRIMARY KEY, ref TEXT UNIQUE NOT NULL, t TEXT NOT NULL)'
                 )
-                cursor.execute("CREATE TABLE license (serial BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, key TEXT NOT NULL)")
+                cursor.execute(
+                    "CREATE TABLE license (serial BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, key TEXT NOT NULL)"
+                )
             self.pg.commit()
 
     def close(self) -> None:
@@ -296,10 +332,12 @@ class MicroBaselines:
 
     def run_sqlite_single(self) -> float:
         def step() -> int:
-            (k, ref), = self._rows(1)
+            ((k, ref),) = self._rows(1)
             self.sqlite.execute("BEGIN IMMEDIATE")
             self.sqlite.execute('INSERT INTO "order" (id, ref, t) VALUES (?, ?, ?)', (k, ref, "2026-01-01"))
-            self.sqlite.execute("INSERT INTO license (serial, order_id, key) VALUES (?, ?, ?)", (k, k, "K" * 160))
+            self.sqlite.execute(
+                "INSERT INTO license (serial, order_id, key) VALUES (?, ?, ?)", (k, k, "K" * 160)
+            )
             self.sqlite.execute("COMMIT")
             return 1
 
@@ -309,8 +347,13 @@ class MicroBaselines:
         def step() -> int:
             rows = self._rows(50)
             self.sqlite.execute("BEGIN IMMEDIATE")
-            self.sqlite.executemany('INSERT INTO "order" (id, ref, t) VALUES (?, ?, ?)', [(k, r, "2026-01-01") for k, r in rows])
-            self.sqlite.executemany("INSERT INTO license (serial, order_id, key) VALUES (?, ?, ?)", [(k, k, "K" * 160) for k, _ in rows])
+            self.sqlite.executemany(
+                'INSERT INTO "order" (id, ref, t) VALUES (?, ?, ?)', [(k, r, "2026-01-01") for k, r in rows]
+            )
+            self.sqlite.executemany(
+                "INSERT INTO license (serial, order_id, key) VALUES (?, ?, ?)",
+                [(k, k, "K" * 160) for k, _ in rows],
+            )
             self.sqlite.execute("COMMIT")
             return 100
 
@@ -318,11 +361,16 @@ class MicroBaselines:
 
     def run_pg_single(self) -> float:
         def step() -> int:
-            (k, ref), = self._rows(1)
+            ((k, ref),) = self._rows(1)
             with self.pg.cursor() as cursor:
-                cursor.execute('INSERT INTO "order" (ref, t) VALUES (%s, %s) RETURNING id', (ref, "2026-01-01"))
+                cursor.execute(
+                    'INSERT INTO "order" (ref, t) VALUES (%s, %s) RETURNING id', (ref, "2026-01-01")
+                )
                 order_id = cursor.fetchone()[0]
-                cursor.execute("INSERT INTO license (serial, order_id, key) VALUES (%s, %s, %s)", (k, order_id, "K" * 160))
+                cursor.execute(
+                    "INSERT INTO license (serial, order_id, key) VALUES (%s, %s, %s)",
+                    (k, order_id, "K" * 160),
+                )
             self.pg.commit()
             return 1
 
@@ -334,8 +382,16 @@ class MicroBaselines:
         def step() -> int:
             rows = self._rows(50)
             with self.pg.cursor() as cursor:
-                execute_values(cursor, 'INSERT INTO "order" (id, ref, t) VALUES %s', [(k, r, "2026-01-01") for k, r in rows])
-                execute_values(cursor, "INSERT INTO license (serial, order_id, key) VALUES %s", [(k, k, "K" * 160) for k, _ in rows])
+                execute_values(
+                    cursor,
+                    'INSERT INTO "order" (id, ref, t) VALUES %s',
+                    [(k, r, "2026-01-01") for k, r in rows],
+                )
+                execute_values(
+                    cursor,
+                    "INSERT INTO license (serial, order_id, key) VALUES %s",
+                    [(k, k, "K" * 160) for k, _ in rows],
+                )
             self.pg.commit()
             return 100
 
@@ -345,9 +401,15 @@ class MicroBaselines:
 MICRO = {
     "sign": ("PyNaCl `SigningKey.sign`, 72-byte message, one core (CPU time)", "signatures/s"),
     "verify": ("PyNaCl `VerifyKey.verify`, same, one core (CPU time)", "verifications/s"),
-    "sqlite_single": ("SQLite WAL `synchronous=FULL`: one transaction of two inserts, one after another", "transactions/s"),
+    "sqlite_single": (
+        "SQLite WAL `synchronous=FULL`: one transaction of two inserts, one after another",
+        "transactions/s",
+    ),
     "sqlite_batch": ("SQLite WAL `synchronous=FULL`: transactions of 100 rows (50 pairs)", "rows/s"),
-    "pg_single": ("PostgreSQL, synchronous commit: one transaction of two inserts, one after another", "transactions/s"),
+    "pg_single": (
+        "PostgreSQL, synchronous commit: one transaction of two inserts, one after another",
+        "transactions/s",
+    ),
     "pg_batch": ("PostgreSQL, synchronous commit: transactions of 100 rows (50 pairs)", "rows/s"),
 }
 
@@ -398,7 +460,11 @@ def draw_chart(summary: dict[str, Any], path: Path) -> None:
         rows = data["by_concurrency"]
         xs = sorted(int(c) for c in rows)
         color, marker, line = styles.get(name, ("gray", "x", "-"))
-        label = name if name in NOOPS else f"{name} ({'one commit per request' if name.endswith('-1') else 'group commit'})"
+        label = (
+            name
+            if name in NOOPS
+            else f"{name} ({'one commit per request' if name.endswith('-1') else 'group commit'})"
+        )
         left.plot(xs, [rows[c]["rate"] for c in xs], color=color, marker=marker, linestyle=line, label=label)
         right.plot(xs, [rows[c]["p99"] for c in xs], color=color, marker=marker, linestyle=line, label=label)
     for axis in (left, right):
@@ -451,13 +517,21 @@ def report(
             if row is None:
                 continue
             ratio = (
-                f"{row['ratio']:.0%} ({row['ratio_min']:.0%} to {row['ratio_max']:.0%})" if "ratio" in row else "baseline"
+                f"{row['ratio']:.0%} ({row['ratio_min']:.0%} to {row['ratio_max']:.0%})"
+                if "ratio" in row
+                else "baseline"
             )
             cpu_ratio = (
-                f"{row['cpu_ratio']:.1f}x ({row['cpu_ratio_min']:.1f} to {row['cpu_ratio_max']:.1f})" if "cpu_ratio" in row else "baseline"
+                f"{row['cpu_ratio']:.1f}x ({row['cpu_ratio_min']:.1f} to {row['cpu_ratio_max']:.1f})"
+                if "cpu_ratio" in row
+                else "baseline"
             )
             errors = f", **{row['errors']} errors**" if row["errors"] else ""
-            rerun = f"`bench/issue.py --targets noop,noop-aio,{name} --concurrency {c}`" if name not in NOOPS else f"`bench/issue.py --targets {name} --concurrency {c}`"
+            rerun = (
+                f"`bench/issue.py --targets noop,noop-aio,{name} --concurrency {c}`"
+                if name not in NOOPS
+                else f"`bench/issue.py --targets {name} --concurrency {c}`"
+            )
             strong = "**" if c == TARGET_CONCURRENCY and name in GOALS else ""
             lines.append(
                 f"| {c} | {strong}{LABELS[name]}{strong} | {fmt_rate(row['rate'])}{errors} | {ratio} | {fmt_ms(row['p50'])} | "
@@ -496,7 +570,9 @@ def report(
         for name in ("sqlite", "noop"):
             row = summary.get(name, {}).get("by_concurrency", {}).get(TARGET_CONCURRENCY)
             if row is not None:
-                lines.append(f"| over gRPC at {TARGET_CONCURRENCY} in flight, {LABELS[name]} (the table above) | {row['cpu_ms'] * 1e3:,.0f} |")
+                lines.append(
+                    f"| over gRPC at {TARGET_CONCURRENCY} in flight, {LABELS[name]} (the table above) | {row['cpu_ms'] * 1e3:,.0f} |"
+                )
     lines += ["", f"![Issuance rate and p99 latency against calls in flight]({CHART})", ""]
     return "\n".join(lines) + "\n" + NOTES
 
@@ -527,21 +603,36 @@ Past one interpreter, `licensing serve --processes N` runs N processes on one po
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one short round; noop, sqlite and postgres only (for CI)")
-    parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update this file's section and draw the chart beside it")
+    parser.add_argument(
+        "--quick", action="store_true", help="one short round; noop, sqlite and postgres only (for CI)"
+    )
+    parser.add_argument(
+        "--write",
+        metavar="MARKDOWN",
+        type=Path,
+        help="update this file's section and draw the chart beside it",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here (for bench/run_all.py)")
-    parser.add_argument("--targets", help=f"comma-separated, from {','.join(TARGETS)} (or none: micro baselines only)")
+    parser.add_argument(
+        "--targets", help=f"comma-separated, from {','.join(TARGETS)} (or none: micro baselines only)"
+    )
     parser.add_argument("--concurrency", help="comma-separated calls in flight (default 1,4,16,64)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5, quick 1)")
     parser.add_argument("--seconds", type=float, help="length of each run (default 1.5, quick 0.1)")
-    parser.add_argument("--workers", type=int, default=16, help="server worker threads (default 16, as `licensing serve`)")
+    parser.add_argument(
+        "--workers", type=int, default=16, help="server worker threads (default 16, as `licensing serve`)"
+    )
     parser.add_argument("--no-micro", action="store_true", help="skip the micro baselines")
-    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process timing of the issuer's steps")
+    parser.add_argument(
+        "--no-breakdown", action="store_true", help="skip the in-process timing of the issuer's steps"
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 5)
     seconds = args.seconds or (0.1 if args.quick else 1.5)
     default = QUICK_TARGETS if args.quick else TARGETS
-    names = default if args.targets is None else tuple(n for n in args.targets.split(",") if n and n != "none")
+    names = (
+        default if args.targets is None else tuple(n for n in args.targets.split(",") if n and n != "none")
+    )
     unknown = set(names) - set(TARGETS)
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
@@ -552,15 +643,28 @@ def main(argv: list[str] | None = None) -> int:
     if names:
         targets = start_targets(list(names), args.workers)
         try:
-            measure_rounds(targets, concurrency, rounds, seconds, min_calls=20 if args.quick else 100, warm_up=50 if args.quick else 300)
+            measure_rounds(
+                targets,
+                concurrency,
+                rounds,
+                seconds,
+                min_calls=20 if args.quick else 100,
+                warm_up=50 if args.quick else 300,
+            )
         finally:
             for target in targets.values():
                 target.server.stop()
         summary = summarise(targets)
-    micro, note = ({}, "") if args.no_micro else measure_micro(3 if args.quick else 2 * rounds, 0.05 if args.quick else 0.5, with_postgres)
+    micro, note = (
+        ({}, "")
+        if args.no_micro
+        else measure_micro(3 if args.quick else 2 * rounds, 0.05 if args.quick else 0.5, with_postgres)
+    )
     steps = [] if args.no_breakdown else breakdown.measure(100 if args.quick else 2_000)
 
-    section = report(summary, micro, note, steps, rounds=rounds, seconds=seconds, workers=args.workers, quick=args.quick)
+    section = report(
+        summary, micro, note, steps, rounds=rounds, seconds=seconds, workers=args.workers, quick=args.quick
+    )
     print(section)
     if summary:
         if args.write:
@@ -571,7 +675,11 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as folder:  # draw it anyway, so the chart code is exercised
                 draw_chart(summary, Path(folder) / CHART)
     save_results(args.json, {"issue": summary, "micro": micro, "micro_note": note, "breakdown": steps})
-    return 0 if all(row["errors"] == 0 for data in summary.values() for row in data["by_concurrency"].values()) else 1
+    return (
+        0
+        if all(row["errors"] == 0 for data in summary.values() for row in data["by_concurrency"].values())
+        else 1
+    )
 
 
 if __name__ == "__main__":

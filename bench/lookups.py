@@ -101,7 +101,14 @@ class Filler:
             return "\\x" + value.hex()  # bytea in COPY's text form
         return value
 
-    def insert(self, connection: Any, model: Any, names: list[str], rows: Iterator[tuple[Any, ...]], chunk: int = 50_000) -> None:
+    def insert(
+        self,
+        connection: Any,
+        model: Any,
+        names: list[str],
+        rows: Iterator[tuple[Any, ...]],
+        chunk: int = 50_000,
+    ) -> None:
         table = model._meta.table_name
         columns = ", ".join(f'"{model._meta.fields[n].column_name}"' for n in names)
         batch: list[tuple[Any, ...]] = []
@@ -112,7 +119,9 @@ class Filler:
             if self.engine == "sqlite":
                 marks = ", ".join("?" * len(names))
                 connection.execute("BEGIN IMMEDIATE")
-                connection.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING', batch)
+                connection.executemany(
+                    f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING', batch
+                )
                 connection.execute("COMMIT")
             else:  # COPY: several times faster than INSERT for a million rows
                 text = io.StringIO()
@@ -140,8 +149,12 @@ class Filler:
         """`count` more licenses, each with its own purchaser and order."""
         if count <= 0:
             return
-        first_profile = (self._scalar(self.main, f'SELECT COALESCE(MAX(id), 0) FROM "{Profile._meta.table_name}"') or 0) + 1
-        first_order = (self._scalar(self.main, f'SELECT COALESCE(MAX(id), 0) FROM "{Order._meta.table_name}"') or 0) + 1
+        first_profile = (
+            self._scalar(self.main, f'SELECT COALESCE(MAX(id), 0) FROM "{Profile._meta.table_name}"') or 0
+        ) + 1
+        first_order = (
+            self._scalar(self.main, f'SELECT COALESCE(MAX(id), 0) FROM "{Order._meta.table_name}"') or 0
+        ) + 1
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         ordered = now - dt.timedelta(days=100)
         sealed_email = bytes(24) + b"\x5a" * 40  # nonce + ciphertext and tag of a ~24-character address
@@ -154,31 +167,56 @@ class Filler:
             return 0xF000_0000_0000 + i
 
         ids = range(count)
-        self.insert(self.keys, DataKey, ["profile_public_id", "wrapped_key", "create_time"],
-                    ((public_id(i), wrapped_key, now) for i in ids))
         self.insert(
-            self.main, Profile, ["id", "public_id", "email_index", "email_ciphertext", "create_time", "newsletter_subscribed"],
-            ((first_profile + i, public_id(i), hashlib.blake2b(b"filler email %d" % i, digest_size=32).digest(),
-              sealed_email, now, False) for i in ids),
+            self.keys,
+            DataKey,
+            ["profile_public_id", "wrapped_key", "create_time"],
+            ((public_id(i), wrapped_key, now) for i in ids),
         )
         self.insert(
-            self.main, Order, ["id", "order_ref", "provider", "profile", "order_time", "test_order", "create_time"],
-            ((first_order + i, f"FILL-{i:09d}", "bench", first_profile + i, ordered, False, now) for i in ids),
+            self.main,
+            Profile,
+            ["id", "public_id", "email_index", "email_ciphertext", "create_time", "newsletter_subscribed"],
+            (
+                (
+                    first_profile + i,
+                    public_id(i),
+                    hashlib.blake2b(b"filler email %d" % i, digest_size=32).digest(),
+                    sealed_email,
+                    now,
+                    False,
+                )
+                for i in ids
+            ),
         )
         self.insert(
-            self.main, License,
+            self.main,
+            Order,
+            ["id", "order_ref", "provider", "profile", "order_time", "test_order", "create_time"],
+            (
+                (first_order + i, f"FILL-{i:09d}", "bench", first_profile + i, ordered, False, now)
+                for i in ids
+            ),
+        )
+        self.insert(
+            self.main,
+            License,
             ["serial", "order", "product", "key_id", "issued", "seats", "edition", "flags", "create_time"],
             ((serial(i), first_order + i, PRODUCT_NUMBER, 1, ordered.date(), 1, 0, 0, now) for i in ids),
         )
         self.insert(
-            self.main, AuditEvent, ["time", "actor", "action", "target", "detail"],
+            self.main,
+            AuditEvent,
+            ["time", "actor", "action", "target", "detail"],
             ((now, "bench-issuer", "issue", f"order:FILL-{i:09d}", f"serial {serial(i):012X}") for i in ids),
         )
         if self.engine == "postgres":
             with self.main.cursor() as cursor:
                 for model in (Profile, Order):  # explicit ids were given: move the sequences past them
                     table = model._meta.table_name
-                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))"
+                    )
             self.main.commit()
             for connection in (self.main, self.keys):
                 connection.autocommit = True
@@ -229,7 +267,9 @@ class Store:
         lock_free: dict[int, tuple[str, str, str]] = {}
 
         def request(i: int) -> issuance_pb2.IssueLicenseRequest:
-            return issuance_pb2.IssueLicenseRequest(email=f"probe{i}@lookups.example.com", order_id=f"PROBE-{i:06d}", product=PRODUCT)
+            return issuance_pb2.IssueLicenseRequest(
+                email=f"probe{i}@lookups.example.com", order_id=f"PROBE-{i:06d}", product=PRODUCT
+            )
 
         result = run_load(self.issue, request, total=count, in_flight=16, metadata=self.server.metadata())
         if result.errors:
@@ -244,13 +284,23 @@ class Store:
         support = self.server.metadata("support")
         find, export = self.support.FindLicenses, self.support.ExportProfile
         return {
-            "email": lambda p: find(support_pb2.FindLicensesRequest(email=p[0]), metadata=support, timeout=60),
-            "order": lambda p: find(support_pb2.FindLicensesRequest(order_id=p[1]), metadata=support, timeout=60),
-            "key": lambda p: find(support_pb2.FindLicensesRequest(license_key=p[2]), metadata=support, timeout=60),
-            "validate": lambda p: self.validate(
-                validation_pb2.ValidateKeyRequest(license_key=p[2], email=p[0], product=PRODUCT), metadata=support, timeout=60
+            "email": lambda p: find(
+                support_pb2.FindLicensesRequest(email=p[0]), metadata=support, timeout=60
             ),
-            "export": lambda p: export(support_pb2.ExportProfileRequest(email=p[0]), metadata=support, timeout=120),
+            "order": lambda p: find(
+                support_pb2.FindLicensesRequest(order_id=p[1]), metadata=support, timeout=60
+            ),
+            "key": lambda p: find(
+                support_pb2.FindLicensesRequest(license_key=p[2]), metadata=support, timeout=60
+            ),
+            "validate": lambda p: self.validate(
+                validation_pb2.ValidateKeyRequest(license_key=p[2], email=p[0], product=PRODUCT),
+                metadata=support,
+                timeout=60,
+            ),
+            "export": lambda p: export(
+                support_pb2.ExportProfileRequest(email=p[0]), metadata=support, timeout=120
+            ),
         }
 
 
@@ -288,7 +338,11 @@ def summarise(stores: list[Store]) -> dict[str, Any]:
         for store in mine:
             sizes[store.size] = {
                 "kinds": {
-                    kind: {"median": median(values), "p99": percentile(sorted(values), 0.99), "calls": len(values)}
+                    kind: {
+                        "median": median(values),
+                        "p99": percentile(sorted(values), 0.99),
+                        "calls": len(values),
+                    }
                     for kind, values in store.latencies.items()
                 },
                 "rss": store.server.rss_mib(),
@@ -298,7 +352,8 @@ def summarise(stores: list[Store]) -> dict[str, Any]:
             }
         small, large = mine[0].size, mine[-1].size
         ratios = {
-            kind: sizes[large]["kinds"][kind]["median"] / sizes[small]["kinds"][kind]["median"] for kind in KINDS
+            kind: sizes[large]["kinds"][kind]["median"] / sizes[small]["kinds"][kind]["median"]
+            for kind in KINDS
         }
         out[engine] = {"sizes": sizes, "small": small, "large": large, "ratios": ratios}
     return out
@@ -328,7 +383,9 @@ def report(summary: dict[str, Any], rounds: int, per_round: int, quick: bool) ->
         for kind, label in KINDS.items():
             a, b = data["sizes"][small]["kinds"][kind], data["sizes"][large]["kinds"][kind]
             ratio = data["ratios"][kind]
-            mark = "" if kind not in TARGET_KINDS else (" (met)" if ratio <= TARGET_RATIO else " (**missed**)")
+            mark = (
+                "" if kind not in TARGET_KINDS else (" (met)" if ratio <= TARGET_RATIO else " (**missed**)")
+            )
             lines.append(
                 f"| {label} | {fmt_ms(a['median'])} | {fmt_ms(a['p99'])} | {fmt_ms(b['median'])} | {fmt_ms(b['p99'])} | "
                 f"{ratio:.2f}{mark} | {rerun} |"
@@ -364,7 +421,9 @@ def export_note(summary: dict[str, Any]) -> str:
     for engine, data in summary.items():
         small, large = data["small"], data["large"]
         a, b = (data["sizes"][n]["kinds"]["export"]["median"] for n in (small, large))
-        parts.append(f"{ENGINES[engine]} {fmt_ms(a)} ms at {small:,} and {fmt_ms(b)} ms at {large:,} ({b / a:.2f}x)")
+        parts.append(
+            f"{ENGINES[engine]} {fmt_ms(a)} ms at {small:,} and {fmt_ms(b)} ms at {large:,} ({b / a:.2f}x)"
+        )
     return "ExportProfile's medians in this run: " + "; ".join(parts) + ".\n"
 
 
@@ -383,10 +442,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--sizes", help="comma-separated licenses per server (default 10000,1000000)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 10, quick 2)")
-    parser.add_argument("--calls", type=int, help="calls of each kind per server per round (default 40, quick 10)")
-    parser.add_argument("--probes", type=int, help="licenses issued through the server on each (default 64, quick 16)")
+    parser.add_argument(
+        "--calls", type=int, help="calls of each kind per server per round (default 40, quick 10)"
+    )
+    parser.add_argument(
+        "--probes", type=int, help="licenses issued through the server on each (default 64, quick 16)"
+    )
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([200, 2_000] if args.quick else [10_000, 1_000_000])
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([200, 2_000] if args.quick else [10_000, 1_000_000])
+    )
     rounds = args.rounds or (1 if args.quick else 10)
     per_round = args.calls or (5 if args.quick else 40)
     probes = args.probes or (16 if args.quick else 64)

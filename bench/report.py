@@ -40,7 +40,9 @@ def write_section(path: Path, name: str, section: str) -> None:
         head, rest = text.split(begin, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
-        later = [markers(n)[0] for n in SECTION_ORDER[SECTION_ORDER.index(name) + 1 :] if name in SECTION_ORDER]
+        later = [
+            markers(n)[0] for n in SECTION_ORDER[SECTION_ORDER.index(name) + 1 :] if name in SECTION_ORDER
+        ]
         found = [text.index(m) for m in later if m in text]
         if found:
             at = min(found)
@@ -78,7 +80,11 @@ def source_version() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "licensing"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--", "licensing"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown commit"

@@ -68,10 +68,14 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
     sqlite_row = issue.get("sqlite", {}).get("by_concurrency", {}).get("64")
     if sqlite_row is not None and "cpu_ratio" in sqlite_row:
         ok = sqlite_row["cpu_ratio"] <= 2.5
-        why = "" if ok else (
-            f"{sqlite_row['cpu_ms']:.2f} ms of server CPU per issuance against {sqlite_row['base_cpu_ms']:.2f} ms for the fair "
-            "no-op: the difference is the issuer's own steps (signing, sealing the email, the writer's share) and the "
-            "asyncio glue around them; see the table of steps in the issuance section."
+        why = (
+            ""
+            if ok
+            else (
+                f"{sqlite_row['cpu_ms']:.2f} ms of server CPU per issuance against {sqlite_row['base_cpu_ms']:.2f} ms for the fair "
+                "no-op: the difference is the issuer's own steps (signing, sealing the email, the writer's share) and the "
+                "asyncio glue around them; see the table of steps in the issuance section."
+            )
         )
         rows.append(
             f"| Unary IssueLicense on SQLite, 64 in flight: server CPU per call at most 2.5x the fair no-op's | "
@@ -83,12 +87,20 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
         single = issue.get(f"{engine}-1", {}).get("by_concurrency", {}).get("64")
         if row is None or "ratio" not in row:
             continue
-        noop = {"rate": row["base_rate"], "cpu_ms": row["base_cpu_ms"], "p99": row.get("base_p99", 0.0), **(
-            {"client_ms": noop["client_ms"]} if noop is not None and "client_ms" in noop else {})}
+        noop = {
+            "rate": row["base_rate"],
+            "cpu_ms": row["base_cpu_ms"],
+            "p99": row.get("base_p99", 0.0),
+            **({"client_ms": noop["client_ms"]} if noop is not None and "client_ms" in noop else {}),
+        }
         ok = row["ratio"] >= goal
         why = ""
         if not ok:
-            lift = f"; group commit is {row['rate'] / single['rate']:.1f}x one commit per request" if single else ""
+            lift = (
+                f"; group commit is {row['rate'] / single['rate']:.1f}x one commit per request"
+                if single
+                else ""
+            )
             why = (
                 f"The server needs {row['cpu_ms']:.1f} ms of CPU per issuance against {noop['cpu_ms']:.2f} ms for the no-op "
                 f"call, on two CPUs shared with the client{lift}: the database is no longer the limit, the server's CPU is."
@@ -97,9 +109,14 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
                 # Both processes share the same CPUs, so rates go as 1 / (client + server CPU per call).
                 budget = (noop["client_ms"] + noop["cpu_ms"]) / goal - row["client_ms"]
                 steps = found.get("issue", {}).get("breakdown", [])
-                issuer_ms = sum(
-                    us for step, us in steps if "one commit per write" not in step and "end to end" not in step
-                ) / 1e3
+                issuer_ms = (
+                    sum(
+                        us
+                        for step, us in steps
+                        if "one commit per write" not in step and "end to end" not in step
+                    )
+                    / 1e3
+                )
                 why += (
                     f" With the client's {row['client_ms']:.2f} ms per call (no-op: {noop['client_ms']:.2f}), {goal:.0%} "
                     f"needs the server at about {budget:.2f} ms per issuance, gRPC's own {noop['cpu_ms']:.2f} ms included"
@@ -121,11 +138,19 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
         if row is None:
             continue
         ok = row["p99"] < 50
-        floor = f" The no-op server's own p99 at 64 in flight was {noop['p99']:.0f} ms in this run." if noop else ""
-        why = "" if ok else (
-            "At 64 in flight and the rate above, a call waits behind the 63 others for the server's CPU "
-            f"(Little's law: 64 / {fmt_rate(row['rate'])} per s = {64e3 / row['rate']:.0f} ms on average); "
-            "the latency falls as the CPU per call does." + floor
+        floor = (
+            f" The no-op server's own p99 at 64 in flight was {noop['p99']:.0f} ms in this run."
+            if noop
+            else ""
+        )
+        why = (
+            ""
+            if ok
+            else (
+                "At 64 in flight and the rate above, a call waits behind the 63 others for the server's CPU "
+                f"(Little's law: 64 / {fmt_rate(row['rate'])} per s = {64e3 / row['rate']:.0f} ms on average); "
+                "the latency falls as the CPU per call does." + floor
+            )
         )
         rows.append(
             f"| p99 latency under 50 ms at 64 in flight, {name} | {row['p99']:.0f} ms (p50 {row['p50']:.0f} ms) | {mark(ok)} | {why} |"
@@ -135,12 +160,20 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
     if bulk is not None:
         first = bulk["first"]
         ok = first["rate"] >= 10_000
-        why = "" if ok else (
-            f"The server spends {first['server_cpu_ms_per_row']:.2f} ms of CPU per imported row (signing, sealing the email, "
-            "building and writing rows in Python), so one interpreter tops out near "
-            f"{1 / first['server_cpu_ms_per_row'] * 1e3:,.0f} rows/s on a free core"
-            + (f" (the CLI takes {first['client_cpu_ms_per_row']:.2f} ms per row)" if "client_cpu_ms_per_row" in first else "")
-            + "; see the bulk notes for where it goes and what would reach the target."
+        why = (
+            ""
+            if ok
+            else (
+                f"The server spends {first['server_cpu_ms_per_row']:.2f} ms of CPU per imported row (signing, sealing the email, "
+                "building and writing rows in Python), so one interpreter tops out near "
+                f"{1 / first['server_cpu_ms_per_row'] * 1e3:,.0f} rows/s on a free core"
+                + (
+                    f" (the CLI takes {first['client_cpu_ms_per_row']:.2f} ms per row)"
+                    if "client_cpu_ms_per_row" in first
+                    else ""
+                )
+                + "; see the bulk notes for where it goes and what would reach the target."
+            )
         )
         rows.append(
             f"| `licensing import` at least 10,000 licenses/s end to end on SQLite | {fmt_rate(first['rate'])}/s "
@@ -196,17 +229,23 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
             values["noop"] = noop["rate"]
         for key, (what, reference) in REFERENCE.items():
             if key in values:
-                lines.append(f"| {what} | {fmt_rate(reference)} | {fmt_rate(values[key])} ({values[key] / reference:.0%}) |")
+                lines.append(
+                    f"| {what} | {fmt_rate(reference)} | {fmt_rate(values[key])} ({values[key] / reference:.0%}) |"
+                )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="every benchmark at tiny sizes (CI), writes nothing")
+    parser.add_argument(
+        "--quick", action="store_true", help="every benchmark at tiny sizes (CI), writes nothing"
+    )
     parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update the sections of this file")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCRIPTS)}")
     parser.add_argument(
-        "--summary-from", metavar="FOLDER", type=Path,
+        "--summary-from",
+        metavar="FOLDER",
+        type=Path,
         help="measure nothing: write the summary from the NAME.json files the scripts left (--json) in FOLDER",
     )
     args = parser.parse_args(argv)

@@ -30,7 +30,9 @@ PASSPHRASE = "benchmark passphrase, not a secret"
 class Process:
     """A server child for a benchmark, with one channel to it and its resource use from /proc."""
 
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None, log_file: Path | None = None) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str] | None = None, log_file: Path | None = None
+    ) -> None:
         if log_file is None:
             log_file = Path(tempfile.mkdtemp(prefix="licensing-bench-log-")) / "server.log"
         self.child = ServerChild(argv, os.environ if env is None else env, log_file)
@@ -64,7 +66,9 @@ class Process:
                 lines = (task / "status").read_text().splitlines()
             except OSError:  # the thread ended meanwhile
                 continue
-            total += sum(int(line.split()[1]) for line in lines if line.split(":")[0].endswith("ctxt_switches"))
+            total += sum(
+                int(line.split()[1]) for line in lines if line.split(":")[0].endswith("ctxt_switches")
+            )
         return total
 
     def stop(self) -> None:
@@ -121,7 +125,9 @@ class LicensingServer(Process):
     def __init__(self, engine: str, workers: int = 16, launcher: list[str] | None = None) -> None:
         self.home = Path(tempfile.mkdtemp(prefix=f"licensing-bench-{engine}-"))
         self.pg_names: list[str] = []
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LICENSING_")}  # nothing of the caller's home
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("LICENSING_")
+        }  # nothing of the caller's home
         env |= {"LICENSING_HOME": str(self.home), "LICENSING_PASSPHRASE": PASSPHRASE}
         if engine == "postgres":
             for variable in ("LICENSING_DATABASE_URL", "LICENSING_KEYSTORE_URL"):
@@ -134,7 +140,12 @@ class LicensingServer(Process):
         self.tokens: dict[str, str] = json.loads(setup.stdout.strip().splitlines()[-1])
         self.env = env
         argv = serve_argv(
-            "--workers", str(workers), "--lookup-rate", "100000000", "--lookup-burst", "1000000",
+            "--workers",
+            str(workers),
+            "--lookup-rate",
+            "100000000",
+            "--lookup-burst",
+            "1000000",
             launcher=launcher or ("-m", "licensing.cli.main"),
         )
         super().__init__(argv, env, self.home / "server.log")

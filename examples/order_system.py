@@ -18,7 +18,9 @@ from licensing.addresses import is_loopback
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("email")
     parser.add_argument("order_id")
     parser.add_argument("product")
@@ -35,7 +37,9 @@ def main() -> int:
         stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
         try:
             response = stub.IssueLicense(
-                issuance_pb2.IssueLicenseRequest(email=args.email, order_id=args.order_id, product=args.product),
+                issuance_pb2.IssueLicenseRequest(
+                    email=args.email, order_id=args.order_id, product=args.product
+                ),
                 metadata=[("authorization", f"Bearer {token}")],
                 timeout=10,
             )

@@ -40,5 +40,7 @@ def listen_address(text: str) -> str:
     if not sep or not host or not port.isdigit() or (host.count(":") and not host.startswith("[")):
         raise argparse.ArgumentTypeError(f"{value!r} is not host:port, e.g. 127.0.0.1:50051 or [::1]:50051")
     if int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is out of range: a port is 0 to 65535 (0 picks a free one)")
+        raise argparse.ArgumentTypeError(
+            f"port {port} is out of range: a port is 0 to 65535 (0 picks a free one)"
+        )
     return value

@@ -32,7 +32,10 @@ def record(actor: str, action: str, target: str, detail: str = "") -> None:
 
 
 def _filtered(
-    query: peewee.ModelSelect[AuditEvent], since: dt.datetime | None, until: dt.datetime | None, action: str | None
+    query: peewee.ModelSelect[AuditEvent],
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    action: str | None,
 ) -> peewee.ModelSelect[AuditEvent]:
     if since is not None:
         query = query.where(AuditEvent.time >= since)

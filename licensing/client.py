@@ -123,8 +123,12 @@ def error_details(error: grpc.RpcError) -> ErrorDetails:
 
 def error_of_call(error: grpc.RpcError, address: str | None, timeout: float = CALL_TIMEOUT) -> LicensingError:
     """One line for a failed call: the server's status and message, or why it was not reached."""
-    code: grpc.StatusCode = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
-    details = " ".join(str(error.details() or "").split()) if callable(getattr(error, "details", None)) else ""
+    code: grpc.StatusCode = (
+        error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
+    )
+    details = (
+        " ".join(str(error.details() or "").split()) if callable(getattr(error, "details", None)) else ""
+    )
     info = error_details(error)
     where = f" at {address}" if address else ""
     if code == grpc.StatusCode.UNAVAILABLE and not info.from_server:
@@ -134,11 +138,15 @@ def error_of_call(error: grpc.RpcError, address: str | None, timeout: float = CA
             reason="SERVER_UNREACHABLE",
         )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED and not info.from_server:
-        return Unavailable(f"the licensing server{where} did not answer within {timeout:.0f} s", reason="DEADLINE")
+        return Unavailable(
+            f"the licensing server{where} did not answer within {timeout:.0f} s", reason="DEADLINE"
+        )
     line = f"{code.name}: {details or 'no details'}"
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         if "retry" not in details.lower():
-            line += f"; retry in {info.retry_after:.1f} s" if info.retry_after is not None else "; retry later"
+            line += (
+                f"; retry in {info.retry_after:.1f} s" if info.retry_after is not None else "; retry later"
+            )
         return RateLimited(line, retry_after=info.retry_after or 0.0)
     if code == grpc.StatusCode.UNAUTHENTICATED:
         line += "; check the token (licensing tokens list shows which are active)"

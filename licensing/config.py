@@ -1,10 +1,10 @@
 """Settings, from the environment and command-line flags, in one dataclass.
 
-    LICENSING_HOME             the service's home folder (keyring, SQLite files)   default ./var/home
-    LICENSING_DATABASE_URL     main database: sqlite:///PATH or postgresql://…     default <home>/licensing.sqlite3
-    LICENSING_KEYSTORE_URL     the data-key store, backed up apart from the main database
-                                                                                   default <home>/keystore.sqlite3
-    LICENSING_PASSPHRASE       the keyring passphrase (or LICENSING_PASSPHRASE_FILE: a 0600 file holding it)
+LICENSING_HOME             the service's home folder (keyring, SQLite files)   default ./var/home
+LICENSING_DATABASE_URL     main database: sqlite:///PATH or postgresql://…     default <home>/licensing.sqlite3
+LICENSING_KEYSTORE_URL     the data-key store, backed up apart from the main database
+                                                                               default <home>/keystore.sqlite3
+LICENSING_PASSPHRASE       the keyring passphrase (or LICENSING_PASSPHRASE_FILE: a 0600 file holding it)
 """
 
 from __future__ import annotations

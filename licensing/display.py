@@ -8,7 +8,7 @@ __all__ = ["license_status_text"]
 
 
 def license_status_text(lic: license_pb2.License) -> str:
-    """"valid", "expired", or "revoked (refund)": the status in lower case, with the reason."""
+    """ "valid", "expired", or "revoked (refund)": the status in lower case, with the reason."""
     status = license_pb2.LicenseStatus.Name(lic.status).removeprefix("LICENSE_STATUS_").lower()
     if lic.status == license_pb2.LICENSE_STATUS_REVOKED and lic.revocation_reason:
         reason = license_pb2.RevocationReason.Name(lic.revocation_reason).removeprefix("REVOCATION_REASON_")

@@ -37,7 +37,9 @@ def check_email(value: str, field: str = "email") -> str:
     try:
         return normalize_email(value)
     except InvalidEmail as exc:
-        raise InvalidArgument(field, f"is not a valid email address ({exc})", reason="INVALID_EMAIL") from None
+        raise InvalidArgument(
+            field, f"is not a valid email address ({exc})", reason="INVALID_EMAIL"
+        ) from None
 
 
 def looks_like_card_number(text: str) -> bool:
@@ -93,15 +95,18 @@ _NETWORKS: tuple[tuple[tuple[str, ...], frozenset[int]], ...] = (
     (("6011", "644", "645", "646", "647", "648", "649", "65"), frozenset({16, 19})),  # Discover
     (tuple(str(n) for n in range(3528, 3590)), frozenset({16, 19})),  # JCB
     (("62",), frozenset({16, 17, 18, 19})),  # UnionPay
-    (("5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763"), frozenset(range(13, 20))),  # Maestro
+    (
+        ("5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763"),
+        frozenset(range(13, 20)),
+    ),  # Maestro
     (("2200", "2201", "2202", "2203", "2204"), frozenset({16, 17, 18, 19})),  # Mir
 )
 
 
 def _card_shaped(digits: str) -> bool:
-    return any(len(digits) in lengths and digits.startswith(prefixes) for prefixes, lengths in _NETWORKS) and _luhn_ok(
-        digits
-    )
+    return any(
+        len(digits) in lengths and digits.startswith(prefixes) for prefixes, lengths in _NETWORKS
+    ) and _luhn_ok(digits)
 
 
 def _luhn_ok(digits: str) -> bool:

@@ -79,24 +79,31 @@ def record_of(row: License, product_code: str, order: Order, key_text: str = "")
 def shown(keys: KeyMaker, record: LicenseRecord, row: License, opened: Opened) -> LicenseRecord:
     """A stored license as support and the order system see it: its key derived again and its
     note opened, while the purchaser's profile holds an email (neither, once erased)."""
-    note = opened.open(note_purpose(row.order_id, row.product_id), row.revocation_note_sealed) or row.revocation_note
+    note = (
+        opened.open(note_purpose(row.order_id, row.product_id), row.revocation_note_sealed)
+        or row.revocation_note
+    )
     return replace(record, key_text=keys.key_of(opened.email, record, row.product_id), revocation_note=note)
 
 
 # The order, its profile's blind index, and its license for one product: the one read an
 # issuance makes before deciding to write (compiled once: building it costs more than running it).
 _EXISTING = CompiledQuery(
-    lambda order_ref, product: Order.select(Order.test_order, Order.profile, Profile.email_index, License)
-    .join(Profile)
-    .switch(Order)
-    .join(License, peewee.JOIN.LEFT_OUTER, on=(License.order == Order.id) & (License.product == product))
-    .where(Order.order_ref == order_ref),
+    lambda order_ref, product: (
+        Order.select(Order.test_order, Order.profile, Profile.email_index, License)
+        .join(Profile)
+        .switch(Order)
+        .join(License, peewee.JOIN.LEFT_OUTER, on=(License.order == Order.id) & (License.product == product))
+        .where(Order.order_ref == order_ref)
+    ),
     arity=2,
 )
 
 
 class Issuer:
-    def __init__(self, keyring: Keyring, profiles: ProfileStore, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self, keyring: Keyring, profiles: ProfileStore, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
         self.keyring = keyring
         self.keys = KeyMaker(keyring)
         self.profiles = profiles
@@ -162,7 +169,9 @@ class Issuer:
             outcomes[index] = result
         return outcomes  # type: ignore[return-value]
 
-    def _prepare(self, request: IssueRequest, actor: str, sealed: dict[bytes, NewProfile] | None = None) -> tuple[PendingIssue, str]:
+    def _prepare(
+        self, request: IssueRequest, actor: str, sealed: dict[bytes, NewProfile] | None = None
+    ) -> tuple[PendingIssue, str]:
         """Check a request, sign its key and seal its email; the write it becomes (serial attempt 0).
 
         The profile is prepared whether or not the purchaser has one (the writer uses it only if
@@ -197,7 +206,9 @@ class Issuer:
             newsletter_consent=request.newsletter_consent,
         ), email
 
-    def _run(self, rounds: Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]) -> list[IssueResult | LicensingError]:
+    def _run(
+        self, rounds: Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]
+    ) -> list[IssueResult | LicensingError]:
         """Drive `_rounds` from a thread (blocking on each group)."""
         try:
             writes = next(rounds)
@@ -207,7 +218,9 @@ class Issuer:
         except StopIteration as finished:
             return finished.value  # type: ignore[no-any-return]
 
-    def _rounds(self, batch: list[tuple[PendingIssue, str]]) -> Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]:
+    def _rounds(
+        self, batch: list[tuple[PendingIssue, str]]
+    ) -> Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]:
         """The writes to submit, round after round (a write whose serial collided is retried with
         the next serial); returns each request's outcome. A generator so that a thread and a
         coroutine share the one rule, each waiting for the writer its own way."""
@@ -218,8 +231,12 @@ class Issuer:
                 for i in todo:
                     pending, email = batch[i]
                     serial = derive_serial(pending.order_ref, pending.product.number, attempt)
-                    key_text = self._sign(email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms)
-                    fresh = replace(pending, serial=serial, key_text=key_text, submission=None, result=None, error=None)
+                    key_text = self._sign(
+                        email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms
+                    )
+                    fresh = replace(
+                        pending, serial=serial, key_text=key_text, submission=None, result=None, error=None
+                    )
                     batch[i] = (fresh, email)
             writes = [batch[i][0] for i in todo]
             if not writes:
@@ -228,7 +245,9 @@ class Issuer:
             retry = []
             for i, write in zip(todo, writes, strict=True):
                 if write.error is not None:
-                    outcomes[i] = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
+                    outcomes[i] = (
+                        write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
+                    )
                 elif write.result is RETRY_WITH_NEXT_SERIAL:
                     retry.append(i)
                 else:
@@ -237,7 +256,9 @@ class Issuer:
             if not todo:
                 break
         for i in todo:
-            outcomes[i] = Conflict("could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED")
+            outcomes[i] = Conflict(
+                "could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED"
+            )
         for i, outcome in enumerate(outcomes):
             if isinstance(outcome, IssueResult) and not outcome.created:
                 # A stored license: its key is derived again with the email this retry carries.
@@ -247,14 +268,15 @@ class Issuer:
     def _with_key(self, record: LicenseRecord, pending: PendingIssue, email: str) -> LicenseRecord:
         """`record` with its key: the one just signed when it matches, else derived again."""
         if (record.serial, record.key_id, record.issued, record.terms) == (
-            pending.serial, pending.key_id, pending.issued, pending.terms
+            pending.serial,
+            pending.key_id,
+            pending.issued,
+            pending.terms,
         ):
             return replace(record, key_text=pending.key_text)
         return replace(record, key_text=self.keys.key_of(email, record, pending.product.number))
 
-    def _sign(
-        self, email: str, key_id: int, product: int, serial: int, issued: dt.date, terms: Terms
-    ) -> str:
+    def _sign(self, email: str, key_id: int, product: int, serial: int, issued: dt.date, terms: Terms) -> str:
         return self.keys.key(email, key_id, product, serial, issued, terms)
 
     def _existing(self, pending: PendingIssue, email: str) -> LicenseRecord | None:
@@ -290,10 +312,15 @@ class Issuer:
 
     @staticmethod
     def _check_terms(terms: Terms, issued: dt.date) -> Terms:
-        for name, day in (("terms.expire_time", terms.expires), ("terms.updates_until_time", terms.updates_until)):
+        for name, day in (
+            ("terms.expire_time", terms.expires),
+            ("terms.updates_until_time", terms.updates_until),
+        ):
             if day is not None and not issued <= day <= MAX_DAY:
                 raise InvalidArgument(
-                    name, f"must be between the order date and {MAX_DAY.isoformat()}", reason="DATE_OUT_OF_RANGE"
+                    name,
+                    f"must be between the order date and {MAX_DAY.isoformat()}",
+                    reason="DATE_OUT_OF_RANGE",
                 )
         seats = terms.seats or 1
         if not 1 <= seats <= 0xFFFF:
@@ -326,7 +353,9 @@ class Issuer:
                 audit.record(actor, "get", f"order:{order_ref}", f"product {product.code}")
         if row is None:
             raise NotFound("no license for this order_id and product", reason="LICENSE_NOT_FOUND")
-        return shown(self.keys, record_of(row, product.code, row.order), row, self.profiles.opened(row.order.profile))
+        return shown(
+            self.keys, record_of(row, product.code, row.order), row, self.profiles.opened(row.order.profile)
+        )
 
     def revoke(
         self, order_ref: str, product_code: str, reason: RevocationReason, note: str, actor: str
@@ -354,7 +383,9 @@ class Issuer:
                     row.revoke_time, row.revocation_reason = now, reason.value
                     row.revocation_note_sealed = opened.seal(note_purpose(row.order_id, row.product_id), note)
                     row.save()
-                    audit.record(actor, "revoke", f"order:{order_ref}", f"serial {row.serial:012X} {reason.value}")
+                    audit.record(
+                        actor, "revoke", f"order:{order_ref}", f"serial {row.serial:012X} {reason.value}"
+                    )
         return [shown(self.keys, record_of(row, row.product.code, order), row, opened) for row in rows]
 
     def list_licenses(
@@ -385,7 +416,8 @@ class Issuer:
         elif status is LicenseStatus.EXPIRED:
             query = query.where(License.revoke_time.is_null() & (License.expires < today))
         elif status is LicenseStatus.VALID:
-            query = query.where(License.revoke_time.is_null() & (License.expires.is_null() | (License.expires >= today)))
+            query = query.where(
+                License.revoke_time.is_null() & (License.expires.is_null() | (License.expires >= today))
+            )
         rows = query.order_by(License.serial).limit(limit)
         return [record_of(row, row.product.code, row.order) for row in rows]
-

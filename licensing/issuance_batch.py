@@ -33,7 +33,14 @@ from .storage.models import (
     utcnow,
 )
 
-__all__ = ["RETRY_WITH_NEXT_SERIAL", "IssueResult", "PendingIssue", "order_conflict", "store_new_data_keys", "write_issuances"]
+__all__ = [
+    "RETRY_WITH_NEXT_SERIAL",
+    "IssueResult",
+    "PendingIssue",
+    "order_conflict",
+    "store_new_data_keys",
+    "write_issuances",
+]
 
 RETRY_WITH_NEXT_SERIAL = object()  # the serial belongs to another order (a 48-bit collision)
 
@@ -67,7 +74,13 @@ class PendingIssue(PendingWrite):
 
 
 def terms_of(row: dict[str, Any]) -> Terms:
-    return Terms(row.get("expires"), row.get("updates_until"), row.get("seats"), row.get("edition"), row.get("flags"))  # type: ignore[arg-type]
+    return Terms(
+        row.get("expires"),
+        row.get("updates_until"),
+        row.get("seats"),  # type: ignore[arg-type]  # a license row always holds its terms
+        row.get("edition"),  # type: ignore[arg-type]
+        row.get("flags"),  # type: ignore[arg-type]
+    )
 
 
 def license_record(row: dict[str, Any], product_code: str, order_ref: str, test_order: bool) -> LicenseRecord:
@@ -153,7 +166,9 @@ def order_conflict(order_profile_id: int, email_index: bytes) -> Conflict:
     return order_email_mismatch()
 
 
-def _new_profiles_needed(group: list[PendingIssue], profiles: dict[bytes, Any], orders: dict[str, Any]) -> dict[bytes, NewProfile]:
+def _new_profiles_needed(
+    group: list[PendingIssue], profiles: dict[bytes, Any], orders: dict[str, Any]
+) -> dict[bytes, NewProfile]:
     """The profiles this group must create: a new email on an order not recorded yet (one per email).
 
     An order already recorded belongs to a profile that exists; a retry of it with an email that
@@ -180,7 +195,10 @@ def store_new_data_keys(group: list[PendingIssue]) -> None:
         insert_ignoring_conflicts(
             keystore.obj,
             DataKey,
-            [{"profile_public_id": p.public_id, "wrapped_key": p.wrapped_key, "create_time": utcnow()} for p in needed.values()],
+            [
+                {"profile_public_id": p.public_id, "wrapped_key": p.wrapped_key, "create_time": utcnow()}
+                for p in needed.values()
+            ],
         )
 
 
@@ -194,8 +212,13 @@ def write_issuances(group: list[PendingIssue]) -> None:
             database.obj,
             Profile,
             [
-                {"public_id": p.public_id, "email_index": p.email_index, "email_ciphertext": p.email_ciphertext,
-                 "create_time": utcnow(), "newsletter_subscribed": False}
+                {
+                    "public_id": p.public_id,
+                    "email_index": p.email_index,
+                    "email_ciphertext": p.email_ciphertext,
+                    "create_time": utcnow(),
+                    "newsletter_subscribed": False,
+                }
                 for p in new_profiles.values()
             ],
         )
@@ -224,7 +247,9 @@ def write_issuances(group: list[PendingIssue]) -> None:
             w.error = order_conflict(order[1], w.email_index)
         elif profile is None or order is None:
             # Erased between the caller's look-up and this write: a rare race, answered as busy.
-            w.error = Unavailable("the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED")
+            w.error = Unavailable(
+                "the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED"
+            )
         else:
             live.append((w, order[0], order[2]))
     if not live:
@@ -284,13 +309,25 @@ def write_issuances(group: list[PendingIssue]) -> None:
             database.obj,
             AuditEvent,
             [
-                {"time": now, "actor": w.actor[:64], "action": "issue", "target": f"order:{w.order_ref}", "detail": f"serial {w.serial:012X}"}
+                {
+                    "time": now,
+                    "actor": w.actor[:64],
+                    "action": "issue",
+                    "target": f"order:{w.order_ref}",
+                    "detail": f"serial {w.serial:012X}",
+                }
                 for w in created
             ],
         )
-        consenting = {profiles[w.email_index][0] for w in created if w.newsletter_consent and not profiles[w.email_index][1]}
+        consenting = {
+            profiles[w.email_index][0]
+            for w in created
+            if w.newsletter_consent and not profiles[w.email_index][1]
+        }
         if consenting:
             Profile.update(
-                newsletter_subscribed=True, newsletter_change_time=utcnow(), newsletter_source="checkout",
+                newsletter_subscribed=True,
+                newsletter_change_time=utcnow(),
+                newsletter_source="checkout",
                 newsletter_source_sealed=None,
             ).where(Profile.id.in_(list(consenting)) & (Profile.newsletter_subscribed == False)).execute()  # noqa: E712 (SQL)

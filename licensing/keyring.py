@@ -236,7 +236,9 @@ class Keyring:
                 f"all key IDs 1..{_MAX_KEY_ID} have been used; this keyring cannot rotate again"
             )
         key_id = self._last_key_id + 1
-        self._keys.append(_SigningKey(key_id, "verify-only", _utc_seconds(now), secrets.token_bytes(_KEY_BYTES)))
+        self._keys.append(
+            _SigningKey(key_id, "verify-only", _utc_seconds(now), secrets.token_bytes(_KEY_BYTES))
+        )
         self._last_key_id = key_id
         return key_id
 

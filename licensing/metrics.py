@@ -50,40 +50,62 @@ RPCS = Counter(
     "licensing_rpc_requests", "gRPC calls by method and status code", ["method", "code"], registry=REGISTRY
 )
 RPC_SECONDS = Histogram(
-    "licensing_rpc_duration_seconds", "gRPC call duration by method", ["method"],
-    buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "licensing_rpc_duration_seconds",
+    "gRPC call duration by method",
+    ["method"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 REFUSALS = Counter(
-    "licensing_refusals", "calls refused, by method and machine-readable reason", ["method", "reason"],
+    "licensing_refusals",
+    "calls refused, by method and machine-readable reason",
+    ["method", "reason"],
     registry=REGISTRY,
 )
 RATE_LIMITED = Counter(
-    "licensing_rate_limit_trips", "look-ups refused by the per-token rate limit", ["method"], registry=REGISTRY
+    "licensing_rate_limit_trips",
+    "look-ups refused by the per-token rate limit",
+    ["method"],
+    registry=REGISTRY,
 )
 LOOKUPS = Counter("licensing_lookups", "support look-ups by what was searched by", ["by"], registry=REGISTRY)
 ISSUED = Counter(
-    "licensing_licenses_issued", "new licenses issued (not retries), by product and provider",
-    ["product", "provider"], registry=REGISTRY,
+    "licensing_licenses_issued",
+    "new licenses issued (not retries), by product and provider",
+    ["product", "provider"],
+    registry=REGISTRY,
 )
 ISSUE_SECONDS = Histogram(
-    "licensing_issuance_duration_seconds", "time to issue one license (IssueLicense), by outcome",
-    ["outcome"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "licensing_issuance_duration_seconds",
+    "time to issue one license (IssueLicense), by outcome",
+    ["outcome"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 REVOKED = Counter(
-    "licensing_licenses_revoked", "licenses revoked, by product and reason", ["product", "reason"],
+    "licensing_licenses_revoked",
+    "licenses revoked, by product and reason",
+    ["product", "reason"],
     registry=REGISTRY,
 )
 VERDICTS = Counter(
-    "licensing_validation_verdicts", "online key checks by product and verdict (VALID or the reason code)",
-    ["product", "verdict"], registry=REGISTRY,
+    "licensing_validation_verdicts",
+    "online key checks by product and verdict (VALID or the reason code)",
+    ["product", "verdict"],
+    registry=REGISTRY,
 )
 BRIDGE = Counter(
-    "licensing_bridge_requests", "provider requests to the bridge by provider, endpoint and HTTP status",
-    ["provider", "endpoint", "status"], registry=REGISTRY,
+    "licensing_bridge_requests",
+    "provider requests to the bridge by provider, endpoint and HTTP status",
+    ["provider", "endpoint", "status"],
+    registry=REGISTRY,
 )
 BRIDGE_SECONDS = Histogram(
-    "licensing_bridge_request_duration_seconds", "bridge request duration by provider and endpoint",
-    ["provider", "endpoint"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "licensing_bridge_request_duration_seconds",
+    "bridge request duration by provider and endpoint",
+    ["provider", "endpoint"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 
 

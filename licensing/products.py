@@ -20,7 +20,9 @@ _CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 
 def add_product(code: str, number: int, name: str) -> Product:
     if not _CODE.fullmatch(code):
-        raise InvalidArgument("code", "must be 1 to 40 lower-case letters, digits, dots, underscores or hyphens")
+        raise InvalidArgument(
+            "code", "must be 1 to 40 lower-case letters, digits, dots, underscores or hyphens"
+        )
     if not 1 <= number <= 0xFFFF:
         raise InvalidArgument("number", "must be 1 to 65535")
     if not name or len(name) > 200:
@@ -54,7 +56,9 @@ class ProductCatalog:
         found = Product.get_or_none(Product.code == code) if _CODE.fullmatch(code) else None
         if found is None:
             raise InvalidArgument(
-                "product", "is not a known product code (see `licensing products list`)", reason="UNKNOWN_PRODUCT"
+                "product",
+                "is not a known product code (see `licensing products list`)",
+                reason="UNKNOWN_PRODUCT",
             )
         return self._remember(found)
 

@@ -26,7 +26,9 @@ __all__ = ["NewProfile", "Opened", "ProfileStore", "note_purpose"]
 
 log = logging.getLogger("licensing.privacy")
 
-_PROFILE_BY_INDEX = CompiledQuery(lambda index: Profile.select(Profile.id).where(Profile.email_index == index), arity=1)
+_PROFILE_BY_INDEX = CompiledQuery(
+    lambda index: Profile.select(Profile.id).where(Profile.email_index == index), arity=1
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,12 @@ class ProfileStore:
         """Which of these blind indexes already have a profile (one query)."""
         found: set[bytes] = set()
         for start in range(0, len(indexes), 500):
-            rows = select_in(database.obj, [Profile.email_index], Profile.email_index, list(set(indexes[start : start + 500])))
+            rows = select_in(
+                database.obj,
+                [Profile.email_index],
+                Profile.email_index,
+                list(set(indexes[start : start + 500])),
+            )
             found.update(bytes(index) for (index,) in rows)
         return found
 
@@ -135,19 +142,29 @@ class ProfileStore:
             .where(License.revocation_note.is_null(False))
         )
         for row in list(legacy):
-            sealed = self.opened(row.order.profile).seal(note_purpose(row.order_id, row.product_id), row.revocation_note)
+            sealed = self.opened(row.order.profile).seal(
+                note_purpose(row.order_id, row.product_id), row.revocation_note
+            )
             with database.atomic():
-                License.update(revocation_note=None, revocation_note_sealed=sealed).where(License.serial == row.serial).execute()
+                License.update(revocation_note=None, revocation_note_sealed=sealed).where(
+                    License.serial == row.serial
+                ).execute()
             done += 1
-        sources = Profile.select().where(Profile.newsletter_source.is_null(False) & (Profile.newsletter_source != "checkout"))
+        sources = Profile.select().where(
+            Profile.newsletter_source.is_null(False) & (Profile.newsletter_source != "checkout")
+        )
         for profile in list(sources):
             sealed = self.opened(profile).seal(SOURCE_PURPOSE, profile.newsletter_source)
             with database.atomic():
-                Profile.update(newsletter_source=None, newsletter_source_sealed=sealed).where(Profile.id == profile.id).execute()
+                Profile.update(newsletter_source=None, newsletter_source_sealed=sealed).where(
+                    Profile.id == profile.id
+                ).execute()
             done += 1
         if done:
             try:
-                purge_deleted_rows(database.obj, License._meta.table_name, Profile._meta.table_name, rewrite=True)
+                purge_deleted_rows(
+                    database.obj, License._meta.table_name, Profile._meta.table_name, rewrite=True
+                )
             except CheckpointBusy:
                 log.warning("sealing legacy text: the checkpoint was deferred by a reader")
         return done
@@ -171,8 +188,13 @@ class ProfileStore:
         former one remembered so that a retry with it is told EMAIL_CORRECTED."""
         data_key = self._data_key(profile.public_id)
         if data_key is None or profile.email_index is None:
-            raise Unavailable("the purchaser's data key cannot be opened; nothing was changed", reason="DATA_KEY_UNAVAILABLE")
-        EmailCorrection.create(profile=profile.id, former_index=bytes(profile.email_index), correct_time=utcnow())
+            raise Unavailable(
+                "the purchaser's data key cannot be opened; nothing was changed",
+                reason="DATA_KEY_UNAVAILABLE",
+            )
+        EmailCorrection.create(
+            profile=profile.id, former_index=bytes(profile.email_index), correct_time=utcnow()
+        )
         Profile.update(
             email_index=self.index_of(new_email),
             email_ciphertext=self.vault.encrypt_email(data_key, profile.public_id, new_email),
@@ -196,7 +218,9 @@ class ProfileStore:
             ) from None
         orders = Order.select(Order.id).where(Order.profile == profile.id)
         with database.atomic():
-            License.update(revocation_note=None, revocation_note_sealed=None).where(License.order.in_(orders)).execute()
+            License.update(revocation_note=None, revocation_note_sealed=None).where(
+                License.order.in_(orders)
+            ).execute()
             EmailCorrection.delete().where(EmailCorrection.profile == profile.id).execute()
             Profile.update(
                 email_index=None,
@@ -210,7 +234,13 @@ class ProfileStore:
             # The main database holds only sealed or keyed values of the purchaser, and notes now
             # cleared; its checkpoint is not what confirms the erasure, so a busy one is logged.
             purge_deleted_rows(
-                database.obj, Profile._meta.table_name, License._meta.table_name, EmailCorrection._meta.table_name, attempts=2
+                database.obj,
+                Profile._meta.table_name,
+                License._meta.table_name,
+                EmailCorrection._meta.table_name,
+                attempts=2,
             )
         except CheckpointBusy:
-            log.warning("erase: the main database's checkpoint was deferred by a reader; it completes at the next checkpoint")
+            log.warning(
+                "erase: the main database's checkpoint was deferred by a reader; it completes at the next checkpoint"
+            )

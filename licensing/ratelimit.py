@@ -35,5 +35,8 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[caller] = (tokens, now)
                 retry_after = (1.0 - tokens) / self.rate
-                raise RateLimited(f"too many look-ups with this token; retry in {retry_after:.1f} s", retry_after=retry_after)
+                raise RateLimited(
+                    f"too many look-ups with this token; retry in {retry_after:.1f} s",
+                    retry_after=retry_after,
+                )
             self._buckets[caller] = (tokens - 1.0, now)

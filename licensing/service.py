@@ -81,7 +81,9 @@ class Service:
     support: Support
 
     @classmethod
-    def start(cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16) -> Service:
+    def start(
+        cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16
+    ) -> Service:
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         reconcile(keyring)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))

@@ -90,17 +90,23 @@ class Support:
         again, byte for byte; an erased purchaser's key (nothing left to derive it with) and a key
         replaced by an email correction are found by serial and signing key ID alone."""
         if not key_text or len(key_text) > MAX_KEY_INPUT:
-            raise InvalidArgument("license_key", f"must be 1 to {MAX_KEY_INPUT} characters", reason="KEY_INVALID")
+            raise InvalidArgument(
+                "license_key", f"must be 1 to {MAX_KEY_INPUT} characters", reason="KEY_INVALID"
+            )
         try:
             payload = decode_payload(parse_key(key_text).payload)
         except LicenseError as exc:
-            raise InvalidArgument("license_key", f"is not a well-formed key ({exc.reason.value})", reason="KEY_INVALID") from None
+            raise InvalidArgument(
+                "license_key", f"is not a well-formed key ({exc.reason.value})", reason="KEY_INVALID"
+            ) from None
         found: list[Profile] = []
         row = License.get_or_none(License.serial == payload.serial)
         if row is not None and row.key_id == payload.key_id:
             profile = row.order.profile
             email = self.profiles.opened(profile).email
-            if email is None or self.keys.same_key(key_text, self.keys.key_of(email, record_of(row, "", row.order), row.product_id)):
+            if email is None or self.keys.same_key(
+                key_text, self.keys.key_of(email, record_of(row, "", row.order), row.product_id)
+            ):
                 found = [profile]
         else:
             old = SupersededLicense.get_or_none(SupersededLicense.serial == payload.serial)
@@ -122,10 +128,17 @@ class Support:
         for order in Order.select().where(Order.profile == profile).order_by(Order.order_time, Order.id):
             licenses = License.select().where(License.order == order).order_by(License.product)
             records = tuple(
-                shown(self.keys, record_of(row, products.get(row.product_id, str(row.product_id)), order), row, opened)
+                shown(
+                    self.keys,
+                    record_of(row, products.get(row.product_id, str(row.product_id)), order),
+                    row,
+                    opened,
+                )
                 for row in licenses
             )
-            orders.append(OrderView(order.order_ref, order.provider, order.order_time, order.test_order, records))
+            orders.append(
+                OrderView(order.order_ref, order.provider, order.order_time, order.test_order, records)
+            )
         return ProfileView(
             public_id=profile.public_id,
             email=opened.email,
@@ -153,8 +166,14 @@ class Support:
         targets = [f"profile:{profile.public_id}", *(f"order:{o.order_ref}" for o in view.orders)]
         history = AuditEvent.select().where(AuditEvent.target.in_(targets)).order_by(AuditEvent.id)
         order_ids = Order.select(Order.id).where(Order.profile == profile.id)
-        replaced = SupersededLicense.select().where(SupersededLicense.order.in_(order_ids)).order_by(SupersededLicense.supersede_time)
-        corrections = EmailCorrection.select().where(EmailCorrection.profile == profile.id).order_by(EmailCorrection.id)
+        replaced = (
+            SupersededLicense.select()
+            .where(SupersededLicense.order.in_(order_ids))
+            .order_by(SupersededLicense.supersede_time)
+        )
+        corrections = (
+            EmailCorrection.select().where(EmailCorrection.profile == profile.id).order_by(EmailCorrection.id)
+        )
         document = {
             "format": "licensing-profile-export/1",
             "export_time": _iso(utcnow()),
@@ -172,12 +191,22 @@ class Support:
             # Earlier addresses are kept only as keyed digests (to answer a retry), never in clear.
             "email_corrections": [{"correct_time": _iso(c.correct_time)} for c in corrections],
             "replaced_licenses": [
-                {"serial": f"{r.serial:012X}", "replaced_by": f"{r.replaced_by:012X}", "replace_time": _iso(r.supersede_time),
-                 "status": "revoked"}
+                {
+                    "serial": f"{r.serial:012X}",
+                    "replaced_by": f"{r.replaced_by:012X}",
+                    "replace_time": _iso(r.supersede_time),
+                    "status": "revoked",
+                }
                 for r in replaced
             ],
             "history": [
-                {"time": _iso(e.time), "action": e.action, "target": e.target, "detail": e.detail, "by": e.actor}
+                {
+                    "time": _iso(e.time),
+                    "action": e.action,
+                    "target": e.target,
+                    "detail": e.detail,
+                    "by": e.actor,
+                }
                 for e in history
             ],
         }
@@ -209,10 +238,17 @@ class Support:
         sealed = self.profiles.opened(profile).seal(SOURCE_PURPOSE, source)
         with database.atomic():
             Profile.update(
-                newsletter_subscribed=subscribed, newsletter_change_time=utcnow(),
-                newsletter_source=None, newsletter_source_sealed=sealed,
+                newsletter_subscribed=subscribed,
+                newsletter_change_time=utcnow(),
+                newsletter_source=None,
+                newsletter_source_sealed=sealed,
             ).where(Profile.id == profile.id).execute()
-            audit.record(actor, "consent", f"profile:{profile.public_id}", f"newsletter {'on' if subscribed else 'off'}")
+            audit.record(
+                actor,
+                "consent",
+                f"profile:{profile.public_id}",
+                f"newsletter {'on' if subscribed else 'off'}",
+            )
         return self._view(Profile.get_by_id(profile.id))
 
     def correct_email(self, email: str, profile_id: str, new_email: str, actor: str) -> Correction:
@@ -238,17 +274,33 @@ class Support:
         replaced: list[tuple[int, int]] = []
         with database.atomic():
             self.profiles.move(profile, new_email)
-            rows = list(License.select(License, Order).join(Order).where(Order.profile == profile.id).order_by(License.serial))
+            rows = list(
+                License.select(License, Order)
+                .join(Order)
+                .where(Order.profile == profile.id)
+                .order_by(License.serial)
+            )
             for row in rows:
                 new_serial = _free_serial(row.order.order_ref, row.product_id)
                 SupersededLicense.create(
-                    serial=row.serial, order=row.order_id, product=row.product_id, key_id=row.key_id,
-                    replaced_by=new_serial, supersede_time=utcnow(),
+                    serial=row.serial,
+                    order=row.order_id,
+                    product=row.product_id,
+                    key_id=row.key_id,
+                    replaced_by=new_serial,
+                    supersede_time=utcnow(),
                 )
                 License.update(serial=new_serial, key_id=key_id).where(License.serial == row.serial).execute()
-                audit.record(actor, "reissue", f"order:{row.order.order_ref}", f"serial {row.serial:012X} replaced by {new_serial:012X}")
+                audit.record(
+                    actor,
+                    "reissue",
+                    f"order:{row.order.order_ref}",
+                    f"serial {row.serial:012X} replaced by {new_serial:012X}",
+                )
                 replaced.append((row.serial, new_serial))
-            audit.record(actor, "correct-email", f"profile:{profile.public_id}", f"{len(rows)} licenses reissued")
+            audit.record(
+                actor, "correct-email", f"profile:{profile.public_id}", f"{len(rows)} licenses reissued"
+            )
         return Correction(self._view(Profile.get_by_id(profile.id)), tuple(replaced))
 
     def _named(self, email: str, profile_id: str, actor: str) -> Profile:
@@ -258,11 +310,17 @@ class Support:
         if email:
             return self._require(email, actor, "correct-email")
         if len(profile_id) != 32 or not all(c in "0123456789abcdef" for c in profile_id):
-            raise InvalidArgument("profile_id", "must be the 32 hexadecimal digits support was shown", reason="PROFILE_ID_INVALID")
+            raise InvalidArgument(
+                "profile_id",
+                "must be the 32 hexadecimal digits support was shown",
+                reason="PROFILE_ID_INVALID",
+            )
         profile = Profile.get_or_none((Profile.public_id == profile_id) & Profile.email_index.is_null(False))
         if profile is None:
             _audit_miss(actor, "correct-email")
-            raise NotFound("no profile with this profile_id holds an email address", reason="PROFILE_NOT_FOUND")
+            raise NotFound(
+                "no profile with this profile_id holds an email address", reason="PROFILE_NOT_FOUND"
+            )
         return profile
 
 
@@ -271,7 +329,9 @@ def _free_serial(order_ref: str, product_number: int) -> int:
     for attempt in range(1, 256):
         serial = derive_serial(order_ref, product_number, attempt)
         taken = License.select(License.serial).where(License.serial == serial).exists() or (
-            SupersededLicense.select(SupersededLicense.serial).where(SupersededLicense.serial == serial).exists()
+            SupersededLicense.select(SupersededLicense.serial)
+            .where(SupersededLicense.serial == serial)
+            .exists()
         )
         if not taken:
             return serial

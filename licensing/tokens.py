@@ -23,16 +23,24 @@ from .storage.compiled import CompiledQuery
 from .storage.models import ApiToken, database, utcnow
 
 __all__ = [
-    "CACHE_SECONDS", "Caller", "Role", "TokenInfo", "authenticate", "cached_caller", "create_token",
-    "forget_cached_tokens", "list_tokens", "revoke_token",
+    "CACHE_SECONDS",
+    "Caller",
+    "Role",
+    "TokenInfo",
+    "authenticate",
+    "cached_caller",
+    "create_token",
+    "forget_cached_tokens",
+    "list_tokens",
+    "revoke_token",
 ]
 
 TOKEN_PREFIX = "lic_"
 # A cache miss runs this look-up; a hit is answered from memory (see CACHE_SECONDS).
 _BY_HASH = CompiledQuery(
-    lambda digest: ApiToken.select(ApiToken.name, ApiToken.role, ApiToken.token_hash, ApiToken.revoke_time).where(
-        ApiToken.token_hash == digest
-    ),
+    lambda digest: ApiToken.select(
+        ApiToken.name, ApiToken.role, ApiToken.token_hash, ApiToken.revoke_time
+    ).where(ApiToken.token_hash == digest),
     arity=1,
 )
 # How long a token found valid is trusted without reading the database again. This bounds how long
@@ -107,7 +115,11 @@ def authenticate(token: str) -> Caller:
     digest = _hash(token)
     row = _BY_HASH.first(database.obj, digest)
     # The look-up is by a digest the caller cannot steer; compare again in constant time anyway.
-    if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest) or row["revoke_time"] is not None:
+    if (
+        row is None
+        or not hmac.compare_digest(bytes(row["token_hash"]), digest)
+        or row["revoke_time"] is not None
+    ):
         _cache.pop(digest, None)
         raise Unauthenticated("the token is not valid or has been revoked", reason="TOKEN_INVALID")
     caller = Caller(name=row["name"], role=Role(row["role"]))
@@ -119,9 +131,11 @@ def authenticate(token: str) -> Caller:
 
 def revoke_token(name: str) -> None:
     forget_cached_tokens()  # refused at once in this process, before the update even commits
-    updated = ApiToken.update(revoke_time=utcnow()).where(
-        (ApiToken.name == name) & ApiToken.revoke_time.is_null()
-    ).execute()
+    updated = (
+        ApiToken.update(revoke_time=utcnow())
+        .where((ApiToken.name == name) & ApiToken.revoke_time.is_null())
+        .execute()
+    )
     forget_cached_tokens()  # and again: a look-up racing the update may have cached it meanwhile
     if not updated and not ApiToken.select().where(ApiToken.name == name).exists():
         raise NotFound(f"no token named {name!r}")

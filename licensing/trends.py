@@ -41,7 +41,10 @@ def _merge(rows: list[tuple[object, str, str, int]]) -> list[DailyCount]:
     for day, product, category, count in rows:
         key = (_day(day), product, category)
         merged[key] = merged.get(key, 0) + int(count)
-    return [DailyCount(day, product, category, count) for (day, product, category), count in sorted(merged.items())]
+    return [
+        DailyCount(day, product, category, count)
+        for (day, product, category), count in sorted(merged.items())
+    ]
 
 
 def issued_per_day(start: dt.date, end: dt.date) -> list[DailyCount]:

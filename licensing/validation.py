@@ -42,13 +42,18 @@ class ValidationResult:
 
 
 _REVOKED = CompiledQuery(
-    lambda serial: License.select(License.serial).where((License.serial == serial) & License.revoke_time.is_null(False)),
+    lambda serial: License.select(License.serial).where(
+        (License.serial == serial) & License.revoke_time.is_null(False)
+    ),
     arity=1,
 )
 
 
 _REPLACED = CompiledQuery(
-    lambda serial: SupersededLicense.select(SupersededLicense.serial).where(SupersededLicense.serial == serial), arity=1
+    lambda serial: SupersededLicense.select(SupersededLicense.serial).where(
+        SupersededLicense.serial == serial
+    ),
+    arity=1,
 )
 
 
@@ -57,7 +62,10 @@ class _RevokedInDatabase:
     email correction (indexed primary-key look-ups)."""
 
     def __contains__(self, serial: object) -> bool:
-        return _REVOKED.first(database.obj, serial) is not None or _REPLACED.first(database.obj, serial) is not None
+        return (
+            _REVOKED.first(database.obj, serial) is not None
+            or _REPLACED.first(database.obj, serial) is not None
+        )
 
 
 class Validator:
@@ -66,18 +74,24 @@ class Validator:
         self.public = keyring.public_keyring()  # a running server's keyring does not change
         self.products = products or ProductCatalog()
 
-    def check(self, key_text: str, email: str, product_code: str, now: dt.datetime, build_date: dt.date | None) -> ValidationResult:
+    def check(
+        self, key_text: str, email: str, product_code: str, now: dt.datetime, build_date: dt.date | None
+    ) -> ValidationResult:
         product = self.products.by_code(product_code)
         try:
             license = validate(
-                key_text, email, product.number, self.public, now,
-                build_date=build_date, revocations=_RevokedInDatabase(),
+                key_text,
+                email,
+                product.number,
+                self.public,
+                now,
+                build_date=build_date,
+                revocations=_RevokedInDatabase(),
             )
         except LicenseError as exc:
             code = None if exc.license is None else self.products.code_of(exc.license.product)
             return ValidationResult(exc.reason, exc.license, code)
         return ValidationResult(None, license, product.code)
-
 
     def public_document(self) -> str:
         """The public keyring file, with today's product codes, as `keys export-public` writes it."""
@@ -97,7 +111,9 @@ class Validator:
             .order_by(License.serial)
             .tuples()
         )
-        replaced = SupersededLicense.select(SupersededLicense.serial, SupersededLicense.supersede_time).tuples()
+        replaced = SupersededLicense.select(
+            SupersededLicense.serial, SupersededLicense.supersede_time
+        ).tuples()
         rows = cast(list[tuple[int, dt.datetime]], list(query) + list(replaced))
         serials = [serial for serial, _ in rows]
         latest = max((when for _, when in rows), default=dt.datetime(1970, 1, 1))

@@ -71,7 +71,9 @@ def main() -> int:
     cards = card_numbers(random.Random(3))
     caught = sum(looks_like_card_number(text) for text in cards)
     print(f"\nhonest notes: {len(notes):,} tried, {refused_notes} refused ({refused_notes / len(notes):.3%})")
-    print(f"card numbers (20 test cards x 14 separators, bare and in a sentence): {len(cards):,} tried, {caught} caught")
+    print(
+        f"card numbers (20 test cards x 14 separators, bare and in a sentence): {len(cards):,} tried, {caught} caught"
+    )
     rng = random.Random(20261130)
     outcomes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

@@ -33,7 +33,9 @@ def _name(common_name: str) -> x509.Name:
 def _pem(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Pem:
     return Pem(
         cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
     )
 
 
@@ -54,7 +56,9 @@ def make_ca(common_name: str) -> tuple[Pem, x509.Certificate, ec.EllipticCurvePr
     return _pem(cert, key), cert, key
 
 
-def make_leaf(common_name: str, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, *, server: bool) -> Pem:
+def make_leaf(
+    common_name: str, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, *, server: bool
+) -> Pem:
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -68,7 +72,9 @@ def make_leaf(common_name: str, ca_cert: x509.Certificate, ca_key: ec.EllipticCu
     )
     if server:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
     return _pem(builder.sign(ca_key, hashes.SHA256()), key)

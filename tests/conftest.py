@@ -40,7 +40,9 @@ def keyring(keyring_path: Path) -> Keyring:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[Settings]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, keyring_path: Path
+) -> Iterator[Settings]:
     settings, databases = make_settings(request.param, tmp_path_factory.mktemp(request.param), keyring_path)
     try:
         yield settings

@@ -75,7 +75,9 @@ def dev_home(home: Path) -> Iterator[DevHome]:
     env = {k: v for k, v in base_env(home).items() if k != "LICENSING_PASSPHRASE_FILE"}
     made = licensing("init", "--dev", env=env)
     assert made.returncode == 0, made.stderr
-    tokens = dict(line.split("=", 1) for line in (home / "dev-tokens.env").read_text().splitlines() if "=" in line)
+    tokens = dict(
+        line.split("=", 1) for line in (home / "dev-tokens.env").read_text().splitlines() if "=" in line
+    )
     server = start_server(base_env(home), home.parent / "server.log", "--address", "127.0.0.1:0")
     try:
         yield DevHome(home, server.port, tokens, server)

@@ -74,7 +74,9 @@ class Harness:
     def validation(self) -> validation_pb2_grpc.ValidationServiceStub:
         return validation_pb2_grpc.ValidationServiceStub(self.channel)
 
-    def issue(self, email: str, order_id: str, product: str = "photo-pro", **fields: Any) -> issuance_pb2.IssueLicenseResponse:
+    def issue(
+        self, email: str, order_id: str, product: str = "photo-pro", **fields: Any
+    ) -> issuance_pb2.IssueLicenseResponse:
         """IssueLicense as the issuer; `fields` are IssueLicenseRequest's other fields (terms, test_order, ...)."""
         request = issuance_pb2.IssueLicenseRequest(email=email, order_id=order_id, product=product, **fields)
         response: issuance_pb2.IssueLicenseResponse = self.issuance.IssueLicense(
@@ -107,7 +109,9 @@ def stop_within(running: RunningServer, grace: float = 1.0, within: float = 8.0)
             task.get_coro().__qualname__  # type: ignore[union-attr]
             for task in asyncio.all_tasks(running.loop)  # read only, to say what is stuck
         ]
-        raise StopHung(f"server.stop({grace}) had not finished after {within} s; tasks still running: {tasks}")
+        raise StopHung(
+            f"server.stop({grace}) had not finished after {within} s; tasks still running: {tasks}"
+        )
 
 
 @contextmanager

@@ -28,4 +28,7 @@ def make_settings(kind: str, home: Path, keyring_file: Path) -> tuple[Settings, 
     pg.require_postgres()
     main_name, main_url = pg.create_database()
     keys_name, keys_url = pg.create_database("licensing_test_keys")
-    return Settings.from_environment({}, home=str(home), database_url=main_url, keystore_url=keys_url), [main_name, keys_name]
+    return Settings.from_environment({}, home=str(home), database_url=main_url, keystore_url=keys_url), [
+        main_name,
+        keys_name,
+    ]

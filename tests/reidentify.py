@@ -82,13 +82,17 @@ def _signature_confirms(raw: bytes, email: str, keyring: PublicKeyring) -> bool:
     if public is None:
         return False
     try:
-        nacl.signing.VerifyKey(public.public_key).verify(signed_message(payload, email_digest(email)), signature)
+        nacl.signing.VerifyKey(public.public_key).verify(
+            signed_message(payload, email_digest(email)), signature
+        )
     except nacl.exceptions.BadSignatureError:
         return False
     return True
 
 
-def matched(files: list[tuple[str, bytes]], keyring: PublicKeyring, candidates: Iterable[str]) -> set[Finding]:
+def matched(
+    files: list[tuple[str, bytes]], keyring: PublicKeyring, candidates: Iterable[str]
+) -> set[Finding]:
     emails = [normalize_email(c) for c in candidates]
     findings: set[Finding] = set()
     lowered = [(name, blob.lower()) for name, blob in files]

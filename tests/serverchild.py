@@ -163,4 +163,6 @@ def serve_home(
 ) -> ServerChild:
     """`licensing serve ARGS` on the home of `settings`; its log in `log_file`, else a new file in the home."""
     log = log_file or settings.home / f"server-{uuid.uuid4().hex[:8]}.log"
-    return ServerChild(serve_argv(*args), settings_env(settings, passphrase), log, start_timeout=start_timeout)
+    return ServerChild(
+        serve_argv(*args), settings_env(settings, passphrase), log, start_timeout=start_timeout
+    )

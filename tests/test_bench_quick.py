@@ -38,7 +38,12 @@ def test_bench_quick_runs_every_benchmark_and_prints_its_tables() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LICENSING_")}
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run_all.py"), "--quick"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     output = done.stdout
     assert done.returncode == 0, output[-3000:] + done.stderr[-3000:]
@@ -61,7 +66,11 @@ def test_the_one_commit_baseline_still_patches_the_server() -> None:
     """bench/issue.py's straightforward-path server (left out of the quick run) still starts its CLI."""
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "one_commit_server.py"), "serve", "--help"],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "--workers" in done.stdout

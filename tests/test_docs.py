@@ -40,10 +40,16 @@ from licensing.bridge.config import parse_config
 from licensing.cli.import_csv import COLUMNS, request_of
 
 REPO = Path(__file__).resolve().parents[1]
-DOCUMENTS = [REPO / "README.md", REPO / "clients" / "python" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+DOCUMENTS = [
+    REPO / "README.md",
+    REPO / "clients" / "python" / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+]
 LANGUAGES = {"sh", "python", "toml", "json", "csv", "text"}
 SKIP_MARK = "<!-- docs-test:"
-FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(
+    r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.MULTILINE | re.DOTALL
+)
 BRIDGE_SECRETS = {
     "TWOCHECKOUT_SECRET": "dev-2co",
     "FASTSPRING_PRIVATE_KEY": "dev-fs-key",
@@ -73,7 +79,9 @@ def blocks(path: Path) -> list[Block]:
         line = text.count("\n", 0, match.start()) + 1
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
         indent = len(match.group("indent"))
-        body = "".join(row[indent:] if row[:indent].isspace() else row for row in match.group("body").splitlines(True))
+        body = "".join(
+            row[indent:] if row[:indent].isspace() else row for row in match.group("body").splitlines(True)
+        )
         skip = before[len(SKIP_MARK) :].removesuffix("-->").strip() if before.startswith(SKIP_MARK) else None
         found.append(Block(path, line, match.group("lang"), body, skip))
     return found
@@ -83,7 +91,11 @@ ALL = [block for path in DOCUMENTS for block in blocks(path)]
 
 
 def of(lang: str, *names: str) -> list[Block]:
-    return [b for b in ALL if b.lang == lang and (not names or b.path.name in names or str(b.path).endswith(names))]
+    return [
+        b
+        for b in ALL
+        if b.lang == lang and (not names or b.path.name in names or str(b.path).endswith(names))
+    ]
 
 
 def test_every_block_says_whether_it_runs() -> None:
@@ -151,7 +163,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield Sandbox(root, dev)
 
 
-def run_shell(script: str, sandbox: Sandbox, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_shell(
+    script: str, sandbox: Sandbox, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + script],
         cwd=sandbox.root,
@@ -166,8 +180,13 @@ def run_shell(script: str, sandbox: Sandbox, env: dict[str, str] | None = None) 
 def run_until_listening(script: str, sandbox: Sandbox, env: dict[str, str]) -> str:
     """A block that starts a server: wait for its listening line, then SIGTERM it; its output."""
     process = subprocess.Popen(
-        ["bash", "-c", "set -euo pipefail\n" + script], cwd=sandbox.root, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        cwd=sandbox.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     assert process.stdout is not None
     output = []
@@ -197,8 +216,14 @@ def test_readme_shell_and_python_blocks_run_in_order(sandbox: Sandbox) -> None:
     program = sandbox.root / "check_key.py"
     program.write_text(python[0].body)
     checked = subprocess.run(
-        [str(sandbox.root / ".venv" / "bin" / "python"), str(program)], cwd=sandbox.root, env=sandbox.env(),
-        input=f"{key}\nBuyer@Example.com\n", capture_output=True, text=True, timeout=60, check=False,
+        [str(sandbox.root / ".venv" / "bin" / "python"), str(program)],
+        cwd=sandbox.root,
+        env=sandbox.env(),
+        input=f"{key}\nBuyer@Example.com\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert checked.returncode == 0, checked.stderr
     assert "valid: serial" in checked.stdout
@@ -212,7 +237,9 @@ def test_readme_shell_and_python_blocks_run_in_order(sandbox: Sandbox) -> None:
     assert (sandbox.root / "var" / "revoked.json").exists() and (sandbox.root / "var" / "buyer.json").exists()
     assert not [p.name for p in sandbox.root.iterdir() if p.suffix == ".json"]  # nothing beside the sources
     for block in consoles:  # a server of its own: started until it listens, on a free port
-        output = run_until_listening(block.body.replace("127.0.0.1:8080", "127.0.0.1:0"), sandbox, sandbox.env())
+        output = run_until_listening(
+            block.body.replace("127.0.0.1:8080", "127.0.0.1:0"), sandbox, sandbox.env()
+        )
         assert "console listening on port" in output, f"{block.where}: {output}"
 
 
@@ -222,14 +249,24 @@ def test_client_readme_python_block_runs(sandbox: Sandbox, tmp_path: Path) -> No
     order = f"CLIENT-{uuid.uuid4().hex[:8]}"
     issued = subprocess.run(
         [sys.executable, str(REPO / "examples" / "order_system.py"), "reader@example.com", order, "demo-app"],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert issued.returncode == 0, issued.stderr
     assert licensing("keys", "export-public", "-o", str(tmp_path / "keyring.json"), env=env).returncode == 0
     (tmp_path / "check.py").write_text(block.body)
     checked = subprocess.run(
-        [sys.executable, "check.py"], cwd=tmp_path, env=env, input=f"{issued.stdout.strip()}\nreader@example.com\n",
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "check.py"],
+        cwd=tmp_path,
+        env=env,
+        input=f"{issued.stdout.strip()}\nreader@example.com\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert checked.returncode == 0, checked.stderr
     assert "valid: serial" in checked.stdout
@@ -238,7 +275,11 @@ def test_client_readme_python_block_runs(sandbox: Sandbox, tmp_path: Path) -> No
 def test_providers_blocks_run(sandbox: Sandbox, tmp_path: Path) -> None:
     """Write a configuration with init-config, then start the bridge on it as the page says."""
     init, serve = [b for b in of("sh") if b.path.name == "providers.md"]
-    env = {**sandbox.env(), **BRIDGE_SECRETS, "LICENSING_ISSUER_TOKEN": sandbox.dev.tokens["LICENSING_ISSUER_TOKEN"]}
+    env = {
+        **sandbox.env(),
+        **BRIDGE_SECRETS,
+        "LICENSING_ISSUER_TOKEN": sandbox.dev.tokens["LICENSING_ISSUER_TOKEN"],
+    }
     config = sandbox.root / f"bridge-{uuid.uuid4().hex[:6]}.toml"
     made = run_shell(init.body.replace("bridge.toml", config.name), sandbox, env)
     assert made.returncode == 0, made.stderr
@@ -260,7 +301,11 @@ def test_operations_blocks_run(sandbox: Sandbox, tmp_path: Path) -> None:
     ca_pem, ca_cert, ca_key = make_ca("docs test CA")
     server_cert, server_key = make_leaf("localhost", ca_cert, ca_key, server=True).write(cert_dir, "server")
     (sandbox.root / "ca.crt").write_bytes(ca_pem.cert)
-    env = {**sandbox.env(), "LICENSING_HOME": str(home), "LICENSING_PASSPHRASE_FILE": str(home / "passphrase")}
+    env = {
+        **sandbox.env(),
+        "LICENSING_HOME": str(home),
+        "LICENSING_PASSPHRASE_FILE": str(home / "passphrase"),
+    }
     substitutions = {
         "/srv/licensing/home": str(home),
         "/backups": str(backups),
@@ -290,8 +335,14 @@ def test_operations_blocks_run(sandbox: Sandbox, tmp_path: Path) -> None:
                 from devhome import start_server
 
                 tls_server = start_server(
-                    env, tmp_path / "tls-server.log", "--address", "127.0.0.1:0",
-                    "--tls-cert", str(server_cert), "--tls-key", str(server_key),
+                    env,
+                    tmp_path / "tls-server.log",
+                    "--address",
+                    "127.0.0.1:0",
+                    "--tls-cert",
+                    str(server_cert),
+                    "--tls-key",
+                    str(server_key),
                 )
                 script = script.replace("licensing.internal:50051", f"localhost:{tls_server.port}")
             if re.search(r"licensing (console |bridge )?serve", script):

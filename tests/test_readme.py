@@ -39,7 +39,12 @@ def test_fresh_clone_make_serve_then_the_readme_snippets_work(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LICENSING_", "VIRTUAL_ENV"))}
     env["ADDRESS"] = f"127.0.0.1:{port}"
     server = subprocess.Popen(
-        ["make", "serve"], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ["make", "serve"],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -54,10 +59,19 @@ def test_fresh_clone_make_serve_then_the_readme_snippets_work(tmp_path: Path) ->
 
         readme = (clone / "README.md").read_text()
         script = "set -euo pipefail\n" + "\n".join(
-            shell_blocks(readme, "The order system: issuing a key") + shell_blocks(readme, "The desktop software: checking a key offline")
+            shell_blocks(readme, "The order system: issuing a key")
+            + shell_blocks(readme, "The desktop software: checking a key offline")
         )
         run_env = dict(env, LICENSING_ADDRESS=f"127.0.0.1:{port}")
-        result = subprocess.run(["bash", "-c", script], cwd=clone, env=run_env, capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            ["bash", "-c", script],
+            cwd=clone,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         key = result.stdout.splitlines()[0]
         assert len(key) <= 160 and key.count("-") == 17

@@ -23,7 +23,9 @@ _ACTION = re.compile(r"[a-z][a-z_-]{0,31}")
 
 def _daily(rows: list[trends.DailyCount]) -> list[admin_pb2.DailyCount]:
     return [
-        admin_pb2.DailyCount(day_time=timestamp(row.day), product=row.product, category=row.category, count=row.count)
+        admin_pb2.DailyCount(
+            day_time=timestamp(row.day), product=row.product, category=row.category, count=row.count
+        )
         for row in rows
     ]
 
@@ -32,14 +34,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, today: Callable[[], dt.date]) -> None:
         self.today = today
 
-    def GetCaller(self, request: admin_pb2.GetCallerRequest, context: grpc.ServicerContext) -> admin_pb2.GetCallerResponse:
+    def GetCaller(
+        self, request: admin_pb2.GetCallerRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.GetCallerResponse:
         caller = current_caller()
         return admin_pb2.GetCallerResponse(name=caller.name, role=caller.role.value)
 
-    def ListAuditEntries(self, request: admin_pb2.ListAuditEntriesRequest, context: grpc.ServicerContext) -> admin_pb2.ListAuditEntriesResponse:
+    def ListAuditEntries(
+        self, request: admin_pb2.ListAuditEntriesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListAuditEntriesResponse:
         size = request.page_size or 100
         if size > MAX_AUDIT_PAGE:
-            raise InvalidArgument("page_size", f"must be at most {MAX_AUDIT_PAGE}", reason="PAGE_SIZE_INVALID")
+            raise InvalidArgument(
+                "page_size", f"must be at most {MAX_AUDIT_PAGE}", reason="PAGE_SIZE_INVALID"
+            )
         if request.action and not _ACTION.fullmatch(request.action):
             raise InvalidArgument("action", "is not an audit action name", reason="ACTION_INVALID")
         entries = audit.latest(
@@ -51,14 +59,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.ListAuditEntriesResponse(
             entries=[
                 admin_pb2.AuditEntry(
-                    time=timestamp(entry.time), actor=entry.actor, action=entry.action,
-                    target=entry.target, detail=entry.detail,
+                    time=timestamp(entry.time),
+                    actor=entry.actor,
+                    action=entry.action,
+                    target=entry.target,
+                    detail=entry.detail,
                 )
                 for entry in entries
             ]
         )
 
-    def GetTrends(self, request: admin_pb2.GetTrendsRequest, context: grpc.ServicerContext) -> admin_pb2.GetTrendsResponse:
+    def GetTrends(
+        self, request: admin_pb2.GetTrendsRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.GetTrendsResponse:
         days = request.days or 30
         if days > MAX_TREND_DAYS:
             raise InvalidArgument("days", f"must be at most {MAX_TREND_DAYS}", reason="DAYS_INVALID")

@@ -75,7 +75,9 @@ _REVOCATION_TO_PROTO = {
     RevocationReason.FRAUD: license_pb2.REVOCATION_REASON_FRAUD,
     RevocationReason.OTHER: license_pb2.REVOCATION_REASON_OTHER,
 }
-_REVOCATION_FROM_PROTO: dict[int, RevocationReason] = {int(value): key for key, value in _REVOCATION_TO_PROTO.items()}
+_REVOCATION_FROM_PROTO: dict[int, RevocationReason] = {
+    int(value): key for key, value in _REVOCATION_TO_PROTO.items()
+}
 
 
 def license_status(value: int) -> LicenseStatus:
@@ -90,7 +92,9 @@ def revocation_reason(value: int) -> RevocationReason:
         return _REVOCATION_FROM_PROTO[value]
     except KeyError:
         raise InvalidArgument(
-            "reason", "must be REFUND, CHARGEBACK, CANCELED, FRAUD or OTHER", reason="REVOCATION_REASON_REQUIRED"
+            "reason",
+            "must be REFUND, CHARGEBACK, CANCELED, FRAUD or OTHER",
+            reason="REVOCATION_REASON_REQUIRED",
         ) from None
 
 
@@ -112,7 +116,9 @@ def license_message(record: LicenseRecord, today: dt.date) -> license_pb2.Licens
         issue_time=timestamp(record.issued),
         status=_STATUS[record.status(today)],
         revoke_time=timestamp(record.revoke_time),
-        revocation_reason=_REVOCATION_TO_PROTO.get(record.revocation_reason) if record.revocation_reason else 0,  # type: ignore[arg-type]
+        revocation_reason=_REVOCATION_TO_PROTO.get(record.revocation_reason)
+        if record.revocation_reason
+        else 0,  # type: ignore[arg-type]
         revocation_note=record.revocation_note or "",
         test_order=record.test_order,
         create_time=timestamp(record.create_time),

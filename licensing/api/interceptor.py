@@ -160,7 +160,8 @@ def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes) -> Any:
         return parse(raw)
     except (message.DecodeError, UnicodeDecodeError, ValueError):  # bad wire format or invalid UTF-8
         raise InvalidArgument(
-            "request", "is not a valid message for this method (malformed protobuf or invalid UTF-8)",
+            "request",
+            "is not a valid message for this method (malformed protobuf or invalid UTF-8)",
             reason="REQUEST_MALFORMED",
         ) from None
 
@@ -174,7 +175,9 @@ async def _next(requests: AsyncIterator[Any], seconds: float) -> Any:
         raise _Stalled from None
 
 
-async def _paced(requests: AsyncIterator[Any], first: float, idle: float, parse: Callable[[bytes], Any] | None) -> AsyncIterator[Any]:
+async def _paced(
+    requests: AsyncIterator[Any], first: float, idle: float, parse: Callable[[bytes], Any] | None
+) -> AsyncIterator[Any]:
     """The stream's messages, parsed, each due within its time (`first`, then `idle`)."""
     wait = first
     while True:
@@ -238,7 +241,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         self.in_flight = 0
         self.public_open = 0
 
-    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: grpc.HandlerCallDetails) -> Any:
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: grpc.HandlerCallDetails
+    ) -> Any:
         handler = await continuation(details)
         method = details.method
         if handler is None:
@@ -252,7 +257,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             behaviour = handler.unary_unary
             limits = self.limits
 
-            async def unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, admission: _Admission) -> Any:
+            async def unary(
+                requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, admission: _Admission
+            ) -> Any:
                 try:
                     raw = await _next(requests, limits.first_message_seconds)
                 except StopAsyncIteration:
@@ -272,7 +279,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 raise TypeError(f"{method}: a streaming handler must be a coroutine")
             limits = self.limits
 
-            async def stream(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, admission: _Admission) -> Any:
+            async def stream(
+                requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, admission: _Admission
+            ) -> Any:
                 paced = _paced(requests, limits.first_message_seconds, limits.idle_seconds, parse)
                 return await streaming(admission.after_first(paced), context)
 
@@ -282,7 +291,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return handler  # no streaming-response methods exist; nothing else to wrap
 
     def _wrap(
-        self, method: str, roles: frozenset[Role], limiter: RateLimiter | None,
+        self,
+        method: str,
+        roles: frozenset[Role],
+        limiter: RateLimiter | None,
         behaviour: Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext, _Admission], Awaitable[Any]],
     ) -> Callable[[AsyncIterator[bytes], grpc.aio.ServicerContext], Awaitable[Any]]:
         async def serve(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
@@ -314,7 +326,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except _Stalled:
                 metrics.rpc_refused(method, _STALLED.reason, False)
                 count(grpc.StatusCode.DEADLINE_EXCEEDED)
-                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "no request message arrived in time; the call was ended")
+                await context.abort(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    "no request message arrived in time; the call was ended",
+                )
             except _Busy:
                 metrics.rpc_refused(method, _BUSY.reason, True)
                 count(grpc.StatusCode.RESOURCE_EXHAUSTED)
@@ -326,7 +341,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 # The class and SQLSTATE say what happened; the message may quote row values.
                 log.warning(
                     "rpc method=%s database error %s sqlstate=%s",
-                    method, type(exc).__name__, getattr(getattr(exc, "orig", None), "pgcode", None) or getattr(exc, "pgcode", None),
+                    method,
+                    type(exc).__name__,
+                    getattr(getattr(exc, "orig", None), "pgcode", None) or getattr(exc, "pgcode", None),
                 )
                 count(grpc.StatusCode.UNAVAILABLE)
                 await context.abort(*_abort_args(error))
@@ -349,7 +366,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return serve
 
     async def _authorise(self, context: grpc.aio.ServicerContext, roles: frozenset[Role]) -> Caller:
-        header = next((value for key, value in context.invocation_metadata() or () if key == "authorization"), None)
+        header = next(
+            (value for key, value in context.invocation_metadata() or () if key == "authorization"), None
+        )
         if not isinstance(header, str) or not header.startswith("Bearer "):
             raise Unauthenticated(
                 "send the API token as metadata 'authorization: Bearer <token>'", reason="TOKEN_MISSING"
@@ -377,7 +396,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 try:
                     raw = await _next(requests, limits.first_message_seconds)
                 except (_Stalled, StopAsyncIteration):
-                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "no request message arrived in time")
+                    await context.abort(
+                        grpc.StatusCode.DEADLINE_EXCEEDED, "no request message arrived in time"
+                    )
                 return await check(_parsed(parse, raw), context)
 
             return grpc.stream_unary_rpc_method_handler(unary, response_serializer=serialize)
@@ -388,24 +409,36 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 async with self._public_slot(context):
                     try:
                         raw = await _next(requests, limits.first_message_seconds)
-                        await asyncio.wait_for(watch(_parsed(parse, raw), context), limits.public_stream_seconds)
+                        await asyncio.wait_for(
+                            watch(_parsed(parse, raw), context), limits.public_stream_seconds
+                        )
                     except (_Stalled, StopAsyncIteration, TimeoutError):
-                        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream was open for the longest time allowed")
+                        await context.abort(
+                            grpc.StatusCode.DEADLINE_EXCEEDED,
+                            "the stream was open for the longest time allowed",
+                        )
 
             return grpc.stream_stream_rpc_method_handler(watched, response_serializer=serialize)
         if handler.stream_stream is not None:  # reflection
             inner = handler.stream_stream
 
-            async def reflected(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def reflected(
+                requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
                 async with self._public_slot(context):
                     deadline = time.monotonic() + limits.public_stream_seconds
                     try:
-                        async for response in inner(_paced(requests, limits.first_message_seconds, limits.idle_seconds, parse), context):
+                        async for response in inner(
+                            _paced(requests, limits.first_message_seconds, limits.idle_seconds, parse),
+                            context,
+                        ):
                             yield response
                             if time.monotonic() > deadline:
                                 raise _Stalled
                     except _Stalled:
-                        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream was idle or open for too long")
+                        await context.abort(
+                            grpc.StatusCode.DEADLINE_EXCEEDED, "the stream was idle or open for too long"
+                        )
                     except LicensingError as exc:
                         await context.abort(*_abort_args(exc))
 
@@ -424,9 +457,10 @@ class _PublicSlot:
 
     async def __aenter__(self) -> None:
         if self.owner.public_open >= self.owner.limits.public_streams:
-            await self.context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many open health or reflection streams")
+            await self.context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, "too many open health or reflection streams"
+            )
         self.owner.public_open += 1
 
     async def __aexit__(self, *exc: object) -> None:
         self.owner.public_open -= 1
-

@@ -42,17 +42,23 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self.issuer = issuer
         self.today = today
 
-    async def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.aio.ServicerContext) -> issuance_pb2.IssueLicenseResponse:
+    async def IssueLicense(
+        self, request: issuance_pb2.IssueLicenseRequest, context: grpc.aio.ServicerContext
+    ) -> issuance_pb2.IssueLicenseResponse:
         """A coroutine: checks, signing and sealing inline (CPU-light, ~0.1 ms), then the wait for
         the group commit, which holds no thread; no database read precedes the write."""
         started = time.perf_counter()
         result = await self.issuer.issue_async(issue_request_from(request), current_caller().name)
-        metrics.issued(result.license.product, request.provider, result.created, time.perf_counter() - started)
+        metrics.issued(
+            result.license.product, request.provider, result.created, time.perf_counter() - started
+        )
         return issuance_pb2.IssueLicenseResponse(
             license=license_message(result.license, self.today()), created=result.created
         )
 
-    async def IssueLicenses(self, requests: AsyncIterator[issuance_pb2.IssueLicensesRequest], context: grpc.aio.ServicerContext) -> issuance_pb2.IssueLicensesResponse:
+    async def IssueLicenses(
+        self, requests: AsyncIterator[issuance_pb2.IssueLicensesRequest], context: grpc.aio.ServicerContext
+    ) -> issuance_pb2.IssueLicensesResponse:
         """Bulk back-fill: the stream is read in chunks, each issued as one batch.
 
         A coroutine: reading the stream holds no thread (a slow or idle sender costs nothing but
@@ -65,11 +71,16 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         def flush() -> None:
             ready = [(i, r) for i, r in chunk if isinstance(r, IssueRequest)]
             outcomes: list[tuple[int, object]] = [(i, r) for i, r in chunk if isinstance(r, LicensingError)]
-            outcomes += zip((i for i, _ in ready), self.issuer.issue_many([r for _, r in ready], actor), strict=True)
+            outcomes += zip(
+                (i for i, _ in ready), self.issuer.issue_many([r for _, r in ready], actor), strict=True
+            )
             for index, outcome in sorted(outcomes, key=lambda pair: pair[0]):
                 if isinstance(outcome, LicensingError):
                     response.failures.add(
-                        index=index, field=getattr(outcome, "field", ""), reason=outcome.reason, message=outcome.message
+                        index=index,
+                        field=getattr(outcome, "field", ""),
+                        reason=outcome.reason,
+                        message=outcome.message,
                     )
                 elif outcome.created:  # type: ignore[attr-defined]
                     response.issued += 1
@@ -98,7 +109,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             await run_blocking(flush)
         return response
 
-    def RevokeLicense(self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.RevokeLicenseResponse:
+    def RevokeLicense(
+        self, request: issuance_pb2.RevokeLicenseRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.RevokeLicenseResponse:
         started = utcnow()
         records = self.issuer.revoke(
             request.order_id,
@@ -113,11 +126,15 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         today = self.today()
         return issuance_pb2.RevokeLicenseResponse(licenses=[license_message(r, today) for r in records])
 
-    def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:
+    def GetLicense(
+        self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.GetLicenseResponse:
         record = self.issuer.get(request.order_id, check_product_code(request.product), current_caller().name)
         return issuance_pb2.GetLicenseResponse(license=license_message(record, self.today()))
 
-    def ListLicenses(self, request: issuance_pb2.ListLicensesRequest, context: grpc.ServicerContext) -> issuance_pb2.ListLicensesResponse:
+    def ListLicenses(
+        self, request: issuance_pb2.ListLicensesRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.ListLicensesResponse:
         size = request.page_size or DEFAULT_PAGE
         if size > MAX_PAGE:
             raise InvalidArgument("page_size", f"must be at most {MAX_PAGE}", reason="PAGE_SIZE_TOO_LARGE")
@@ -126,7 +143,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             try:
                 after = int(request.page_token, 16)
             except ValueError:
-                raise InvalidArgument("page_token", "is not a token from a previous page", reason="BAD_PAGE_TOKEN") from None
+                raise InvalidArgument(
+                    "page_token", "is not a token from a previous page", reason="BAD_PAGE_TOKEN"
+                ) from None
         status = license_status(request.status) if request.status else None
         today = self.today()
         records = self.issuer.list_licenses(
@@ -138,13 +157,16 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             after_serial=after,
             limit=size + 1,  # one more tells whether another page follows
         )
-        response = issuance_pb2.ListLicensesResponse(licenses=[license_message(r, today) for r in records[:size]])
+        response = issuance_pb2.ListLicensesResponse(
+            licenses=[license_message(r, today) for r in records[:size]]
+        )
         if len(records) > size:
             response.next_page_token = f"{records[size - 1].serial:x}"
         return response
 
-    def ListProducts(self, request: issuance_pb2.ListProductsRequest, context: grpc.ServicerContext) -> issuance_pb2.ListProductsResponse:
+    def ListProducts(
+        self, request: issuance_pb2.ListProductsRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.ListProductsResponse:
         return issuance_pb2.ListProductsResponse(
             products=[issuance_pb2.Product(code=p.code, number=p.number, name=p.name) for p in all_products()]
         )
-

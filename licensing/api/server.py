@@ -108,8 +108,16 @@ def _channel_options(options: ServerOptions) -> list[tuple[str, int]]:
 class RunningServer:
     """A server running on its own event loop thread, driven from ordinary (blocking) code."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread, server: grpc.aio.Server, port: int,
-                 health: HealthServicer, monitor: _HealthMonitor, executor: futures.ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        thread: threading.Thread,
+        server: grpc.aio.Server,
+        port: int,
+        health: HealthServicer,
+        monitor: _HealthMonitor,
+        executor: futures.ThreadPoolExecutor,
+    ) -> None:
         self.loop, self.thread, self.server, self.port = loop, thread, server, port
         self.health = health
         self._monitor = monitor
@@ -152,8 +160,14 @@ class _HealthMonitor(threading.Thread):
     not a task: the check blocks on the database.
     """
 
-    def __init__(self, db: peewee.Database, servicer: HealthServicer, loop: asyncio.AbstractEventLoop,
-                 interval: float, pools: tuple[peewee.Database, ...] = ()) -> None:
+    def __init__(
+        self,
+        db: peewee.Database,
+        servicer: HealthServicer,
+        loop: asyncio.AbstractEventLoop,
+        interval: float,
+        pools: tuple[peewee.Database, ...] = (),
+    ) -> None:
         super().__init__(name="health-monitor", daemon=True)
         self.db, self.servicer, self.loop, self.interval, self.pools = db, servicer, loop, interval, pools
         self._stopped = threading.Event()
@@ -179,7 +193,9 @@ class _HealthMonitor(threading.Thread):
     def _set(self, serving: bool) -> None:
         if serving == self._last or self._stopped.is_set():
             return
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
 
         async def publish() -> None:
             for name in ("", *SERVICE_NAMES):
@@ -233,7 +249,10 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
         executor.shutdown(wait=False)
         raise
     monitor = _HealthMonitor(
-        service.databases.main, health_servicer, loop, options.health_interval,
+        service.databases.main,
+        health_servicer,
+        loop,
+        options.health_interval,
         pools=(service.databases.main, service.databases.keystore),
     )
     monitor._set(monitor._database_reachable())
@@ -242,8 +261,12 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     return RunningServer(loop, thread, server, port, health_servicer, monitor, executor)
 
 
-async def _start(service: Service, options: ServerOptions, credentials: grpc.ServerCredentials | None,
-                 executor: futures.ThreadPoolExecutor) -> tuple[grpc.aio.Server, int, HealthServicer]:
+async def _start(
+    service: Service,
+    options: ServerOptions,
+    credentials: grpc.ServerCredentials | None,
+    executor: futures.ThreadPoolExecutor,
+) -> tuple[grpc.aio.Server, int, HealthServicer]:
     limits = Limits(
         first_message_seconds=options.first_message_seconds,
         idle_seconds=options.idle_seconds,
@@ -262,13 +285,21 @@ async def _start(service: Service, options: ServerOptions, credentials: grpc.Ser
         ],
         options=_channel_options(options),
     )
-    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(IssuanceServicer(service.issuer, service.today), server)
-    validation_pb2_grpc.add_ValidationServiceServicer_to_server(ValidationServicer(service.validator, utcnow), server)
-    support_pb2_grpc.add_SupportServiceServicer_to_server(SupportServicer(service.support, service.today), server)
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(
+        IssuanceServicer(service.issuer, service.today), server
+    )
+    validation_pb2_grpc.add_ValidationServiceServicer_to_server(
+        ValidationServicer(service.validator, utcnow), server
+    )
+    support_pb2_grpc.add_SupportServiceServicer_to_server(
+        SupportServicer(service.support, service.today), server
+    )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(service.today), server)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, "grpc.health.v1.Health", reflection.SERVICE_NAME), server
+    )
     try:
         if credentials is None:
             port = server.add_insecure_port(options.address)
@@ -301,7 +332,9 @@ def _check_can_listen(address: str) -> None:
                 "stop it, or choose another address with --address (env LICENSING_ADDRESS; make serve ADDRESS=…)"
             ) from exc
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise ConfigurationError(f"cannot listen on {address}: {reason}; choose another address with --address") from exc
+        raise ConfigurationError(
+            f"cannot listen on {address}: {reason}; choose another address with --address"
+        ) from exc
     except (ValueError, OverflowError) as exc:
         raise ConfigurationError(f"cannot listen on {address}: not a host:port of this machine") from exc
 
@@ -315,7 +348,9 @@ def stop_on_signals() -> threading.Event:
     return stopping
 
 
-def serve_until_signalled(running: RunningServer, grace: float, stopping: threading.Event | None = None) -> None:
+def serve_until_signalled(
+    running: RunningServer, grace: float, stopping: threading.Event | None = None
+) -> None:
     """Block until SIGTERM or SIGINT, then drain: calls in flight finish, new ones are refused."""
     if stopping is None:
         stopping = stop_on_signals()

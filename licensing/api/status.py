@@ -46,7 +46,12 @@ def status_for(error: Exception) -> grpc.Status:
         if isinstance(error, errors.RateLimited):
             metadata["retry_after_seconds"] = f"{error.retry_after:.1f}"
     else:
-        code, message, reason, metadata = grpc.StatusCode.INTERNAL, "internal error; it has been logged", "INTERNAL", {}
+        code, message, reason, metadata = (
+            grpc.StatusCode.INTERNAL,
+            "internal error; it has been logged",
+            "INTERNAL",
+            {},
+        )
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata))
     details = [info]

@@ -52,7 +52,9 @@ class SupportServicer(support_pb2_grpc.SupportServiceServicer):
         self.support = support
         self.today = today
 
-    def FindLicenses(self, request: support_pb2.FindLicensesRequest, context: grpc.ServicerContext) -> support_pb2.FindLicensesResponse:
+    def FindLicenses(
+        self, request: support_pb2.FindLicensesRequest, context: grpc.ServicerContext
+    ) -> support_pb2.FindLicensesResponse:
         actor = current_caller().name
         query = request.WhichOneof("query")
         if query == "email":
@@ -62,24 +64,36 @@ class SupportServicer(support_pb2_grpc.SupportServiceServicer):
         elif query == "license_key":
             views = self.support.find_by_key(request.license_key, actor)
         else:
-            raise InvalidArgument("query", "give one of email, order_id or license_key", reason="QUERY_REQUIRED")
+            raise InvalidArgument(
+                "query", "give one of email, order_id or license_key", reason="QUERY_REQUIRED"
+            )
         metrics.lookup(query)
         today = self.today()
         return support_pb2.FindLicensesResponse(profiles=[profile_record(view, today) for view in views])
 
-    def ExportProfile(self, request: support_pb2.ExportProfileRequest, context: grpc.ServicerContext) -> support_pb2.ExportProfileResponse:
+    def ExportProfile(
+        self, request: support_pb2.ExportProfileRequest, context: grpc.ServicerContext
+    ) -> support_pb2.ExportProfileResponse:
         document = self.support.export(request.email, current_caller().name, self.today())
         return support_pb2.ExportProfileResponse(document=document, content_type="application/json")
 
-    def EraseProfile(self, request: support_pb2.EraseProfileRequest, context: grpc.ServicerContext) -> support_pb2.EraseProfileResponse:
+    def EraseProfile(
+        self, request: support_pb2.EraseProfileRequest, context: grpc.ServicerContext
+    ) -> support_pb2.EraseProfileResponse:
         erased, kept = self.support.erase(request.email, current_caller().name)
         return support_pb2.EraseProfileResponse(erased=erased, licenses_kept=kept)
 
-    def SetNewsletterConsent(self, request: support_pb2.SetNewsletterConsentRequest, context: grpc.ServicerContext) -> support_pb2.SetNewsletterConsentResponse:
-        view = self.support.set_newsletter_consent(request.email, request.subscribed, request.source, current_caller().name)
+    def SetNewsletterConsent(
+        self, request: support_pb2.SetNewsletterConsentRequest, context: grpc.ServicerContext
+    ) -> support_pb2.SetNewsletterConsentResponse:
+        view = self.support.set_newsletter_consent(
+            request.email, request.subscribed, request.source, current_caller().name
+        )
         return support_pb2.SetNewsletterConsentResponse(profile=profile_message(view))
 
-    def CorrectEmail(self, request: support_pb2.CorrectEmailRequest, context: grpc.ServicerContext) -> support_pb2.CorrectEmailResponse:
+    def CorrectEmail(
+        self, request: support_pb2.CorrectEmailRequest, context: grpc.ServicerContext
+    ) -> support_pb2.CorrectEmailResponse:
         which = request.WhichOneof("profile")
         correction = self.support.correct_email(
             request.email if which == "email" else "",

@@ -27,7 +27,9 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):
         self.validator = validator
         self.clock = clock
 
-    def ValidateKey(self, request: validation_pb2.ValidateKeyRequest, context: grpc.ServicerContext) -> validation_pb2.ValidateKeyResponse:
+    def ValidateKey(
+        self, request: validation_pb2.ValidateKeyRequest, context: grpc.ServicerContext
+    ) -> validation_pb2.ValidateKeyResponse:
         result = self.validator.check(
             request.license_key,
             request.email,
@@ -42,7 +44,9 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):
             info=license_info(result.license, result.product_code) if result.license else None,
         )
 
-    def ListSigningKeys(self, request: validation_pb2.ListSigningKeysRequest, context: grpc.ServicerContext) -> validation_pb2.ListSigningKeysResponse:
+    def ListSigningKeys(
+        self, request: validation_pb2.ListSigningKeysRequest, context: grpc.ServicerContext
+    ) -> validation_pb2.ListSigningKeysResponse:
         document = self.validator.public_document()
         return validation_pb2.ListSigningKeysResponse(
             signing_keys=[
@@ -57,7 +61,9 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):
             keyring_document=document.encode("utf-8"),
         )
 
-    def GetRevocationList(self, request: validation_pb2.GetRevocationListRequest, context: grpc.ServicerContext) -> validation_pb2.GetRevocationListResponse:
+    def GetRevocationList(
+        self, request: validation_pb2.GetRevocationListRequest, context: grpc.ServicerContext
+    ) -> validation_pb2.GetRevocationListResponse:
         current = self.validator.revocation_list()
         return validation_pb2.GetRevocationListResponse(
             revocation_list=current.document.encode("utf-8"),

@@ -107,7 +107,9 @@ class Bridge:
         )
         if not requests:
             if required:
-                raise UnknownProduct("the product code is not mapped to a product in the bridge configuration")
+                raise UnknownProduct(
+                    "the product code is not mapped to a product in the bridge configuration"
+                )
             outcome.add("unmapped_lines", len(purchase.lines))
             return []
         issued = await self.issuer.issue(
@@ -172,7 +174,9 @@ class Bridge:
         raw = await request.read() if request.method == "POST" else request.rel_url.raw_query_string.encode()
         pairs = parse_form(raw)
         fastspring.verify_license_request(pairs, settings.license_secrets)
-        keys = await self.fulfil(fastspring.license_purchase(pairs), settings.products, outcome, required=True)
+        keys = await self.fulfil(
+            fastspring.license_purchase(pairs), settings.products, outcome, required=True
+        )
         return web.Response(text=fastspring.license_response(keys), content_type="text/plain")
 
     async def fastspring_webhook(self, request: web.Request, outcome: Outcome) -> web.Response:
@@ -202,9 +206,13 @@ class Bridge:
             return web.Response(text="", status=200)
         if processed:
             outcome.what = "partial"
-            return web.Response(text="".join(f"{event_id}\n" for event_id in processed), status=202, content_type="text/plain")
+            return web.Response(
+                text="".join(f"{event_id}\n" for event_id in processed), status=202, content_type="text/plain"
+            )
         outcome.what = "failed"
-        return web.Response(text="no event could be processed\n", status=max(failures), content_type="text/plain")
+        return web.Response(
+            text="no event could be processed\n", status=max(failures), content_type="text/plain"
+        )
 
     # -- Paddle --------------------------------------------------------------------------------
 
@@ -309,7 +317,11 @@ def _endpoint(provider: str, name: str, handler: Handler) -> Callable[[web.Reque
         metrics.bridge_request(provider, name, response.status, elapsed)
         log.info(
             "bridge provider=%s endpoint=%s status=%d outcome=%s duration_ms=%.1f",
-            provider, name, response.status, outcome, elapsed * 1e3,
+            provider,
+            name,
+            response.status,
+            outcome,
+            elapsed * 1e3,
         )
         return response
 

@@ -123,7 +123,11 @@ class BridgeConfig:
     def product_codes(self) -> dict[str, str]:
         """Where each of our product codes is named (`twocheckout.products.X.product`) → the code."""
         named: dict[str, str] = {}
-        for section, provider in (("twocheckout", self.twocheckout), ("fastspring", self.fastspring), ("paddle", self.paddle)):
+        for section, provider in (
+            ("twocheckout", self.twocheckout),
+            ("fastspring", self.fastspring),
+            ("paddle", self.paddle),
+        ):
             for code, mapping in (provider.products if provider is not None else {}).items():
                 named[f"{section}.products.{code}.product"] = mapping.product
         return named
@@ -147,7 +151,9 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     return parse_config(document, env, base=chosen.parent)
 
 
-def parse_config(document: Mapping[str, Any], environ: Mapping[str, str], base: Path = Path(".")) -> BridgeConfig:
+def parse_config(
+    document: Mapping[str, Any], environ: Mapping[str, str], base: Path = Path(".")
+) -> BridgeConfig:
     reader = _Reader(document, "", environ, base)
     token = environ.get(TOKEN_ENV, "").strip()
     if not token:
@@ -323,11 +329,19 @@ class _Reader:
         value = self._get(key)
         if value is None:
             if required:
-                raise ConfigurationError(f"{self._name(key)} must name the environment variable holding the secret")
+                raise ConfigurationError(
+                    f"{self._name(key)} must name the environment variable holding the secret"
+                )
             return ()
         names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) and _ENV_NAME.fullmatch(n) for n in names):
-            raise ConfigurationError(f"{self._name(key)} must be an environment variable name, or a list of them")
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and _ENV_NAME.fullmatch(n) for n in names)
+        ):
+            raise ConfigurationError(
+                f"{self._name(key)} must be an environment variable name, or a list of them"
+            )
         found = []
         for name in names:
             secret = self.environ.get(name, "")

@@ -173,7 +173,11 @@ def _order_purchase(data: dict[str, Any], *, live: bool) -> Purchase:
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("product"), str):
             raise BadRequest(f"items[{index}].product is missing")
-        lines.append(LineItem((item["product"],), parse_quantity(str(item.get("quantity", 1)), f"items[{index}].quantity")))
+        lines.append(
+            LineItem(
+                (item["product"],), parse_quantity(str(item.get("quantity", 1)), f"items[{index}].quantity")
+            )
+        )
     return Purchase(
         provider=PROVIDER,
         order_ref=ORDER_PREFIX + check_reference(str(data.get("reference") or ""), "reference"),

@@ -152,8 +152,13 @@ class Issuer:
         return list(await asyncio.gather(*(one(request) for request in requests)))
 
     async def _issue_one(self, request: KeyRequest, *, email: str, provider: str, test_order: bool) -> Issued:
-        terms = license_pb2.LicenseTerms(seats=request.seats, edition=request.edition, feature_flags=request.feature_flags)
-        for field_name, day in (("expire_time", request.expires), ("updates_until_time", request.updates_until)):
+        terms = license_pb2.LicenseTerms(
+            seats=request.seats, edition=request.edition, feature_flags=request.feature_flags
+        )
+        for field_name, day in (
+            ("expire_time", request.expires),
+            ("updates_until_time", request.updates_until),
+        ):
             stamp = _timestamp(day)
             if stamp is not None:
                 getattr(terms, field_name).CopyFrom(stamp)
@@ -225,7 +230,9 @@ class Issuer:
     async def _revoke_one(self, order_id: str, reason: license_pb2.RevocationReason, note: str) -> int:
         request = issuance_pb2.RevokeLicenseRequest(order_id=order_id, reason=reason, note=note)
         try:
-            response = await self._stub.RevokeLicense(request, metadata=self._metadata, timeout=self._deadline)
+            response = await self._stub.RevokeLicense(
+                request, metadata=self._metadata, timeout=self._deadline
+            )
         except grpc.RpcError as exc:
             error = _upstream(exc)
             if error.code == grpc.StatusCode.NOT_FOUND:

@@ -64,7 +64,12 @@ def plan_keys(
     keys: list[KeyRequest] = []
     for product, per_unit in order:
         mapping, count = (units if per_unit else seats)[product]
-        terms = (mapping.expire_date(anchor), mapping.updates_date(anchor), mapping.edition, mapping.feature_flags)
+        terms = (
+            mapping.expire_date(anchor),
+            mapping.updates_date(anchor),
+            mapping.edition,
+            mapping.feature_flags,
+        )
         if not per_unit:
             if count > 0xFFFF:
                 raise BadRequest("the quantity gives more than 65535 seats")
@@ -73,7 +78,8 @@ def plan_keys(
         if count > max_keys_per_line:
             raise BadRequest(f"the quantity asks for more than {max_keys_per_line} keys (max_keys_per_line)")
         keys.extend(
-            KeyRequest(_checked(unit_order_id(purchase.order_ref, n)), product, 1, *terms) for n in range(1, count + 1)
+            KeyRequest(_checked(unit_order_id(purchase.order_ref, n)), product, 1, *terms)
+            for n in range(1, count + 1)
         )
     return keys
 

@@ -115,7 +115,9 @@ def parse_billing_event(body: bytes, *, sandbox: bool) -> BillingEvent:
         purchase, customer_id = _transaction_purchase(data, sandbox=sandbox)
         return BillingEvent(event_id, event_type, purchase, customer_id)
     if event_type in {"adjustment.created", "adjustment.updated"}:
-        return BillingEvent(event_id, event_type, _adjustment_revocation(data, created=event_type.endswith("created")))
+        return BillingEvent(
+            event_id, event_type, _adjustment_revocation(data, created=event_type.endswith("created"))
+        )
     return BillingEvent(event_id, event_type, None)
 
 
@@ -130,7 +132,9 @@ def _transaction_purchase(data: dict[str, Any], *, sandbox: bool) -> tuple[Purch
         if not isinstance(price, dict):
             raise BadRequest(f"data.items[{index}].price is missing")
         codes = tuple(str(code) for code in (price.get("id"), price.get("product_id")) if code)
-        lines.append(LineItem(codes, parse_quantity(str(item.get("quantity", 1)), f"data.items[{index}].quantity")))
+        lines.append(
+            LineItem(codes, parse_quantity(str(item.get("quantity", 1)), f"data.items[{index}].quantity"))
+        )
     customer = data.get("customer")
     email = customer.get("email") if isinstance(customer, dict) else None
     customer_id = data.get("customer_id")
@@ -232,9 +236,13 @@ def classic_request(pairs: Sequence[tuple[str, bytes]], *, sandbox: bool) -> Cla
     if alert:
         reference = CLASSIC_PREFIX + check_reference(fields.get("order_id", ""), "order_id")
         if alert == "payment_refunded" and fields.get("refund_type", "full") == "full":
-            return ClassicRequest(Revocation(reference, REASON_REFUND, "paddle classic payment_refunded"), alert)
+            return ClassicRequest(
+                Revocation(reference, REASON_REFUND, "paddle classic payment_refunded"), alert
+            )
         if alert == "payment_dispute_created":
-            return ClassicRequest(Revocation(reference, REASON_CHARGEBACK, "paddle classic payment_dispute_created"), alert)
+            return ClassicRequest(
+                Revocation(reference, REASON_CHARGEBACK, "paddle classic payment_dispute_created"), alert
+            )
         return ClassicRequest(None, alert)
     email = fields.get("email", "")
     if not email:

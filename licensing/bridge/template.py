@@ -18,7 +18,10 @@ PROVIDERS = ("twocheckout", "fastspring", "paddle")
 
 _SECRETS = {
     "twocheckout": {"secret_env": "TWOCHECKOUT_SECRET"},
-    "fastspring": {"license_secret_env": "FASTSPRING_PRIVATE_KEY", "webhook_secret_env": "FASTSPRING_WEBHOOK_SECRET"},
+    "fastspring": {
+        "license_secret_env": "FASTSPRING_PRIVATE_KEY",
+        "webhook_secret_env": "FASTSPRING_WEBHOOK_SECRET",
+    },
     "paddle": {"webhook_secret_env": "PADDLE_WEBHOOK_SECRET", "api_key_env": "PADDLE_API_KEY"},
 }
 _CODE_NOTE = {

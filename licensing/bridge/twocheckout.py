@@ -203,7 +203,9 @@ def ipn_event(fields: Fields, *, sandbox: bool = False) -> Purchase | Revocation
     status = fields.text("ORDERSTATUS").upper()
     chargeback = fields.text("CHARGEBACK_RESOLUTION").upper()
     if chargeback == "OPEN":
-        return Revocation(_order_ref(fields.text("REFNO")), REASON_CHARGEBACK, "2checkout IPN: chargeback open")
+        return Revocation(
+            _order_ref(fields.text("REFNO")), REASON_CHARGEBACK, "2checkout IPN: chargeback open"
+        )
     if status in _REVOKING_STATUSES:
         reason = _REVOKING_STATUSES[status]
         return Revocation(_order_ref(fields.text("REFNO")), reason, f"2checkout IPN: ORDERSTATUS {status}")
@@ -215,9 +217,7 @@ def ipn_event(fields: Fields, *, sandbox: bool = False) -> Purchase | Revocation
         raise BadRequest("IPN_PID[] is missing")
     lines = []
     for index in range(count):
-        line_codes = tuple(
-            code for code in (_at(codes, index), _at(ids, index)) if code
-        )
+        line_codes = tuple(code for code in (_at(codes, index), _at(ids, index)) if code)
         quantity = parse_quantity(_at(quantities, index), f"IPN_QTY[{index}]")
         lines.append(LineItem(line_codes, quantity))
     return Purchase(
@@ -236,7 +236,9 @@ def _at(values: Sequence[bytes], index: int) -> str:
 
 def keygen_purchase(fields: Fields, *, sandbox: bool = False) -> Purchase:
     """A key generator call: one product line of an approved order."""
-    line_codes = tuple(code for code in (fields.text("PCODE"), fields.text("PID"), fields.text("PRODUCTID")) if code)
+    line_codes = tuple(
+        code for code in (fields.text("PCODE"), fields.text("PID"), fields.text("PRODUCTID")) if code
+    )
     if not line_codes:
         raise BadRequest("PCODE is missing")
     return Purchase(

@@ -49,11 +49,21 @@ def register(commands: Any) -> None:
         "variables are set. Replace each provider product code with the one from the control panel.",
     )
     init.add_argument(
-        "--provider", action="append", required=True, choices=PROVIDERS, help="a provider to set up (repeat for more)"
+        "--provider",
+        action="append",
+        required=True,
+        choices=PROVIDERS,
+        help="a provider to set up (repeat for more)",
     )
-    init.add_argument("-o", "--output", type=Path, help="file to write (default: standard output); never overwritten")
-    init.add_argument("--server", help="the gRPC server's host:port (default: LICENSING_ADDRESS or 127.0.0.1:50051)")
-    init.add_argument("--listen", default="127.0.0.1:8080", help="where the bridge listens (default 127.0.0.1:8080)")
+    init.add_argument(
+        "-o", "--output", type=Path, help="file to write (default: standard output); never overwritten"
+    )
+    init.add_argument(
+        "--server", help="the gRPC server's host:port (default: LICENSING_ADDRESS or 127.0.0.1:50051)"
+    )
+    init.add_argument(
+        "--listen", default="127.0.0.1:8080", help="where the bridge listens (default 127.0.0.1:8080)"
+    )
     init.set_defaults(func=_init_config)
 
 
@@ -66,7 +76,9 @@ def _init_config(args: argparse.Namespace) -> int:
     token = client.token_from(None, (TOKEN_ENV,), "issuer")
     with client.connect(server, token) as connection:
         stub = issuance_pb2_grpc.IssuanceServiceStub(connection.channel)
-        products = [p.code for p in connection.call(stub.ListProducts, issuance_pb2.ListProductsRequest()).products]
+        products = [
+            p.code for p in connection.call(stub.ListProducts, issuance_pb2.ListProductsRequest()).products
+        ]
     if not products:
         raise ConfigurationError("the server has no products yet: add one with `licensing products add`")
     text = render_config(providers, products, server=server, listen=args.listen)
@@ -77,7 +89,9 @@ def _init_config(args: argparse.Namespace) -> int:
             with args.output.open("x", encoding="utf-8") as handle:
                 handle.write(text)
         except FileExistsError:
-            raise ConfigurationError(f"{args.output} exists; it is never overwritten: name another file") from None
+            raise ConfigurationError(
+                f"{args.output} exists; it is never overwritten: name another file"
+            ) from None
         except OSError as exc:
             raise ConfigurationError(f"cannot write {args.output}: {exc.strerror}") from exc
         print(f"wrote {args.output}", file=sys.stderr)

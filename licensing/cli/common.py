@@ -13,7 +13,9 @@ __all__ = ["open_databases", "open_keyring", "settings_of"]
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    return Settings.from_environment(home=args.home, database_url=args.database_url, keystore_url=args.keystore_url)
+    return Settings.from_environment(
+        home=args.home, database_url=args.database_url, keystore_url=args.keystore_url
+    )
 
 
 def open_keyring(settings: Settings) -> Keyring:

@@ -27,14 +27,18 @@ ADDRESS_ENV = "LICENSING_ADDRESS"
 
 
 def register(commands: Any) -> None:
-    group = commands.add_parser("console", help="the support console in the browser (a client of the gRPC API)")
+    group = commands.add_parser(
+        "console", help="the support console in the browser (a client of the gRPC API)"
+    )
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = actions.add_parser(
         "serve",
         help="serve the support console over HTTP(S)",
         description="Support staff sign in with their own support or admin token.",
     )
-    serve.add_argument("--address", default="127.0.0.1:8080", help="host:port to listen on (default 127.0.0.1:8080)")
+    serve.add_argument(
+        "--address", default="127.0.0.1:8080", help="host:port to listen on (default 127.0.0.1:8080)"
+    )
     serve.add_argument("--tls-cert", type=Path, help="HTTPS certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, help="HTTPS private key (PEM)")
     serve.add_argument(
@@ -46,11 +50,17 @@ def register(commands: Any) -> None:
         "--server", help=f"the licensing server's host:port (env {ADDRESS_ENV}; default 127.0.0.1:50051)"
     )
     serve.add_argument(
-        "--tls-ca", type=Path, metavar="FILE",
+        "--tls-ca",
+        type=Path,
+        metavar="FILE",
         help="the gRPC server's CA certificate (PEM); without it, plaintext, to a loopback server only",
     )
-    serve.add_argument("--session-minutes", type=float, default=30.0, help="sign out after this long idle (default 30)")
-    serve.add_argument("--session-hours", type=float, default=8.0, help="sign out after this long in any case (default 8)")
+    serve.add_argument(
+        "--session-minutes", type=float, default=30.0, help="sign out after this long idle (default 30)"
+    )
+    serve.add_argument(
+        "--session-hours", type=float, default=8.0, help="sign out after this long in any case (default 8)"
+    )
     serve.set_defaults(func=_serve)
 
 

@@ -36,8 +36,17 @@ from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
 from ..errors import ConfigurationError, InvalidArgument
 
 COLUMNS = (
-    "email", "order_id", "product", "order_time", "expires", "updates_until",
-    "seats", "edition", "feature_flags", "provider", "test_order",
+    "email",
+    "order_id",
+    "product",
+    "order_time",
+    "expires",
+    "updates_until",
+    "seats",
+    "edition",
+    "feature_flags",
+    "provider",
+    "test_order",
 )
 REQUIRED = ("email", "order_id", "product")
 CHUNK = 2000  # rows per IssueLicenses call; two calls are kept in flight
@@ -52,10 +61,14 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", type=Path)
-    parser.add_argument("--address", help="the server's host:port (env LICENSING_ADDRESS; default 127.0.0.1:50051)")
+    parser.add_argument(
+        "--address", help="the server's host:port (env LICENSING_ADDRESS; default 127.0.0.1:50051)"
+    )
     parser.add_argument("--token", help="issuer token (default: env LICENSING_ISSUER_TOKEN)")
     parser.add_argument(
-        "--tls-ca", type=Path, help="use TLS, trusting this CA certificate; without it, a loopback address only"
+        "--tls-ca",
+        type=Path,
+        help="use TLS, trusting this CA certificate; without it, a loopback address only",
     )
     parser.add_argument("--rejects", type=Path, help="where failed rows go (default: FILE.rejects.csv)")
     parser.set_defaults(func=_import)
@@ -170,7 +183,9 @@ def _private_file(path: Path) -> TextIO:
     return os.fdopen(descriptor, "w", newline="", encoding="utf-8")
 
 
-def _messages(requests: list[issuance_pb2.IssueLicenseRequest]) -> Iterator[issuance_pb2.IssueLicensesRequest]:
+def _messages(
+    requests: list[issuance_pb2.IssueLicenseRequest],
+) -> Iterator[issuance_pb2.IssueLicensesRequest]:
     """The stream for one call. A function, not an inline generator expression: the stream is
     read on gRPC's thread after the loop has moved on, so it must hold its own chunk."""
     for start in range(0, len(requests), PER_MESSAGE):
@@ -198,7 +213,9 @@ def _import(args: argparse.Namespace) -> int:
         reader = csv.DictReader(handle)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
-            raise ConfigurationError(f"{args.file} lacks the column(s) {', '.join(missing)}; see `licensing import --help`")
+            raise ConfigurationError(
+                f"{args.file} lacks the column(s) {', '.join(missing)}; see `licensing import --help`"
+            )
         rejects = csv.writer(out)
         rejects.writerow(["line", "column", "reason", "message"])
         in_flight: list[tuple[list[int], Future[Any]]] = []
@@ -211,13 +228,17 @@ def _import(args: argparse.Namespace) -> int:
             counts["issued"] += response.issued
             counts["existing"] += response.existing
             for failure in response.failures:
-                rejects.writerow([rows[failure.index], _column_of(failure.field), failure.reason, failure.message])
+                rejects.writerow(
+                    [rows[failure.index], _column_of(failure.field), failure.reason, failure.message]
+                )
                 counts["rejected"] += 1
             counts["read"] += len(rows)
             progress.update(counts["read"])
 
         for rows, requests in _chunks(reader, rejects, counts):
-            in_flight.append((rows, stub.IssueLicenses.future(_messages(requests), metadata=metadata, timeout=600)))
+            in_flight.append(
+                (rows, stub.IssueLicenses.future(_messages(requests), metadata=metadata, timeout=600))
+            )
             if len(in_flight) >= 2:
                 collect(*in_flight.pop(0))
         for pending in in_flight:

@@ -18,7 +18,9 @@ from .common import open_databases, open_keyring, settings_of
 
 def register(commands: Any) -> None:
     group = commands.add_parser("keys", help="signing keys").add_subparsers(dest="action", required=True)
-    group.add_parser("generate", help="add a key that verifies but does not sign yet").set_defaults(func=_generate)
+    group.add_parser("generate", help="add a key that verifies but does not sign yet").set_defaults(
+        func=_generate
+    )
     rotate = group.add_parser("rotate", help="make the newest generated key (or a new one) the signer")
     rotate.set_defaults(func=_rotate)
     retire = group.add_parser("retire", help="retire a key: validators refuse what it signed")
@@ -34,7 +36,9 @@ def _generate(args: argparse.Namespace) -> int:
     keyring = open_keyring(settings_of(args))
     key_id = keyring.generate()
     keyring.save()
-    print(f"generated key {key_id} (verify-only); export the public keyring, ship it, then `licensing keys rotate`")
+    print(
+        f"generated key {key_id} (verify-only); export the public keyring, ship it, then `licensing keys rotate`"
+    )
     return 0
 
 

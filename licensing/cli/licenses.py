@@ -37,7 +37,8 @@ def register(commands: Any) -> None:
 
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument(
-        "--address", help=f"the server's host:port (env {client.ADDRESS_ENV}; default {client.DEFAULT_ADDRESS})"
+        "--address",
+        help=f"the server's host:port (env {client.ADDRESS_ENV}; default {client.DEFAULT_ADDRESS})",
     )
     connection.add_argument(
         "--token", help=f"issuer or admin token (prefer env {' or '.join(TOKEN_ENVS)}: a flag shows in ps)"
@@ -47,7 +48,9 @@ def register(commands: Any) -> None:
     )
     connection.add_argument("--json", action="store_true", help="one JSON object per license")
 
-    show = group.add_parser("show", parents=[connection], help="one order's licenses, or the license of a key")
+    show = group.add_parser(
+        "show", parents=[connection], help="one order's licenses, or the license of a key"
+    )
     which = show.add_mutually_exclusive_group(required=True)
     which.add_argument("--order", metavar="ORDER_ID", help="the order's reference")
     which.add_argument("--key", metavar="KEY", help="a license key, as the customer pasted it")
@@ -58,7 +61,9 @@ def register(commands: Any) -> None:
     listing = group.add_parser("list", parents=[connection], help="list licenses, in serial order")
     listing.add_argument("--product", metavar="CODE", help="only this product's licenses")
     listing.add_argument("--status", choices=STATUSES, help="only licenses in this status today")
-    listing.add_argument("--limit", type=int, default=100, help="list at most this many (default 100; 0: all)")
+    listing.add_argument(
+        "--limit", type=int, default=100, help="list at most this many (default 100; 0: all)"
+    )
     listing.set_defaults(func=_list)
 
     revoke = group.add_parser(
@@ -172,7 +177,11 @@ _HEADER = ("SERIAL      ", "ORDER               ", "PRODUCT     ", "STATUS     "
 
 
 def _day(lic: license_pb2.License, field: str, default: str) -> str:
-    return str(getattr(lic.terms, field).ToDatetime().date().isoformat()) if lic.terms.HasField(field) else default
+    return (
+        str(getattr(lic.terms, field).ToDatetime().date().isoformat())
+        if lic.terms.HasField(field)
+        else default
+    )
 
 
 def _line(lic: license_pb2.License) -> str:
@@ -183,7 +192,11 @@ def _line(lic: license_pb2.License) -> str:
         license_status_text(lic),
         _day(lic, "expire_time", "perpetual"),
     )
-    return "  ".join(cell.ljust(len(head)) for cell, head in zip(cells, _HEADER[:-1], strict=True)) + "  " + lic.license_key
+    return (
+        "  ".join(cell.ljust(len(head)) for cell, head in zip(cells, _HEADER[:-1], strict=True))
+        + "  "
+        + lic.license_key
+    )
 
 
 def _json(lic: license_pb2.License) -> dict[str, Any]:

@@ -61,7 +61,9 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="licensing", description="License key issuance and validation service.")
+    parser = argparse.ArgumentParser(
+        prog="licensing", description="License key issuance and validation service."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
     parser.add_argument("--home", help="the service's home folder (env LICENSING_HOME; default ./var/home)")
     parser.add_argument("--database-url", help="main database URL (env LICENSING_DATABASE_URL)")

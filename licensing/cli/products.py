@@ -17,7 +17,9 @@ def register(commands: Any) -> None:
     group = commands.add_parser("products", help="products").add_subparsers(dest="action", required=True)
     add = group.add_parser("add", help="add a product")
     add.add_argument("code", help="what the order system sends, e.g. photo-pro")
-    add.add_argument("--number", type=int, required=True, help="the number inside keys, 1..65535; never reuse one")
+    add.add_argument(
+        "--number", type=int, required=True, help="the number inside keys, 1..65535; never reuse one"
+    )
     add.add_argument("--name", required=True, help="display name")
     add.set_defaults(func=_add)
     group.add_parser("list", help="list products").set_defaults(func=_list)

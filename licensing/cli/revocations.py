@@ -12,7 +12,9 @@ from .common import open_databases, open_keyring, settings_of
 
 
 def register(commands: Any) -> None:
-    group = commands.add_parser("revocations", help="signed revocation lists").add_subparsers(dest="action", required=True)
+    group = commands.add_parser("revocations", help="signed revocation lists").add_subparsers(
+        dest="action", required=True
+    )
     export = group.add_parser("export", help="write the signed list of revoked serials")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     export.set_defaults(func=_export)
@@ -24,7 +26,10 @@ def _export(args: argparse.Namespace) -> int:
     current = Validator(open_keyring(settings)).revocation_list()
     if args.output:
         args.output.write_text(current.document)
-        print(f"wrote {len(current.serials)} revoked serial(s), sequence {current.sequence}, to {args.output}", file=sys.stderr)
+        print(
+            f"wrote {len(current.serials)} revoked serial(s), sequence {current.sequence}, to {args.output}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(current.document)
     return 0

@@ -48,19 +48,34 @@ def register(commands: Any) -> None:
     serve.add_argument("--tls-cert", type=Path, help="server certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--client-ca", type=Path, help="require client certificates signed by this CA (mTLS)")
-    serve.add_argument("--insecure-remote", action="store_true", help="allow plaintext on a non-loopback address")
-    serve.add_argument("--workers", type=int, default=16, help="threads for the blocking part of calls (the database)")
-    serve.add_argument("--max-concurrent", type=int, default=256, help="authenticated calls served at once; beyond, RESOURCE_EXHAUSTED")
-    serve.add_argument("--lookup-rate", type=float, default=120.0, help="look-ups per minute per token (support, validation)")
+    serve.add_argument(
+        "--insecure-remote", action="store_true", help="allow plaintext on a non-loopback address"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=16, help="threads for the blocking part of calls (the database)"
+    )
+    serve.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=256,
+        help="authenticated calls served at once; beyond, RESOURCE_EXHAUSTED",
+    )
+    serve.add_argument(
+        "--lookup-rate", type=float, default=120.0, help="look-ups per minute per token (support, validation)"
+    )
     serve.add_argument("--lookup-burst", type=int, default=30, help="look-ups a token may make at once")
     serve.add_argument(
         "--metrics-address",
         metavar="[HOST:]PORT",
         help="serve Prometheus metrics (trends, no personal data) on this port; off unless given; host 127.0.0.1 by default",
     )
-    serve.add_argument("--no-migrate", action="store_true", help="refuse to start on an old schema instead of migrating")
     serve.add_argument(
-        "--processes", type=int, default=1,
+        "--no-migrate", action="store_true", help="refuse to start on an old schema instead of migrating"
+    )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
         help="server processes sharing the port (SO_REUSEPORT) over the one database: one per core (default 1)",
     )
     serve.set_defaults(func=_serve)
@@ -133,7 +148,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigurationError("--processes must be 1 or more")
     if args.processes > 1:
         return _serve_processes(args, settings)
-    service = Service.start(settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers)
+    service = Service.start(
+        settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers
+    )
     options = _options(args)
     metrics_server = start_metrics_server(args.metrics_address) if args.metrics_address else None
     running = start_server(service, options)

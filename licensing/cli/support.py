@@ -195,7 +195,9 @@ def _correct_email(args: argparse.Namespace) -> int:
         return 0
     _print_profile(response.profile.profile)
     _print_orders(response.profile.orders)
-    print(f"\n{len(response.replaced)} license(s) reissued for the corrected address; their former keys are revoked:")
+    print(
+        f"\n{len(response.replaced)} license(s) reissued for the corrected address; their former keys are revoked:"
+    )
     for replaced in response.replaced:
         print(f"  {replaced.former_serial:012X} -> {replaced.license.serial:012X}")
     return 0
@@ -244,7 +246,9 @@ def _hex_serials(node: Any) -> Any:
     """Serials as the 12 hex digits the tables, the export and the audit log show, not decimal."""
     if isinstance(node, dict):
         return {
-            key: f"{int(value):012X}" if key.endswith("serial") and str(value).isdigit() else _hex_serials(value)
+            key: f"{int(value):012X}"
+            if key.endswith("serial") and str(value).isdigit()
+            else _hex_serials(value)
             for key, value in node.items()
         }
     if isinstance(node, list):

@@ -102,14 +102,21 @@ def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
 
-def _page(request: web.Request, title: str, body: str, *, status: int = 200, current: str = "") -> web.Response:
+def _page(
+    request: web.Request, title: str, body: str, *, status: int = 200, current: str = ""
+) -> web.Response:
     session: Session | None = _state(request).session
     if session is None:
         return _html(pages.layout(title, body), status)
     return _html(
         pages.layout(
-            title, body, csrf=session.csrf, name=session.name if session.signed_in else "",
-            role=session.role, notices=session.take_notices(), current=current,
+            title,
+            body,
+            csrf=session.csrf,
+            name=session.name if session.signed_in else "",
+            role=session.role,
+            notices=session.take_notices(),
+            current=current,
         ),
         status,
     )
@@ -131,7 +138,12 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = _page(request, exc.reason, pages.error_page(exc.text.strip()), status=exc.status)
     except Exception as exc:  # noqa: BLE001 - our bug: log the type only, show a plain page
         log.error("console route=%s failed unexpectedly: %s", _route(request), type(exc).__name__)
-        response = _page(request, "Something went wrong", pages.error_page("The console failed; it has been logged."), status=500)
+        response = _page(
+            request,
+            "Something went wrong",
+            pages.error_page("The console failed; it has been logged."),
+            status=500,
+        )
     headers = response.headers
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
@@ -144,14 +156,24 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     session: Session | None = _state(request).session
     if session is not None and _state(request).set_cookie:
         response.set_cookie(
-            options.cookie, session.id, httponly=True, samesite="Strict", secure=options.secure_cookies,
-            path="/", max_age=int(options.lifetime_hours * 3600),
+            options.cookie,
+            session.id,
+            httponly=True,
+            samesite="Strict",
+            secure=options.secure_cookies,
+            path="/",
+            max_age=int(options.lifetime_hours * 3600),
         )
     if _state(request).clear_cookie:
-        response.del_cookie(options.cookie, path="/", secure=options.secure_cookies, httponly=True, samesite="Strict")
+        response.del_cookie(
+            options.cookie, path="/", secure=options.secure_cookies, httponly=True, samesite="Strict"
+        )
     log.info(
         "console method=%s route=%s status=%d duration_ms=%.1f",
-        request.method, _route(request), response.status, (time.perf_counter() - started) * 1e3,
+        request.method,
+        _route(request),
+        response.status,
+        (time.perf_counter() - started) * 1e3,
     )
     if isinstance(response, web.HTTPException):
         raise response
@@ -198,7 +220,8 @@ def _signed_in(*, admin: bool = False) -> Callable[[Handler], Handler]:
                 raise _see_other("/sign-in?expired=1" if _state(request).expired else "/sign-in")
             if admin and session.role != "admin":
                 return _page(
-                    request, "Admins only",
+                    request,
+                    "Admins only",
                     pages.error_page(f"This page is for admins; your token has the {session.role} role."),
                     status=403,
                 )
@@ -242,7 +265,9 @@ def _subject(request: web.Request) -> tuple[Session, str, Subject]:
     handle = request.match_info["handle"]
     subject = session.subjects.get(handle)
     if subject is None:
-        raise web.HTTPNotFound(text="This purchaser's page has expired or belongs to another session; search again.")
+        raise web.HTTPNotFound(
+            text="This purchaser's page has expired or belongs to another session; search again."
+        )
     _state(request).back = f"/purchaser/{handle}"
     return session, handle, subject
 
@@ -275,11 +300,17 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     try:
         caller = await request.app[CLIENT_KEY].caller(token)
     except ConsoleError as error:
-        message = "The token was refused: it is not valid or has been revoked." if error.code == grpc.StatusCode.UNAUTHENTICATED else error.message
+        message = (
+            "The token was refused: it is not valid or has been revoked."
+            if error.code == grpc.StatusCode.UNAUTHENTICATED
+            else error.message
+        )
         session.notice("error", message)
         raise _see_other("/sign-in") from None
     if caller.role not in ("support", "admin"):
-        session.notice("error", f"The console is for support staff: a token with the {caller.role} role cannot sign in.")
+        session.notice(
+            "error", f"The console is for support staff: a token with the {caller.role} role cannot sign in."
+        )
         raise _see_other("/sign-in")
     fresh = request.app[SESSION_KEY].sign_in(session, token, caller.name, caller.role)
     _state(request).session, _state(request).set_cookie = fresh, True
@@ -323,7 +354,9 @@ async def search(request: web.Request) -> web.StreamResponse:
     value, by = _text(request, "q"), _text(request, "by") or "auto"
     if not value:
         session.notice("error", "Type an email address, an order reference or a license key.")
-        return _page(request, "Find a purchaser", pages.search_page(session.csrf), status=400, current="search")
+        return _page(
+            request, "Find a purchaser", pages.search_page(session.csrf), status=400, current="search"
+        )
     kind = _search_kind(value, by)
     try:
         response = await request.app[CLIENT_KEY].find(session.token or "", kind, value)
@@ -335,10 +368,18 @@ async def search(request: web.Request) -> web.StreamResponse:
             message += ". Check the key for a typo: a missing, extra or mistyped character."
         session.notice("error", message)
         # The value typed is shown again in the form (not the URL) so it can be corrected.
-        return _page(request, "Find a purchaser", pages.search_page(session.csrf, value, by), status=400, current="search")
+        return _page(
+            request,
+            "Find a purchaser",
+            pages.search_page(session.csrf, value, by),
+            status=400,
+            current="search",
+        )
     if not response.profiles:
         session.notice("info", _NOTHING_FOUND[kind])
-        return _page(request, "Find a purchaser", pages.search_page(session.csrf, value, by), current="search")
+        return _page(
+            request, "Find a purchaser", pages.search_page(session.csrf, value, by), current="search"
+        )
     email = response.profiles[0].profile.email if len(response.profiles) == 1 else ""
     handle = session.remember(Subject(email=email, response=response))
     raise _see_other(f"/purchaser/{handle}")
@@ -377,9 +418,13 @@ async def consent(request: web.Request) -> web.StreamResponse:
     if choice not in ("on", "off"):
         session.notice("error", "Choose subscribed or not subscribed; nothing was recorded.")
         raise _see_other(f"/purchaser/{handle}")
-    profile = await request.app[CLIENT_KEY].consent(session.token or "", subject.email, choice == "on", source)
+    profile = await request.app[CLIENT_KEY].consent(
+        session.token or "", subject.email, choice == "on", source
+    )
     _replace_profile(subject, profile)
-    session.notice("info", "Newsletter consent recorded: " + ("subscribed." if choice == "on" else "not subscribed."))
+    session.notice(
+        "info", "Newsletter consent recorded: " + ("subscribed." if choice == "on" else "not subscribed.")
+    )
     raise _see_other(f"/purchaser/{handle}")
 
 
@@ -387,7 +432,9 @@ async def consent(request: web.Request) -> web.StreamResponse:
 async def erase(request: web.Request) -> web.StreamResponse:
     session, handle, subject = _subject(request)
     if not subject.email or _text(request, "confirm").casefold() != subject.email.strip().casefold():
-        session.notice("error", "The confirmation does not match the purchaser's email address; nothing was erased.")
+        session.notice(
+            "error", "The confirmation does not match the purchaser's email address; nothing was erased."
+        )
         raise _see_other(f"/purchaser/{handle}")
     response = await request.app[CLIENT_KEY].erase(session.token or "", subject.email)
     for record in subject.response.profiles:
@@ -411,7 +458,11 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         raise _see_other(f"/purchaser/{handle}")
     reason = license_pb2.RevocationReason.Value(f"REVOCATION_REASON_{reason_name.upper()}")
     revoked = await request.app[CLIENT_KEY].revoke(
-        session.token or "", _text(request, "order_id"), _text(request, "product"), reason, _text(request, "note")
+        session.token or "",
+        _text(request, "order_id"),
+        _text(request, "product"),
+        reason,
+        _text(request, "note"),
     )
     by_serial = {lic.serial: lic for lic in revoked}
     for record in subject.response.profiles:
@@ -470,7 +521,9 @@ async def static_file(request: web.Request) -> web.StreamResponse:
 def create_app(options: ConsoleOptions, client: ConsoleClient | None = None) -> web.Application:
     app = web.Application(middlewares=[_guard, _sessions], client_max_size=MAX_FORM)
     app[OPTIONS_KEY] = options
-    app[SESSION_KEY] = SessionStore(options.idle_minutes * 60, options.lifetime_hours * 3600, clock=options.clock)
+    app[SESSION_KEY] = SessionStore(
+        options.idle_minutes * 60, options.lifetime_hours * 3600, clock=options.clock
+    )
     app[CLIENT_KEY] = client or ConsoleClient(options.server_address, options.root_certificates)
 
     async def on_startup(app: web.Application) -> None:

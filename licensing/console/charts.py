@@ -37,7 +37,9 @@ def _table(caption: str, head: Sequence[str], rows: Sequence[Sequence[object]]) 
     )
 
 
-def stacked_daily_chart(title: str, days: Sequence[dt.date], series: Mapping[str, Mapping[dt.date, int]]) -> str:
+def stacked_daily_chart(
+    title: str, days: Sequence[dt.date], series: Mapping[str, Mapping[dt.date, int]]
+) -> str:
     """Stacked bars, one per day, one colour per series (product or reason)."""
     names = sorted(series)
     totals = [sum(series[n].get(day, 0) for n in names) for day in days]
@@ -46,15 +48,21 @@ def stacked_daily_chart(title: str, days: Sequence[dt.date], series: Mapping[str
     slot = plot_w / max(1, len(days))
     bar = max(1.0, slot * 0.7)
     parts = [
-        (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 24 * ((len(names) + 3) // 4)}" role="img" '
-        f'aria-labelledby="{_slug(title)}" xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="{_slug(title)}">{escape(title)}: {sum(totals)} in all</title>')
+        (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 24 * ((len(names) + 3) // 4)}" role="img" '
+            f'aria-labelledby="{_slug(title)}" xmlns="http://www.w3.org/2000/svg">'
+            f'<title id="{_slug(title)}">{escape(title)}: {sum(totals)} in all</title>'
+        )
     ]
     for tick in range(5):
         value = top * tick // 4
         y = TOP + plot_h - plot_h * tick / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">{value}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">{value}</text>'
+        )
     for i, day in enumerate(days):
         x = LEFT + i * slot + (slot - bar) / 2
         y = TOP + plot_h
@@ -78,9 +86,15 @@ def stacked_daily_chart(title: str, days: Sequence[dt.date], series: Mapping[str
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{PALETTE[n % len(PALETTE)]}"/>')
         parts.append(f'<text x="{lx + 18}" y="{ly + 11}" font-size="12" fill="#24292f">{escape(name)}</text>')
     if not names:
-        parts.append(f'<text x="{WIDTH / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="14" fill="#57606a">nothing in this period</text>')
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="14" fill="#57606a">nothing in this period</text>'
+        )
     parts.append("</svg>")
-    rows = [[day.isoformat(), *(series[n].get(day, 0) for n in names)] for day, total in zip(days, totals, strict=True) if total]
+    rows = [
+        [day.isoformat(), *(series[n].get(day, 0) for n in names)]
+        for day, total in zip(days, totals, strict=True)
+        if total
+    ]
     return f"<h2>{escape(title)}</h2>" + "".join(parts) + _table(title, ["day", *names], rows)
 
 
@@ -92,17 +106,27 @@ def bar_chart(title: str, values: Sequence[tuple[str, int]]) -> str:
     label_w = 170
     plot_w = WIDTH - label_w - 60
     parts = [
-        (f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{_slug(title)}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title id="{_slug(title)}">{escape(title)}</title>')
+        (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{_slug(title)}" '
+            f'xmlns="http://www.w3.org/2000/svg"><title id="{_slug(title)}">{escape(title)}</title>'
+        )
     ]
     for i, (label, value) in enumerate(values):
         y = TOP + i * row_h
         w = plot_w * value / top
         colour = "#059669" if label == "VALID" else PALETTE[(i + 1) % len(PALETTE)]
-        parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" fill="#24292f">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"><title>{escape(label)}: {value}</title></rect>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="12" fill="#24292f">{value}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" fill="#24292f">{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="12" fill="#24292f">{value}</text>'
+        )
     if not values:
-        parts.append(f'<text x="{WIDTH / 2}" y="{TOP + 16}" text-anchor="middle" font-size="14" fill="#57606a">no key checked yet</text>')
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="{TOP + 16}" text-anchor="middle" font-size="14" fill="#57606a">no key checked yet</text>'
+        )
     parts.append("</svg>")
     return f"<h2>{escape(title)}</h2>" + "".join(parts) + _table(title, ["verdict", "count"], list(values))

@@ -37,7 +37,9 @@ _R = TypeVar("_R")
 class ConsoleError(Exception):
     """A call that failed, with the status name, the reason code and a message for the page."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "", retry_after: float | None = None) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, message: str, reason: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.reason, self.retry_after = code, message, reason, retry_after
 
@@ -103,7 +105,9 @@ class ConsoleClient:
 
     async def _call(self, method: Callable[..., Awaitable[_R]], request: Message, token: str) -> _R:
         try:
-            return await method(request, metadata=(("authorization", f"Bearer {token}"),), timeout=CALL_TIMEOUT)
+            return await method(
+                request, metadata=(("authorization", f"Bearer {token}"),), timeout=CALL_TIMEOUT
+            )
         except grpc.aio.AioRpcError as error:
             raise _describe(error, self.address) from None
 
@@ -126,14 +130,18 @@ class ConsoleClient:
     async def consent(self, token: str, email: str, subscribed: bool, source: str) -> support_pb2.Profile:
         stub = support_pb2_grpc.SupportServiceStub(self.channel)
         request = support_pb2.SetNewsletterConsentRequest(email=email, subscribed=subscribed, source=source)
-        response: support_pb2.SetNewsletterConsentResponse = await self._call(stub.SetNewsletterConsent, request, token)
+        response: support_pb2.SetNewsletterConsentResponse = await self._call(
+            stub.SetNewsletterConsent, request, token
+        )
         return response.profile
 
     async def erase(self, token: str, email: str) -> support_pb2.EraseProfileResponse:
         stub = support_pb2_grpc.SupportServiceStub(self.channel)
         return await self._call(stub.EraseProfile, support_pb2.EraseProfileRequest(email=email), token)
 
-    async def revoke(self, token: str, order_id: str, product: str, reason: int, note: str) -> list[license_pb2.License]:
+    async def revoke(
+        self, token: str, order_id: str, product: str, reason: int, note: str
+    ) -> list[license_pb2.License]:
         stub = issuance_pb2_grpc.IssuanceServiceStub(self.channel)
         request = issuance_pb2.RevokeLicenseRequest(
             order_id=order_id,
@@ -144,7 +152,9 @@ class ConsoleClient:
         response = await self._call(stub.RevokeLicense, request, token)
         return list(response.licenses)
 
-    async def audit(self, token: str, request: admin_pb2.ListAuditEntriesRequest) -> list[admin_pb2.AuditEntry]:
+    async def audit(
+        self, token: str, request: admin_pb2.ListAuditEntriesRequest
+    ) -> list[admin_pb2.AuditEntry]:
         stub = admin_pb2_grpc.AdminServiceStub(self.channel)
         response = await self._call(stub.ListAuditEntries, request, token)
         return list(response.entries)
@@ -152,5 +162,3 @@ class ConsoleClient:
     async def trends(self, token: str, days: int) -> admin_pb2.GetTrendsResponse:
         stub = admin_pb2_grpc.AdminServiceStub(self.channel)
         return await self._call(stub.GetTrends, admin_pb2.GetTrendsRequest(days=days), token)
-
-

@@ -14,7 +14,15 @@ from .._proto.licensing.v1 import admin_pb2, license_pb2, support_pb2
 from ..display import license_status_text
 from .charts import bar_chart, stacked_daily_chart
 
-__all__ = ["audit_page", "error_page", "layout", "purchaser_page", "search_page", "sign_in_page", "trends_page"]
+__all__ = [
+    "audit_page",
+    "error_page",
+    "layout",
+    "purchaser_page",
+    "search_page",
+    "sign_in_page",
+    "trends_page",
+]
 
 REVOCATION_REASONS = ("refund", "chargeback", "canceled", "fraud", "other")
 
@@ -48,8 +56,14 @@ def notices_html(notices: Iterable[tuple[str, str]]) -> str:
 
 
 def layout(
-    title: str, body: str, *, csrf: str = "", name: str = "", role: str = "",
-    notices: Iterable[tuple[str, str]] = (), current: str = "",
+    title: str,
+    body: str,
+    *,
+    csrf: str = "",
+    name: str = "",
+    role: str = "",
+    notices: Iterable[tuple[str, str]] = (),
+    current: str = "",
 ) -> str:
     nav = ""
     if name:
@@ -84,7 +98,7 @@ def sign_in_page(csrf: str) -> str:
     return (
         '<form method="post" action="/sign-in" class="card">'
         f"{csrf_field(csrf)}"
-        '<p>Sign in with your own support or admin token (the operator makes one per person with '
+        "<p>Sign in with your own support or admin token (the operator makes one per person with "
         "<code>licensing tokens create NAME --role support</code>).</p>"
         '<label for="token">API token</label>'
         '<input id="token" name="token" type="password" autocomplete="off" required spellcheck="false">'
@@ -93,9 +107,15 @@ def sign_in_page(csrf: str) -> str:
 
 
 def search_page(csrf: str, value: str = "", by: str = "auto") -> str:
-    options = [("auto", "Work it out"), ("email", "Email address"), ("order_id", "Order reference"), ("license_key", "License key")]
+    options = [
+        ("auto", "Work it out"),
+        ("email", "Email address"),
+        ("order_id", "Order reference"),
+        ("license_key", "License key"),
+    ]
     choices = "".join(
-        f'<option value="{key}"{" selected" if key == by else ""}>{esc(label)}</option>' for key, label in options
+        f'<option value="{key}"{" selected" if key == by else ""}>{esc(label)}</option>'
+        for key, label in options
     )
     return (
         '<form method="post" action="/search" class="card" role="search">'
@@ -138,18 +158,20 @@ def _licenses(csrf: str, handle: str, order: support_pb2.OrderRecord, admin: boo
         )
         action = ""
         if admin:
-            action = _revoke_form(csrf, handle, order.order_id, lic) if lic.status != license_pb2.LICENSE_STATUS_REVOKED else "revoked"
+            action = (
+                _revoke_form(csrf, handle, order.order_id, lic)
+                if lic.status != license_pb2.LICENSE_STATUS_REVOKED
+                else "revoked"
+            )
         rows.append(
             "<tr>"
             f"<td>{esc(lic.product)}</td><td><code>{ident}</code></td><td>{esc(license_status_text(lic))}</td>"
             f"<td>{esc(_date(lic, 'issue_time'))}</td>"
             f"<td>{esc(_date(terms, 'expire_time') or 'perpetual')}</td>"
             f"<td>{esc(_date(terms, 'updates_until_time') or 'no end')}</td>"
-            f"<td>{terms.seats}</td><td>{key_cell}</td>"
-            + (f"<td>{action}</td>" if admin else "")
-            + "</tr>"
+            f"<td>{terms.seats}</td><td>{key_cell}</td>" + (f"<td>{action}</td>" if admin else "") + "</tr>"
         )
-    head = "<th scope=\"col\">Revoke</th>" if admin else ""
+    head = '<th scope="col">Revoke</th>' if admin else ""
     return (
         '<table><thead><tr><th scope="col">Product</th><th scope="col">Serial</th><th scope="col">Status</th>'
         '<th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">Updates until</th>'
@@ -184,7 +206,7 @@ def _actions(csrf: str, handle: str, profile: support_pb2.Profile) -> str:
         "<h3>Export</h3><p>Everything held about this purchaser, as a JSON file.</p>"
         '<button type="submit">Download the export</button></form>'
         f'<form method="post" action="{base}/consent" class="card">{csrf_field(csrf)}'
-        '<fieldset><legend>Newsletter consent</legend>'
+        "<fieldset><legend>Newsletter consent</legend>"
         f'<input type="radio" id="nl-on" name="newsletter" value="on"{" checked" if subscribed else ""}>'
         '<label for="nl-on" class="inline">Subscribed</label>'
         f'<input type="radio" id="nl-off" name="newsletter" value="off"{"" if subscribed else " checked"}>'
@@ -208,14 +230,14 @@ def purchaser_page(csrf: str, handle: str, response: support_pb2.FindLicensesRes
             f'<section class="order" aria-label="Order {esc(order.order_id)}">'
             f"<h3>Order <code>{esc(order.order_id)}</code></h3>"
             f'<p class="help">{esc(order.provider)}, {esc(_date(order, "order_time"))}'
-            f'{" (test order)" if order.test_order else ""}</p>'
+            f"{' (test order)' if order.test_order else ''}</p>"
             f"{_licenses(csrf, handle, order, admin)}</section>"
             for order in record.orders
         )
         parts.append(
             f'<section aria-labelledby="p-{esc(record.profile.profile_id)}" class="purchaser">'
             f'<h2 id="p-{esc(record.profile.profile_id)}">Profile</h2>{_profile(record.profile)}'
-            f'<h2>Orders and licenses</h2>{orders or "<p>No orders.</p>"}'
+            f"<h2>Orders and licenses</h2>{orders or '<p>No orders.</p>'}"
             f"{_actions(csrf, handle, record.profile)}</section>"
         )
     parts.append('<p role="status" class="copied" id="copy-status" aria-live="polite"></p>')
@@ -257,8 +279,14 @@ def trends_page(trends: admin_pb2.GetTrendsResponse) -> str:
             out[name][day] = out[name].get(day, 0) + row.count
         return out
 
-    issued = stacked_daily_chart("Licenses issued per day, by product", days, series(trends.issued, "product"))
-    revoked = stacked_daily_chart("Licenses revoked per day, by reason (refunds, chargebacks…)", days, series(trends.revoked, "category"))
+    issued = stacked_daily_chart(
+        "Licenses issued per day, by product", days, series(trends.issued, "product")
+    )
+    revoked = stacked_daily_chart(
+        "Licenses revoked per day, by reason (refunds, chargebacks…)",
+        days,
+        series(trends.revoked, "category"),
+    )
     verdicts = bar_chart(
         "Online validation verdicts since the server started, by reason",
         [(v.reason, v.count) for v in trends.verdicts],
@@ -272,4 +300,6 @@ def trends_page(trends: admin_pb2.GetTrendsResponse) -> str:
 
 
 def error_page(message: str) -> str:
-    return f'<p class="notice notice-error" role="alert">{esc(message)}</p><p><a href="/">Back to search</a></p>'
+    return (
+        f'<p class="notice notice-error" role="alert">{esc(message)}</p><p><a href="/">Back to search</a></p>'
+    )

@@ -68,7 +68,12 @@ class Session:
 
 class SessionStore:
     def __init__(
-        self, idle: float, lifetime: float, *, clock: Callable[[], float] = time.monotonic, max_sessions: int = 10_000
+        self,
+        idle: float,
+        lifetime: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_sessions: int = 10_000,
     ) -> None:
         self.idle, self.lifetime, self.clock, self.max_sessions = idle, lifetime, clock, max_sessions
         self._sessions: dict[str, Session] = {}

@@ -46,7 +46,9 @@ class CompiledQuery:
     def __init__(self, build: Callable[..., peewee.Query], arity: int) -> None:
         self.build = build
         self.arity = arity
-        self._compiled: dict[tuple[type, str], tuple[str, list[Any], list[tuple[str, Callable[[Any], Any]]]]] = {}
+        self._compiled: dict[
+            tuple[type, str], tuple[str, list[Any], list[tuple[str, Callable[[Any], Any]]]]
+        ] = {}
         self._lock = threading.Lock()
 
     def _compile(self, db: peewee.Database) -> tuple[str, list[Any], list[tuple[str, Callable[[Any], Any]]]]:
@@ -67,7 +69,10 @@ class CompiledQuery:
     def rows(self, db: peewee.Database, *args: Any) -> list[dict[str, Any]]:
         sql, params, columns = self._compile(db)
         cursor = db.execute_sql(sql, [args[p.index] if isinstance(p, _Slot) else p for p in params])
-        return [{name: convert(value) for (name, convert), value in zip(columns, row, strict=True)} for row in cursor.fetchall()]
+        return [
+            {name: convert(value) for (name, convert), value in zip(columns, row, strict=True)}
+            for row in cursor.fetchall()
+        ]
 
     def first(self, db: peewee.Database, *args: Any) -> dict[str, Any] | None:
         found = self.rows(db, *args)
@@ -84,12 +89,18 @@ def select_in(
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join([db.param] * len(values))
     cursor = db.execute_sql(
-        f'SELECT {names} FROM "{table}" WHERE "{key.column_name}" IN ({marks})', [key.db_value(v) for v in values]
+        f'SELECT {names} FROM "{table}" WHERE "{key.column_name}" IN ({marks})',
+        [key.db_value(v) for v in values],
     )
-    return [tuple(f.python_value(value) for f, value in zip(fields, row, strict=True)) for row in cursor.fetchall()]
+    return [
+        tuple(f.python_value(value) for f, value in zip(fields, row, strict=True))
+        for row in cursor.fetchall()
+    ]
 
 
-def insert_ignoring_conflicts(db: peewee.Database, model: type[peewee.Model], rows: Sequence[dict[str, Any]]) -> None:
+def insert_ignoring_conflicts(
+    db: peewee.Database, model: type[peewee.Model], rows: Sequence[dict[str, Any]]
+) -> None:
     """INSERT many rows in one statement; a row that violates a unique key is skipped.
 
     `ON CONFLICT DO NOTHING` is the same in SQLite (3.24+) and PostgreSQL. Values go through

@@ -21,7 +21,16 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 from ..errors import ConfigurationError
 from .files import private_sqlite_file
 
-__all__ = ["CONNECTION_ERRORS", "SQLITE_PRAGMAS", "CheckpointBusy", "is_pooled", "open_database", "purge_deleted_rows", "redact_url", "release_connection"]
+__all__ = [
+    "CONNECTION_ERRORS",
+    "SQLITE_PRAGMAS",
+    "CheckpointBusy",
+    "is_pooled",
+    "open_database",
+    "purge_deleted_rows",
+    "redact_url",
+    "release_connection",
+]
 
 # Peewee logs every statement with its parameters at DEBUG, license keys included. Logs are for
 # trends and never tied to a person, so its statement log stays off even when we debug.
@@ -101,7 +110,9 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
             db.close()
     except (peewee.DatabaseError, peewee.InterfaceError, OSError) as exc:
         # A connection that is already gone may fail to close; it is dropped all the same.
-        logging.getLogger("licensing.storage").debug("closing a broken connection failed: %s", type(exc).__name__)
+        logging.getLogger("licensing.storage").debug(
+            "closing a broken connection failed: %s", type(exc).__name__
+        )
 
 
 def purge_deleted_rows(
@@ -137,7 +148,9 @@ def purge_deleted_rows(
             if busy == 0 and log_frames in (0, -1) and checkpointed in (0, -1):
                 return
             log.info("checkpoint busy (attempt %d of %d)", attempt + 1, attempts)
-        raise CheckpointBusy("the write-ahead log could not be emptied: another connection holds a read transaction")
+        raise CheckpointBusy(
+            "the write-ahead log could not be emptied: another connection holds a read transaction"
+        )
     if isinstance(db, peewee.PostgresqlDatabase):
         if not rewrite:
             for table in tables:
@@ -159,8 +172,12 @@ def purge_deleted_rows(
                 db.execute_sql("RESET lock_timeout")
             if kept == 0 and not _older_snapshots(db):
                 return
-            log.info("vacuum full kept %d dead row version(s) (attempt %d of %d)", kept, attempt + 1, attempts)
-        raise CheckpointBusy("the deleted rows could not be rewritten away: another transaction still sees them")
+            log.info(
+                "vacuum full kept %d dead row version(s) (attempt %d of %d)", kept, attempt + 1, attempts
+            )
+        raise CheckpointBusy(
+            "the deleted rows could not be rewritten away: another transaction still sees them"
+        )
 
 
 _KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")

@@ -173,7 +173,9 @@ class GroupCommitter(Generic[W]):
             except BaseException:  # the writer must never die: fail this group, serve the next
                 log.exception("group commit failed unexpectedly")
                 self._reset(group)
-                self._fail(group, Unavailable("the write could not be completed; retry", reason="WRITE_FAILED"))
+                self._fail(
+                    group, Unavailable("the write could not be completed; retry", reason="WRITE_FAILED")
+                )
             self._wake(group)
             if stop_after:
                 return
@@ -220,7 +222,9 @@ class GroupCommitter(Generic[W]):
             log.warning("group of %d writes failed (%s); retrying each alone", len(group), type(exc).__name__)
             self._reset(group)
             if len(group) == 1:
-                self._fail(group, Unavailable("the database refused the write; retry", reason="WRITE_CONFLICT"))
+                self._fail(
+                    group, Unavailable("the database refused the write; retry", reason="WRITE_CONFLICT")
+                )
                 return
             for write in group:
                 self._commit_group([write], retry=retry)

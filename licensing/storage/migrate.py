@@ -38,7 +38,9 @@ def _discover() -> list[Migration]:
     for info in pkgutil.iter_modules(migrations.__path__):
         if info.name.startswith("m") and info.name[1:5].isdigit():
             module = importlib.import_module(f"{migrations.__name__}.{info.name}")
-            found.append(Migration(int(info.name[1:5]), info.name[6:], module.up, getattr(module, "after", None)))
+            found.append(
+                Migration(int(info.name[1:5]), info.name[6:], module.up, getattr(module, "after", None))
+            )
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError("migrations must be numbered 1, 2, 3, … without gaps")

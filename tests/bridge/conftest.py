@@ -57,20 +57,26 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
 
     classic_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (root / "paddle_classic.pem").write_bytes(
-        classic_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        classic_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     config_file = root / "bridge.toml"
     config_file.write_text(CONFIG.format(server_port=server.port, paddle_port=paddle_api.server_address[1]))
     log_file = root / "bridge.log"
     env = {**os.environ, **SECRETS, "LICENSING_ISSUER_TOKEN": issuer_token}
     bridge = ServerChild(
-        [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config_file)], env, log_file
+        [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config_file)],
+        env,
+        log_file,
     )
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     try:
         keyring_file = root / "keyring.json"
         response = validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(
-            validation_pb2.ListSigningKeysRequest(), metadata=(("authorization", f"Bearer {issuer_token}"),), timeout=20
+            validation_pb2.ListSigningKeysRequest(),
+            metadata=(("authorization", f"Bearer {issuer_token}"),),
+            timeout=20,
         )
         keyring_file.write_bytes(response.keyring_document)
         yield Bridge(
@@ -92,5 +98,3 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
         server_code = server.stop()
         assert bridge_code == 0, log_file.read_text()[-2000:]
         assert server_code == 0
-
-

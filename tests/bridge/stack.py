@@ -102,7 +102,9 @@ class Bridge:
     classic_key: rsa.RSAPrivateKey
     customers: dict[str, str] = field(default_factory=dict)  # Paddle customer ID → email
 
-    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST") -> Answer:
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST"
+    ) -> Answer:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", data=body if method == "POST" else None, method=method
         )
@@ -145,9 +147,23 @@ class Bridge:
 
     def check_key(self, key: str, email: str, product: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "licensing_client", "--key", key, "--email", email,
-             "--product", product, "--keyring", str(self.keyring_file)],
-            check=False, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "licensing_client",
+                "--key",
+                key,
+                "--email",
+                email,
+                "--product",
+                product,
+                "--keyring",
+                str(self.keyring_file),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     def log_text(self) -> str:

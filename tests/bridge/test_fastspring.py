@@ -44,7 +44,9 @@ def hook(events: list[dict[str, Any]], secret: bytes = HOOK_SECRET) -> tuple[byt
     return body, {"Content-Type": "application/json", "X-FS-Signature": signature}
 
 
-def order_completed(event_id: str, reference: str, email: str, items: list[tuple[str, int]], live: bool = True) -> dict[str, Any]:
+def order_completed(
+    event_id: str, reference: str, email: str, items: list[tuple[str, int]], live: bool = True
+) -> dict[str, Any]:
     return {
         "id": event_id,
         "live": live,
@@ -59,7 +61,9 @@ def order_completed(event_id: str, reference: str, email: str, items: list[tuple
             "currency": "USD",
             "customer": {"first": "Ada", "last": "Lovelace", "email": email, "company": None, "phone": None},
             "payment": {"type": "test", "cardEnding": "4242"},
-            "items": [{"product": product, "quantity": quantity, "display": product} for product, quantity in items],
+            "items": [
+                {"product": product, "quantity": quantity, "display": product} for product, quantity in items
+            ],
         },
     }
 
@@ -73,7 +77,9 @@ def test_license_request_answers_the_key_text_and_a_retry_gets_the_same_key(brid
     assert bridge.check_key(keys[0], email, "photo-pro").returncode == 0
     again = bridge.post("/fastspring/license", license_request(reference, email, "photo-pro-1y", 1).encode())
     assert again.text == answer.text
-    by_get = bridge.post("/fastspring/license?" + license_request(reference, email, "photo-pro-1y", 1), b"", method="GET")
+    by_get = bridge.post(
+        "/fastspring/license?" + license_request(reference, email, "photo-pro-1y", 1), b"", method="GET"
+    )
     assert by_get.status == 200 and by_get.text == answer.text
     assert len(bridge.licenses_of_order(f"fs:{reference}")) == 1
     assert_no_secrets_in(bridge.log_text(), email, keys[0])
@@ -81,7 +87,9 @@ def test_license_request_answers_the_key_text_and_a_retry_gets_the_same_key(brid
 
 def test_quantity_based_products_answer_one_key_per_line_and_test_orders_are_marked(bridge: Bridge) -> None:
     reference, email = unique("FUR-"), email_for("fsunits")
-    answer = bridge.post("/fastspring/license", license_request(reference, email, "video-max-pack", 3, test=True).encode())
+    answer = bridge.post(
+        "/fastspring/license", license_request(reference, email, "video-max-pack", 3, test=True).encode()
+    )
     keys = answer.text.splitlines()
     assert answer.status == 200 and len(set(keys)) == 3
     for unit, key in enumerate(keys, start=1):
@@ -100,20 +108,31 @@ def test_license_request_with_a_bad_hash_is_refused_and_writes_nothing(bridge: B
 
 def test_webhook_issues_on_order_completed_and_revokes_on_return_in_the_same_post(bridge: Bridge) -> None:
     reference, email = unique("FUR-"), email_for("fshook")
-    completed = order_completed(unique("ev-"), reference, email, [("photo-pro-1y", 1), ("t-shirt", 1)], live=False)
+    completed = order_completed(
+        unique("ev-"), reference, email, [("photo-pro-1y", 1), ("t-shirt", 1)], live=False
+    )
     body, headers = hook([completed])
     assert bridge.post("/fastspring/webhook", body, headers).status == 200
     stored = bridge.license(f"fs:{reference}", "photo-pro")
     assert stored is not None and stored.test_order
     assert bridge.check_key(stored.license_key, email, "photo-pro").returncode == 0
     # The license request after the webhook (or a webhook retry) finds the same key.
-    assert bridge.post("/fastspring/license", license_request(reference, email, "photo-pro-1y", 1, test=True).encode()).text.strip() == stored.license_key
+    assert (
+        bridge.post(
+            "/fastspring/license", license_request(reference, email, "photo-pro-1y", 1, test=True).encode()
+        ).text.strip()
+        == stored.license_key
+    )
 
     returned = {
         "id": unique("ev-"),
         "type": "return.created",
         "live": False,
-        "data": {"return": "R1", "reference": reference + "R", "original": {"id": "x", "order": "x", "reference": reference}},
+        "data": {
+            "return": "R1",
+            "reference": reference + "R",
+            "original": {"id": "x", "order": "x", "reference": reference},
+        },
     }
     body, headers = hook([completed, returned])
     assert bridge.post("/fastspring/webhook", body, headers).status == 200
@@ -124,13 +143,19 @@ def test_webhook_issues_on_order_completed_and_revokes_on_return_in_the_same_pos
 
 def test_webhook_chargeback_and_cancellation_revoke_with_their_reasons(bridge: Bridge) -> None:
     for event_type, data_of, reason in (
-        ("chargeback.created", lambda ref: {"order": {"id": "x", "reference": ref}}, license_pb2.REVOCATION_REASON_CHARGEBACK),
+        (
+            "chargeback.created",
+            lambda ref: {"order": {"id": "x", "reference": ref}},
+            license_pb2.REVOCATION_REASON_CHARGEBACK,
+        ),
         ("order.canceled", lambda ref: {"id": "x", "reference": ref}, license_pb2.REVOCATION_REASON_CANCELED),
     ):
         reference, email = unique("FUR-"), email_for("fscb")
         body, headers = hook([order_completed(unique("ev-"), reference, email, [("video-max-pack", 2)])])
         assert bridge.post("/fastspring/webhook", body, headers).status == 200
-        body, headers = hook([{"id": unique("ev-"), "type": event_type, "live": True, "data": data_of(reference)}])
+        body, headers = hook(
+            [{"id": unique("ev-"), "type": event_type, "live": True, "data": data_of(reference)}]
+        )
         assert bridge.post("/fastspring/webhook", body, headers).status == 200
         for unit in (1, 2):
             stored = bridge.license(f"fs:{reference}:{unit}", "video-max")
@@ -152,9 +177,13 @@ def test_webhook_lists_only_the_processed_events_when_one_fails(bridge: Bridge) 
 
 def test_webhook_with_a_bad_signature_is_refused_and_writes_nothing(bridge: Bridge) -> None:
     reference = unique("FUR-")
-    body, headers = hook([order_completed(unique("ev-"), reference, email_for("fsforged"), [("photo-pro-1y", 1)])], b"guess")
+    body, headers = hook(
+        [order_completed(unique("ev-"), reference, email_for("fsforged"), [("photo-pro-1y", 1)])], b"guess"
+    )
     assert bridge.post("/fastspring/webhook", body, headers).status == 403
-    body, headers = hook([order_completed(unique("ev-"), reference, email_for("fsforged"), [("photo-pro-1y", 1)])])
+    body, headers = hook(
+        [order_completed(unique("ev-"), reference, email_for("fsforged"), [("photo-pro-1y", 1)])]
+    )
     del headers["X-FS-Signature"]
     assert bridge.post("/fastspring/webhook", body, headers).status == 401
     assert bridge.license(f"fs:{reference}", "photo-pro") is None

@@ -42,7 +42,8 @@ def notification(event_type: str, data: dict[str, Any]) -> bytes:
 def headers(body: bytes, *secrets: bytes, ts: int | None = None) -> dict[str, str]:
     stamp = str(int(time.time()) if ts is None else ts)
     h1 = ";".join(
-        "h1=" + hmac.new(secret, stamp.encode() + b":" + body, hashlib.sha256).hexdigest() for secret in secrets
+        "h1=" + hmac.new(secret, stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+        for secret in secrets
     )
     return {"Content-Type": "application/json", "Paddle-Signature": f"ts={stamp};{h1}"}
 
@@ -74,7 +75,9 @@ def new_customer(bridge: Bridge, name: str) -> tuple[str, str]:
 def test_transaction_completed_issues_a_key_the_client_accepts_once(bridge: Bridge) -> None:
     customer, email = new_customer(bridge, "paddle")
     txn = unique("txn_01")
-    body = notification("transaction.completed", transaction(txn, customer, [("pri_01photoyearly", "pro_01photo", 1)]))
+    body = notification(
+        "transaction.completed", transaction(txn, customer, [("pri_01photoyearly", "pro_01photo", 1)])
+    )
     answer = bridge.post("/paddle/webhook", body, headers(body, NEW_SECRET))
     assert answer.status == 200, answer.text
     stored = bridge.license(f"paddle:{txn}", "photo-pro")
@@ -90,9 +93,14 @@ def test_transaction_completed_issues_a_key_the_client_accepts_once(bridge: Brid
 def test_several_h1_during_rotation_verify_and_bad_or_stale_signatures_write_nothing(bridge: Bridge) -> None:
     customer, _ = new_customer(bridge, "rotation")
     txn = unique("txn_01")
-    body = notification("transaction.completed", transaction(txn, customer, [("pri_01photoyearly", "pro_01photo", 1)]))
+    body = notification(
+        "transaction.completed", transaction(txn, customer, [("pri_01photoyearly", "pro_01photo", 1)])
+    )
     assert bridge.post("/paddle/webhook", body, headers(body, b"pdl_ntf_guess")).status == 403
-    assert bridge.post("/paddle/webhook", body, headers(body, OLD_SECRET, ts=int(time.time()) - 3600)).status == 403
+    assert (
+        bridge.post("/paddle/webhook", body, headers(body, OLD_SECRET, ts=int(time.time()) - 3600)).status
+        == 403
+    )
     tampered = body.replace(b'"quantity": 1', b'"quantity": 5')
     assert bridge.post("/paddle/webhook", tampered, headers(body, OLD_SECRET)).status == 403
     assert bridge.post("/paddle/webhook", body, {"Content-Type": "application/json"}).status == 401
@@ -102,10 +110,15 @@ def test_several_h1_during_rotation_verify_and_bad_or_stale_signatures_write_not
 
 
 def test_refund_and_chargeback_adjustments_revoke(bridge: Bridge) -> None:
-    for action, reason in (("refund", license_pb2.REVOCATION_REASON_REFUND), ("chargeback", license_pb2.REVOCATION_REASON_CHARGEBACK)):
+    for action, reason in (
+        ("refund", license_pb2.REVOCATION_REASON_REFUND),
+        ("chargeback", license_pb2.REVOCATION_REASON_CHARGEBACK),
+    ):
         customer, _ = new_customer(bridge, action)
         txn = unique("txn_01")
-        body = notification("transaction.completed", transaction(txn, customer, [("12345", "pro_02video", 2)]))
+        body = notification(
+            "transaction.completed", transaction(txn, customer, [("12345", "pro_02video", 2)])
+        )
         assert bridge.post("/paddle/webhook", body, headers(body, NEW_SECRET)).status == 200
         stored = bridge.license(f"paddle:{txn}", "video-max")
         assert stored is not None and stored.terms.seats == 4
@@ -128,10 +141,15 @@ def test_refund_and_chargeback_adjustments_revoke(bridge: Bridge) -> None:
 def test_a_rejected_refund_and_other_events_change_nothing(bridge: Bridge) -> None:
     customer, _ = new_customer(bridge, "rejected")
     txn = unique("txn_01")
-    body = notification("transaction.completed", transaction(txn, customer, [("pri_01photoyearly", "pro_01photo", 1)]))
+    body = notification(
+        "transaction.completed", transaction(txn, customer, [("pri_01photoyearly", "pro_01photo", 1)])
+    )
     assert bridge.post("/paddle/webhook", body, headers(body, NEW_SECRET)).status == 200
     for event_type, data in (
-        ("adjustment.created", {"id": "adj_1", "action": "refund", "transaction_id": txn, "status": "rejected"}),
+        (
+            "adjustment.created",
+            {"id": "adj_1", "action": "refund", "transaction_id": txn, "status": "rejected"},
+        ),
         ("subscription.updated", {"id": "sub_1"}),
     ):
         body = notification(event_type, data)
@@ -188,14 +206,27 @@ def test_classic_with_a_bad_signature_writes_nothing_and_a_refund_alert_revokes(
 
     order_id, email = unique("1"), email_for("classicbad")
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    assert bridge.post("/paddle/classic", classic_body(bridge, classic_fields(order_id, email), sign_with=stranger)).status == 403
+    assert (
+        bridge.post(
+            "/paddle/classic", classic_body(bridge, classic_fields(order_id, email), sign_with=stranger)
+        ).status
+        == 403
+    )
     tampered = classic_body(bridge, classic_fields(order_id, email)).replace(b"p_quantity=1", b"p_quantity=2")
     assert bridge.post("/paddle/classic", tampered).status == 403
     assert bridge.license(f"paddle-classic:{order_id}", "video-max") is None
 
     assert bridge.post("/paddle/classic", classic_body(bridge, classic_fields(order_id, email))).status == 200
-    alert = {"alert_name": "payment_refunded", "alert_id": "99", "order_id": order_id, "refund_type": "full",
-             "email": email, "amount": "49.00", "currency": "USD", "event_time": "2026-01-02 10:00:00"}
+    alert = {
+        "alert_name": "payment_refunded",
+        "alert_id": "99",
+        "order_id": order_id,
+        "refund_type": "full",
+        "email": email,
+        "amount": "49.00",
+        "currency": "USD",
+        "event_time": "2026-01-02 10:00:00",
+    }
     assert bridge.post("/paddle/classic", classic_body(bridge, alert)).status == 200
     stored = bridge.license(f"paddle-classic:{order_id}", "video-max")
     assert stored is not None and stored.revocation_reason == license_pb2.REVOCATION_REASON_REFUND

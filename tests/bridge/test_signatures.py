@@ -51,21 +51,27 @@ def test_ipn_receipt_source_and_md5_match_the_documentation_example() -> None:
 
 
 def test_ipn_read_receipt_is_the_documented_epayment_line() -> None:
-    fields = fields_of([("IPN_PID[]", "1"), ("IPN_PNAME[]", "Software program"), ("IPN_DATE", "20050303123434")])
+    fields = fields_of(
+        [("IPN_PID[]", "1"), ("IPN_PNAME[]", "Software program"), ("IPN_DATE", "20050303123434")]
+    )
     receipt = twocheckout.ipn_receipt(fields, twocheckout.Verified("md5", DOC_SECRET), "20050303123434")
     assert receipt == f"<EPAYMENT>20050303123434|{IPN_MD5}</EPAYMENT>"
 
 
 @pytest.mark.parametrize(("algo", "digest"), [("sha256", hashlib.sha256), ("sha3-256", hashlib.sha3_256)])
 def test_ipn_read_receipt_with_sha2_and_sha3_is_the_sig_element(algo: str, digest: Callable[[], Any]) -> None:
-    fields = fields_of([("IPN_PID[]", "1"), ("IPN_PNAME[]", "Software program"), ("IPN_DATE", "20050303123434")])
+    fields = fields_of(
+        [("IPN_PID[]", "1"), ("IPN_PNAME[]", "Software program"), ("IPN_DATE", "20050303123434")]
+    )
     receipt = twocheckout.ipn_receipt(fields, twocheckout.Verified(algo, DOC_SECRET), "20050303123434")
     expected = hmac.new(DOC_SECRET, IPN_SOURCE, digest).hexdigest()
     assert receipt == f'<sig algo="{algo}" date="20050303123434">{expected}</sig>'
 
 
 def test_lcn_receipt_source_and_md5_match_the_documentation_example() -> None:
-    fields = fields_of([("LICENSE_CODE", "3C343D0FAF"), ("EXPIRATION_DATE", "2005-03-03"), ("STATUS", "ACTIVE")])
+    fields = fields_of(
+        [("LICENSE_CODE", "3C343D0FAF"), ("EXPIRATION_DATE", "2005-03-03"), ("STATUS", "ACTIVE")]
+    )
     values = [b"3C343D0FAF", b"2005-03-03", b"20081117145935"]
     assert twocheckout.hash_source(values) == LCN_SOURCE
     assert twocheckout.sign("md5", DOC_SECRET, values) == LCN_MD5
@@ -92,12 +98,16 @@ IPN_PAIRS = [
 ]
 
 
-def signed_ipn(pairs: list[tuple[str, str]], field: str, algo: str, secret: bytes = DOC_SECRET) -> twocheckout.Fields:
+def signed_ipn(
+    pairs: list[tuple[str, str]], field: str, algo: str, secret: bytes = DOC_SECRET
+) -> twocheckout.Fields:
     values = [value.encode() for _, value in pairs]
     return fields_of([*pairs, (field, twocheckout.sign(algo, secret, values))])
 
 
-@pytest.mark.parametrize(("field", "algo"), [("SIGNATURE_SHA2_256", "sha256"), ("SIGNATURE_SHA3_256", "sha3-256")])
+@pytest.mark.parametrize(
+    ("field", "algo"), [("SIGNATURE_SHA2_256", "sha256"), ("SIGNATURE_SHA3_256", "sha3-256")]
+)
 def test_ipn_signature_over_every_value_with_array_elements_and_empty_ones(field: str, algo: str) -> None:
     fields = signed_ipn(IPN_PAIRS, field, algo)
     assert twocheckout.verify(fields, [DOC_SECRET], allow_md5=False) == twocheckout.Verified(algo, DOC_SECRET)
@@ -124,7 +134,9 @@ def test_ipn_with_a_dropped_empty_array_element_is_refused() -> None:
 
 def test_ipn_signed_with_a_wrong_secret_is_refused() -> None:
     with pytest.raises(SignatureInvalid):
-        twocheckout.verify(signed_ipn(IPN_PAIRS, "SIGNATURE_SHA3_256", "sha3-256", b"wrong"), [DOC_SECRET], allow_md5=False)
+        twocheckout.verify(
+            signed_ipn(IPN_PAIRS, "SIGNATURE_SHA3_256", "sha3-256", b"wrong"), [DOC_SECRET], allow_md5=False
+        )
 
 
 def test_md5_hash_is_refused_unless_enabled() -> None:
@@ -136,7 +148,9 @@ def test_md5_hash_is_refused_unless_enabled() -> None:
 
 def test_a_valid_md5_beside_a_forged_sha256_does_not_pass() -> None:
     values = [value.encode() for _, value in IPN_PAIRS]
-    fields = fields_of([*IPN_PAIRS, ("HASH", twocheckout.sign("md5", DOC_SECRET, values)), ("SIGNATURE_SHA2_256", "00" * 32)])
+    fields = fields_of(
+        [*IPN_PAIRS, ("HASH", twocheckout.sign("md5", DOC_SECRET, values)), ("SIGNATURE_SHA2_256", "00" * 32)]
+    )
     with pytest.raises(SignatureInvalid):
         twocheckout.verify(fields, [DOC_SECRET], allow_md5=True)
 
@@ -148,7 +162,11 @@ def test_unsigned_ipn_is_refused() -> None:
 
 def test_fields_group_as_php_does_arrays_where_their_first_element_arrived() -> None:
     fields = fields_of([("A[]", "1"), ("B", "x"), ("A[]", "2"), ("C[]", "")])
-    assert [(name, values) for name, values in fields.groups] == [("A", [b"1", b"2"]), ("B", [b"x"]), ("C", [b""])]
+    assert [(name, values) for name, values in fields.groups] == [
+        ("A", [b"1", b"2"]),
+        ("B", [b"x"]),
+        ("C", [b""]),
+    ]
 
 
 # -- FastSpring ---------------------------------------------------------------------------------
@@ -219,7 +237,9 @@ def test_paddle_accepts_any_h1_and_any_configured_secret_during_rotation() -> No
     header = f"ts=1700000000;h1={old};h1={new}"
     paddle.verify_billing(body, header, [b"new-secret"], now=1700000000, tolerance=5)
     paddle.verify_billing(body, header, [b"old-secret"], now=1700000000, tolerance=5)
-    paddle.verify_billing(body, f"ts=1700000000;h1={old}", [b"new-secret", b"old-secret"], now=1700000000, tolerance=5)
+    paddle.verify_billing(
+        body, f"ts=1700000000;h1={old}", [b"new-secret", b"old-secret"], now=1700000000, tolerance=5
+    )
 
 
 def test_php_serialize_matches_php_for_strings_counting_bytes() -> None:

@@ -32,7 +32,9 @@ def signed(pairs: list[tuple[str, str]], algo: str = "sha256", secret: bytes = S
     return urlencode([*pairs, (_ALGO_FIELDS[algo], digest)]).encode()
 
 
-def keygen_pairs(refno: str, email: str, code: str, quantity: int, test: bool = False) -> list[tuple[str, str]]:
+def keygen_pairs(
+    refno: str, email: str, code: str, quantity: int, test: bool = False
+) -> list[tuple[str, str]]:
     return [
         ("REFNO", refno),
         ("REFNOEXT", ""),
@@ -73,7 +75,9 @@ def ipn_pairs(refno: str, email: str, status: str, lines: list[Line], **extra: s
     return pairs + list(extra.items())
 
 
-def test_keygen_answers_one_key_whose_seats_are_the_quantity_and_the_client_accepts_it(bridge: Bridge) -> None:
+def test_keygen_answers_one_key_whose_seats_are_the_quantity_and_the_client_accepts_it(
+    bridge: Bridge,
+) -> None:
     refno, email = unique("7"), email_for("keygen")
     answer = bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 3)))
     assert answer.status == 200, answer.text
@@ -99,14 +103,20 @@ def test_keygen_with_key_per_unit_answers_one_key_per_unit_idempotently(bridge: 
     assert len(set(keys)) == 2
     assert all(bridge.check_key(key, email, "video-max").returncode == 0 for key in keys)
     assert bridge.post("/2checkout/keygen", body).text == answer.text
-    assert [bridge.license(f"2co:{refno}:{n}", "video-max") is not None for n in (1, 2, 3)] == [True, True, False]
+    assert [bridge.license(f"2co:{refno}:{n}", "video-max") is not None for n in (1, 2, 3)] == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_keygen_refuses_unsigned_calls_bad_signatures_and_unmapped_products(bridge: Bridge) -> None:
     refno, email = unique("9"), email_for("refused")
     unsigned = bridge.post("/2checkout/keygen", urlencode(keygen_pairs(refno, email, "PHOTO-1Y", 1)).encode())
     assert unsigned.status == 401
-    forged = bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1), secret=b"guess"))
+    forged = bridge.post(
+        "/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1), secret=b"guess")
+    )
     assert forged.status == 403
     unmapped = bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "OTHER", 1)))
     assert unmapped.status == 400
@@ -116,7 +126,9 @@ def test_keygen_refuses_unsigned_calls_bad_signatures_and_unmapped_products(brid
     assert_no_secrets_in(log, email)
 
 
-def test_ipn_complete_issues_the_same_key_as_the_key_generator_and_answers_the_read_receipt(bridge: Bridge) -> None:
+def test_ipn_complete_issues_the_same_key_as_the_key_generator_and_answers_the_read_receipt(
+    bridge: Bridge,
+) -> None:
     refno, email = unique("6"), email_for("ipn")
     keygen = bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1)))
     key = re.findall(r"<code>([^<]+)</code>", keygen.text)[0]
@@ -126,7 +138,9 @@ def test_ipn_complete_issues_the_same_key_as_the_key_generator_and_answers_the_r
     assert answer.status == 200, answer.text
     match = re.fullmatch(r'<sig algo="sha3-256" date="(\d{14})">([0-9a-f]{64})</sig>', answer.text)
     assert match is not None, answer.text
-    expected = hmac.new(SECRET, source(["1", "Photo Pro", "20240301100005", match[1]]), hashlib.sha3_256).hexdigest()
+    expected = hmac.new(
+        SECRET, source(["1", "Photo Pro", "20240301100005", match[1]]), hashlib.sha3_256
+    ).hexdigest()
     assert match[2] == expected
     stored = bridge.license(f"2co:{refno}", "photo-pro")
     assert stored is not None and stored.license_key == key
@@ -158,9 +172,11 @@ def test_ipn_with_a_bad_signature_or_only_md5_is_refused_and_writes_nothing(brid
 
 def test_ipn_refund_and_open_chargeback_revoke_with_their_reasons(bridge: Bridge) -> None:
     lines: list[Line] = [("1", "Photo Pro", "PHOTO-1Y", 1), ("2", "Video Max", "VIDEO-UNIT", 2)]
-    cases = [("REFUND", {}, license_pb2.REVOCATION_REASON_REFUND),
-             ("COMPLETE", {"CHARGEBACK_RESOLUTION": "OPEN"}, license_pb2.REVOCATION_REASON_CHARGEBACK),
-             ("CANCELED", {}, license_pb2.REVOCATION_REASON_CANCELED)]
+    cases = [
+        ("REFUND", {}, license_pb2.REVOCATION_REASON_REFUND),
+        ("COMPLETE", {"CHARGEBACK_RESOLUTION": "OPEN"}, license_pb2.REVOCATION_REASON_CHARGEBACK),
+        ("CANCELED", {}, license_pb2.REVOCATION_REASON_CANCELED),
+    ]
     for status, extra, reason in cases:
         refno, email = unique("3"), email_for("refund")
         complete = ipn_pairs(refno, email, "COMPLETE", lines)
@@ -168,38 +184,59 @@ def test_ipn_refund_and_open_chargeback_revoke_with_their_reasons(bridge: Bridge
         revoking = ipn_pairs(refno, email, status, lines, **extra)
         answer = bridge.post("/2checkout/ipn", signed(revoking))
         assert answer.status == 200 and answer.text.startswith("<sig"), answer.text
-        licenses = bridge.licenses_of_order(f"2co:{refno}") + bridge.licenses_of_order(f"2co:{refno}:1") + \
-            bridge.licenses_of_order(f"2co:{refno}:2")
+        licenses = (
+            bridge.licenses_of_order(f"2co:{refno}")
+            + bridge.licenses_of_order(f"2co:{refno}:1")
+            + bridge.licenses_of_order(f"2co:{refno}:2")
+        )
         assert len(licenses) == 3
-        assert all(lic.status == license_pb2.LICENSE_STATUS_REVOKED and lic.revocation_reason == reason for lic in licenses)
+        assert all(
+            lic.status == license_pb2.LICENSE_STATUS_REVOKED and lic.revocation_reason == reason
+            for lic in licenses
+        )
 
 
 def test_lcn_disabled_revokes_and_answers_the_read_receipt(bridge: Bridge) -> None:
     refno, email = unique("2"), email_for("lcn")
     assert bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1))).status == 200
-    lcn = [("LICENSE_CODE", "3C343D0FAF"), ("EMAIL", email), ("EXPIRATION_DATE", "2025-03-03 00:00:00"),
-           ("STATUS", "DISABLED"), ("REFNO", refno), ("TEST", "0")]
+    lcn = [
+        ("LICENSE_CODE", "3C343D0FAF"),
+        ("EMAIL", email),
+        ("EXPIRATION_DATE", "2025-03-03 00:00:00"),
+        ("STATUS", "DISABLED"),
+        ("REFNO", refno),
+        ("TEST", "0"),
+    ]
     assert bridge.post("/2checkout/lcn", signed(lcn, secret=b"nope")).status == 403
     stored = bridge.license(f"2co:{refno}", "photo-pro")
     assert stored is not None and stored.status == license_pb2.LICENSE_STATUS_VALID
     answer = bridge.post("/2checkout/lcn", signed(lcn))
     match = re.fullmatch(r'<sig algo="sha256" date="(\d{14})">([0-9a-f]{64})</sig>', answer.text)
     assert match is not None, answer.text
-    expected = hmac.new(SECRET, source(["3C343D0FAF", "2025-03-03 00:00:00", match[1]]), hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        SECRET, source(["3C343D0FAF", "2025-03-03 00:00:00", match[1]]), hashlib.sha256
+    ).hexdigest()
     assert match[2] == expected
     stored = bridge.license(f"2co:{refno}", "photo-pro")
     assert stored is not None and stored.revocation_reason == license_pb2.REVOCATION_REASON_CANCELED
 
 
-def test_an_ipn_dated_earlier_than_the_key_generator_call_still_answers_with_the_first_key(bridge: Bridge) -> None:
+def test_an_ipn_dated_earlier_than_the_key_generator_call_still_answers_with_the_first_key(
+    bridge: Bridge,
+) -> None:
     """The key generator has no sale date (expiry counted from today); the IPN's SALEDATE is
     yesterday, so its expiry differs by a day: the server refuses the new terms and the bridge
     answers with the stored license, whose seats agree."""
     refno, email = unique("1"), email_for("dates")
-    key = re.findall(r"<code>([^<]+)</code>", bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1))).text)[0]
+    key = re.findall(
+        r"<code>([^<]+)</code>",
+        bridge.post("/2checkout/keygen", signed(keygen_pairs(refno, email, "PHOTO-1Y", 1))).text,
+    )[0]
     yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    pairs = [(name, yesterday if name == "SALEDATE" else value)
-             for name, value in ipn_pairs(refno, email, "COMPLETE", [("1", "Photo Pro", "PHOTO-1Y", 1)])]
+    pairs = [
+        (name, yesterday if name == "SALEDATE" else value)
+        for name, value in ipn_pairs(refno, email, "COMPLETE", [("1", "Photo Pro", "PHOTO-1Y", 1)])
+    ]
     assert bridge.post("/2checkout/ipn", signed(pairs)).status == 200
     stored = bridge.license(f"2co:{refno}", "photo-pro")
     assert stored is not None and stored.license_key == key

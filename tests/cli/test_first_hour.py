@@ -48,7 +48,9 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHome]:
 
 
 def issue(dev: DevHome, email: str, order: str) -> str:
-    result = run([sys.executable, str(REPO / "examples" / "order_system.py"), email, order, "demo-app"], dev.env())
+    result = run(
+        [sys.executable, str(REPO / "examples" / "order_system.py"), email, order, "demo-app"], dev.env()
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -156,8 +158,19 @@ def test_licenses_show_list_revoke_then_export(dev: DevHome, tmp_path: Path) -> 
     keyring = licensing("keys", "export-public", "-o", str(tmp_path / "keyring.json"), env=env)
     assert keyring.returncode == 0, keyring.stderr
     check = run(
-        [str(LICENSE_CHECK), "--key", key, "--email", "life@example.com", "--product", "demo-app",
-         "--keyring", str(tmp_path / "keyring.json"), "--revocations", str(tmp_path / "revoked.json")],
+        [
+            str(LICENSE_CHECK),
+            "--key",
+            key,
+            "--email",
+            "life@example.com",
+            "--product",
+            "demo-app",
+            "--keyring",
+            str(tmp_path / "keyring.json"),
+            "--revocations",
+            str(tmp_path / "revoked.json"),
+        ],
         env,
     )
     assert check.returncode == 1 and "not valid: REVOKED" in check.stdout
@@ -188,7 +201,9 @@ def test_licenses_without_a_token_name_the_variables(dev: DevHome) -> None:
 def test_licenses_show_of_a_mistyped_key_is_a_usage_error(dev: DevHome) -> None:
     result = licensing("licenses", "show", "--key", "040G0093-WTF8", env=dev.env())
     assert result.returncode == 2
-    assert one_line(result).startswith("error: --key: the key is incomplete: 131 of its 143 characters are missing")
+    assert one_line(result).startswith(
+        "error: --key: the key is incomplete: 131 of its 143 characters are missing"
+    )
 
 
 def test_import_to_a_remote_address_without_tls_keeps_the_token(dev: DevHome, tmp_path: Path) -> None:
@@ -215,7 +230,17 @@ PREFIXES = {"TWOCHECKOUT": "twocheckout", "FASTSPRING": "fastspring", "PADDLE": 
 
 def start_bridge(config: Path, env: dict[str, str], log: Path) -> subprocess.CompletedProcess[str] | int:
     """`licensing bridge serve`: the port it listened on (then stopped), or the finished process when it refused."""
-    argv = [sys.executable, "-m", "licensing.cli.main", "bridge", "serve", "--config", str(config), "--address", "127.0.0.1:0"]
+    argv = [
+        sys.executable,
+        "-m",
+        "licensing.cli.main",
+        "bridge",
+        "serve",
+        "--config",
+        str(config),
+        "--address",
+        "127.0.0.1:0",
+    ]
     try:
         bridge = ServerChild(argv, env, log)
     except ServerDidNotStart as refused:
@@ -224,17 +249,23 @@ def start_bridge(config: Path, env: dict[str, str], log: Path) -> subprocess.Com
     return bridge.port
 
 
-@pytest.mark.parametrize("providers", [["twocheckout"], ["fastspring"], ["paddle"], ["twocheckout", "fastspring", "paddle"]])
-def test_bridge_init_config_starts_against_the_dev_home(dev: DevHome, tmp_path: Path, providers: list[str]) -> None:
+@pytest.mark.parametrize(
+    "providers", [["twocheckout"], ["fastspring"], ["paddle"], ["twocheckout", "fastspring", "paddle"]]
+)
+def test_bridge_init_config_starts_against_the_dev_home(
+    dev: DevHome, tmp_path: Path, providers: list[str]
+) -> None:
     config = tmp_path / "bridge.toml"
     args = [arg for provider in providers for arg in ("--provider", provider)]
     made = licensing("bridge", "init-config", *args, "-o", str(config), env=dev.env())
     assert made.returncode == 0, made.stderr
-    assert '[' + providers[0] + '.products.demo-app]' in config.read_text()
+    assert "[" + providers[0] + ".products.demo-app]" in config.read_text()
     again = licensing("bridge", "init-config", *args, "-o", str(config), env=dev.env())
     assert again.returncode == 1 and "is never overwritten" in one_line(again)
     # Only the chosen providers' secrets are needed.
-    needed = {name: value for name, value in BRIDGE_SECRETS.items() if PREFIXES[name.split("_")[0]] in providers}
+    needed = {
+        name: value for name, value in BRIDGE_SECRETS.items() if PREFIXES[name.split("_")[0]] in providers
+    }
     started = start_bridge(config, dev.env(**needed), tmp_path / "bridge.log")
     assert isinstance(started, int), started
 
@@ -271,7 +302,9 @@ def test_bridge_with_the_server_down_says_so_in_one_line(dev: DevHome, tmp_path:
 
 def test_order_system_without_a_token_is_one_usage_line(dev: DevHome) -> None:
     env = {k: v for k, v in dev.env().items() if k != "LICENSING_ISSUER_TOKEN"}
-    result = run([sys.executable, str(REPO / "examples" / "order_system.py"), "a@example.com", "O-1", "demo-app"], env)
+    result = run(
+        [sys.executable, str(REPO / "examples" / "order_system.py"), "a@example.com", "O-1", "demo-app"], env
+    )
     line = usage_line(result)
     assert line.startswith("order_system.py: error: set LICENSING_ISSUER_TOKEN")
     assert "KeyError" not in result.stderr
@@ -285,7 +318,9 @@ def closed_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedPro
     read, write = os.pipe()
     os.close(read)
     try:
-        return subprocess.run(args, env=env, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+        return subprocess.run(
+            args, env=env, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120, check=False
+        )
     finally:
         os.close(write)
 
@@ -293,7 +328,8 @@ def closed_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedPro
 def test_support_find_into_a_closed_pipe_is_quiet(dev: DevHome) -> None:
     issue(dev, "pipe@example.com", f"PIPE-{uuid.uuid4().hex[:8]}")
     result = closed_pipe(
-        [sys.executable, "-m", "licensing.cli.main", "support", "find", "--email", "pipe@example.com"], dev.env()
+        [sys.executable, "-m", "licensing.cli.main", "support", "find", "--email", "pipe@example.com"],
+        dev.env(),
     )
     assert result.stderr == "" and result.returncode == 141
 
@@ -302,8 +338,17 @@ def test_license_check_into_a_closed_pipe_is_quiet(dev: DevHome, tmp_path: Path)
     key = issue(dev, "pipe2@example.com", f"PIPE-{uuid.uuid4().hex[:8]}")
     assert licensing("keys", "export-public", "-o", str(tmp_path / "k.json"), env=dev.env()).returncode == 0
     result = closed_pipe(
-        [str(LICENSE_CHECK), "--key", key, "--email", "pipe2@example.com", "--product", "demo-app",
-         "--keyring", str(tmp_path / "k.json")],
+        [
+            str(LICENSE_CHECK),
+            "--key",
+            key,
+            "--email",
+            "pipe2@example.com",
+            "--product",
+            "demo-app",
+            "--keyring",
+            str(tmp_path / "k.json"),
+        ],
         dev.env(),
     )
     assert result.stderr == "" and result.returncode == 141
@@ -367,8 +412,17 @@ def test_a_truncated_key_is_called_incomplete_not_a_typo(dev: DevHome, tmp_path:
     assert licensing("keys", "export-public", "-o", str(tmp_path / "k.json"), env=dev.env()).returncode == 0
     cut = "-".join(key.split("-")[:-2])  # the last line of a key wrapped in an email, lost
     result = run(
-        [str(LICENSE_CHECK), "--key", cut, "--email", "cut@example.com", "--product", "demo-app",
-         "--keyring", str(tmp_path / "k.json")],
+        [
+            str(LICENSE_CHECK),
+            "--key",
+            cut,
+            "--email",
+            "cut@example.com",
+            "--product",
+            "demo-app",
+            "--keyring",
+            str(tmp_path / "k.json"),
+        ],
         dev.env(),
     )
     assert result.returncode == 1

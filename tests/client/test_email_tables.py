@@ -46,7 +46,9 @@ def _table(lib: ctypes.CDLL, symbol: str) -> list[tuple[int, int, tuple[int, ...
 
 def test_table_b2_is_unicode_3_2_as_rfc_3454_prints_it() -> None:
     lib = _libidn()
-    reference = {start: "".join(map(chr, mapping)) for start, _, mapping in _table(lib, "stringprep_rfc3454_B_2")}
+    reference = {
+        start: "".join(map(chr, mapping)) for start, _, mapping in _table(lib, "stringprep_rfc3454_B_2")
+    }
     assert len(reference) > 1300
     wrong = [
         f"U+{cp:04X}"
@@ -58,7 +60,9 @@ def test_table_b2_is_unicode_3_2_as_rfc_3454_prints_it() -> None:
     assert wrong == []
 
 
-@pytest.mark.parametrize("symbol", ["A_1", "B_1", "C_1_2", "C_2_2", "C_3", "C_4", "C_5", "C_6", "C_7", "C_8", "C_9", "D_1", "D_2"])
+@pytest.mark.parametrize(
+    "symbol", ["A_1", "B_1", "C_1_2", "C_2_2", "C_3", "C_4", "C_5", "C_6", "C_7", "C_8", "C_9", "D_1", "D_2"]
+)
 def test_python_stringprep_tables_match_libidn(symbol: str) -> None:
     lib = _libidn()
     ours = getattr(stringprep, "in_table_" + symbol.replace("_", "").lower())

@@ -30,7 +30,12 @@ def test_numbers_are_read_by_value() -> None:
     text = REVOCATIONS_TEXT.replace('"sequence": 7', '"sequence": 7.0')
     assert text != REVOCATIONS_TEXT
     assert RevocationList.from_json(text, KEYRING).sequence == 7
-    assert RevocationList.from_json(REVOCATIONS_TEXT.replace('"sequence": 7', '"sequence": 7e0'), KEYRING).sequence == 7
+    assert (
+        RevocationList.from_json(
+            REVOCATIONS_TEXT.replace('"sequence": 7', '"sequence": 7e0'), KEYRING
+        ).sequence
+        == 7
+    )
     with pytest.raises(RevocationListError):
         RevocationList.from_json(REVOCATIONS_TEXT.replace('"sequence": 7', '"sequence": 7.5'), KEYRING)
     with pytest.raises(RevocationListError):

@@ -140,7 +140,14 @@ def test_an_older_list_shipped_later_cannot_un_revoke() -> None:
     assert kept_again.serials == newer.serials and kept_again.sequence == 9
     license = make_license(serial=1001)
     with pytest.raises(LicenseError) as caught:
-        validate(issue(license), "alice@example.com", 1, KEYRING, NOW, revocations=newest_revocations(older, kept_again))
+        validate(
+            issue(license),
+            "alice@example.com",
+            1,
+            KEYRING,
+            NOW,
+            revocations=newest_revocations(older, kept_again),
+        )
     assert caught.value.reason is Reason.REVOKED
 
 

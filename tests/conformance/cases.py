@@ -56,7 +56,14 @@ SCRIPTS: dict[str, list[tuple[int, int]]] = {
     "emoji": [(0x1F600, 0x1F64F), (0x1F130, 0x1F149)],
     "newer": [(0x0221, 0x0221), (0x1E9E, 0x1E9E), (0x2C00, 0x2C2E), (0xA7C0, 0xA7CA), (0x0860, 0x086A)],
     "invisible": [(0xAD, 0xAD), (0x200B, 0x200D), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0x2060, 0x2060)],
-    "odd": [(0xE000, 0xE0FF), (0x2028, 0x2029), (0x0, 0x1F), (0x7F, 0x9F), (0x202A, 0x202E), (0xFFF9, 0xFFFD)],
+    "odd": [
+        (0xE000, 0xE0FF),
+        (0x2028, 0x2029),
+        (0x0, 0x1F),
+        (0x7F, 0x9F),
+        (0x202A, 0x202E),
+        (0xFFF9, 0xFFFD),
+    ],
 }
 ASCII_LOCAL_SYMBOLS = "!#$%&'*+-/=?^_`{|}~."
 WHITESPACE = " \t\n\u00a0\u3000\u2003\u205f\u1680\u0085"
@@ -82,7 +89,9 @@ def random_email(rng: random.Random) -> str:
     else:
         local = _run(rng, mixes, rng.randint(1, 12))
     if rng.random() < 0.5:
-        label = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-") for _ in range(rng.randint(1, 12)))
+        label = "".join(
+            rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-") for _ in range(rng.randint(1, 12))
+        )
     else:
         label = _run(rng, [main, "latin"], rng.randint(1, 10))
     tld = rng.choice(TLDS)
@@ -99,7 +108,11 @@ def random_email(rng: random.Random) -> str:
         email = rng.choice(WHITESPACE) + email + rng.choice(WHITESPACE)
     if rng.random() < 0.05:
         position = rng.randint(0, len(email))
-        email = email[:position] + rng.choice(["@", "..", " ", "\u200b", "\u00ad", '"', "\u0301"]) + email[position:]
+        email = (
+            email[:position]
+            + rng.choice(["@", "..", " ", "\u200b", "\u00ad", '"', "\u0301"])
+            + email[position:]
+        )
     return email
 
 
@@ -114,7 +127,21 @@ def issue(license: License, email: str) -> str:
 
 
 LOOK_ALIKES = {"0": "Oo", "1": "IiLl"}
-SEPARATORS = [" ", "", "-", "\u2010", "\u2013", "\u2014", "\u00a0", "\n", "\u3000", "_", "\u2212", ".", "\u2011"]
+SEPARATORS = [
+    " ",
+    "",
+    "-",
+    "\u2010",
+    "\u2013",
+    "\u2014",
+    "\u00a0",
+    "\n",
+    "\u3000",
+    "_",
+    "\u2212",
+    ".",
+    "\u2011",
+]
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -142,7 +169,9 @@ def mangle_key(rng: random.Random, key: str) -> str:
         position = rng.randrange(len(digits))
         digits.insert(position, digits[position])
     elif choice == 7:  # look-alikes
-        digits = [rng.choice(LOOK_ALIKES[ch]) if ch in LOOK_ALIKES and rng.random() < 0.5 else ch for ch in digits]
+        digits = [
+            rng.choice(LOOK_ALIKES[ch]) if ch in LOOK_ALIKES and rng.random() < 0.5 else ch for ch in digits
+        ]
     elif choice == 8:  # truncated paste
         digits = digits[: rng.randrange(len(digits))]
     elif choice == 9:  # trailing zeros
@@ -179,7 +208,9 @@ def _time(rng: random.Random) -> str:
     return text.replace("+00:00", "Z") if rng.random() < 0.5 else text
 
 
-def _revocation_document(rng: random.Random, key_id: int, serials: list[int], sequence: int) -> dict[str, Any]:
+def _revocation_document(
+    rng: random.Random, key_id: int, serials: list[int], sequence: int
+) -> dict[str, Any]:
     issue_time = rng.randint(0, 2_000_000_000)
     message = revocation_message(key_id, sequence, issue_time, serials)
     return {
@@ -197,9 +228,13 @@ def write_like_another_tool(rng: random.Random, document: dict[str, Any]) -> str
     text = json.dumps(document, indent=rng.choice([None, 2]), ensure_ascii=rng.random() < 0.5)
     roll = rng.random()
     if roll < 0.1:
-        text = text.replace('"sequence": ' + str(document.get("sequence")), '"sequence": ' + f"{document.get('sequence')}.0")
+        text = text.replace(
+            '"sequence": ' + str(document.get("sequence")), '"sequence": ' + f"{document.get('sequence')}.0"
+        )
     elif roll < 0.15:
-        text = text.replace('"key_id": ' + str(document.get("key_id")), '"key_id": ' + f"{document.get('key_id')}e0")
+        text = text.replace(
+            '"key_id": ' + str(document.get("key_id")), '"key_id": ' + f"{document.get('key_id')}e0"
+        )
     elif roll < 0.2:
         text = "\ufeff" + text
     elif roll < 0.25:
@@ -219,7 +254,8 @@ def cases(count_scale: int = 1) -> Iterator[dict[str, Any]]:
     keyring_document = {
         "format": "licensing-keyring/1",
         "keys": [
-            {"key_id": k, "public_key": bytes(signing_key(k).verify_key).hex(), "status": s} for k, s in statuses.items()
+            {"key_id": k, "public_key": bytes(signing_key(k).verify_key).hex(), "status": s}
+            for k, s in statuses.items()
         ],
         "products": {"photo-pro": 1, "video-max": 2},
     }
@@ -245,14 +281,25 @@ def cases(count_scale: int = 1) -> Iterator[dict[str, Any]]:
         key_id = rng.choice([1, 2, 3, 3, 3, 4])
         license = _license(rng, key_id)
         key = mangle_key(rng, issue(license, email))
-        typed = rng.choice([email, email, email.upper(), unicodedata.normalize("NFD", email), " " + email, rng.choice(emails)])
+        typed = rng.choice(
+            [
+                email,
+                email,
+                email.upper(),
+                unicodedata.normalize("NFD", email),
+                " " + email,
+                rng.choice(emails),
+            ]
+        )
         yield {
             "op": "validate",
             "key": key,
             "email": typed,
             "product": rng.choice([license.product, license.product, 1]),
             "now": _time(rng),
-            "build_date": None if rng.random() < 0.6 else (dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 900))).isoformat(),
+            "build_date": None
+            if rng.random() < 0.6
+            else (dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 900))).isoformat(),
             "keyring": keyring_text,
             "revocations": rng.choice([None, *lists]),
         }
@@ -265,7 +312,11 @@ def cases(count_scale: int = 1) -> Iterator[dict[str, Any]]:
             document[rng.choice(["serials", "sequence", "key_id", "issue_time"])] = rng.choice(
                 [True, None, "7", -1, 1 << 53, 1 << 64, 2.5, [], {}, 1e300]
             )
-        yield {"op": "revocations", "keyring": keyring_text, "revocations": write_like_another_tool(rng, document)}
+        yield {
+            "op": "revocations",
+            "keyring": keyring_text,
+            "revocations": write_like_another_tool(rng, document),
+        }
     for _ in range(1000 * count_scale):
         document = json.loads(keyring_text)
         roll = rng.random()
@@ -273,9 +324,18 @@ def cases(count_scale: int = 1) -> Iterator[dict[str, Any]]:
             document["keys"][rng.randrange(3)]["key_id"] = rng.choice([0, 256, True, 3.0, "3", 1, None])
         elif roll < 0.35:
             key = document["keys"][rng.randrange(3)]
-            key["public_key"] = rng.choice([key["public_key"].upper(), key["public_key"][:-1], "0x" + key["public_key"][2:], key["public_key"][:62] + "zz"])
+            key["public_key"] = rng.choice(
+                [
+                    key["public_key"].upper(),
+                    key["public_key"][:-1],
+                    "0x" + key["public_key"][2:],
+                    key["public_key"][:62] + "zz",
+                ]
+            )
         elif roll < 0.5:
-            document["keys"][rng.randrange(3)]["status"] = rng.choice(["Active", "revoked", None, "retired", 1])
+            document["keys"][rng.randrange(3)]["status"] = rng.choice(
+                ["Active", "revoked", None, "retired", 1]
+            )
         elif roll < 0.6:
             document["products"] = rng.choice([[], {"a": 0}, {"a": 65536}, {"a": 1.0}, {"é": 7}, None])
         elif roll < 0.7:

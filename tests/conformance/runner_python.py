@@ -43,7 +43,10 @@ def _keyring(case: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False}
     return {
         "ok": True,
-        "keys": [[k.key_id, k.public_key.hex(), k.status] for k in sorted(keyring.keys.values(), key=lambda k: k.key_id)],
+        "keys": [
+            [k.key_id, k.public_key.hex(), k.status]
+            for k in sorted(keyring.keys.values(), key=lambda k: k.key_id)
+        ],
         "products": dict(sorted(keyring.products.items())),
     }
 

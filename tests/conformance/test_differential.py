@@ -42,7 +42,13 @@ def _run(name: str, lines: list[str]) -> list[str]:
             pytest.fail(message)
         pytest.skip(message)
     result = subprocess.run(
-        command, input="\n".join(lines) + "\n", capture_output=True, text=True, encoding="utf-8", timeout=600, check=False
+        command,
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, f"{name} runner failed: {result.stderr[-2000:]}"
     output = result.stdout.splitlines()
@@ -60,7 +66,11 @@ def test_enough_cases_of_every_kind(lines: list[str]) -> None:
 def test_clients_agree_with_the_reference(lines: list[str], other: str) -> None:
     reference = _run("python", lines)
     answers = _run(other, lines)
-    disagreements = [(i, lines[i], reference[i], answers[i]) for i in range(len(lines)) if reference[i] != answers[i]]
+    disagreements = [
+        (i, lines[i], reference[i], answers[i]) for i in range(len(lines)) if reference[i] != answers[i]
+    ]
     by_op = Counter(json.loads(line)["op"] for _, line, _, _ in disagreements)
-    examples = "\n".join(f"  in  {line}\n  py  {mine}\n  {other:3} {theirs}" for _, line, mine, theirs in disagreements[:5])
+    examples = "\n".join(
+        f"  in  {line}\n  py  {mine}\n  {other:3} {theirs}" for _, line, mine, theirs in disagreements[:5]
+    )
     assert not disagreements, f"{len(disagreements)} of {len(lines)} disagree ({dict(by_op)}):\n{examples}"

@@ -33,21 +33,38 @@ def test_get_caller_names_the_token(server: Harness) -> None:
 
 def test_trends_count_per_day_product_and_provider(server: Harness) -> None:
     today = dt.datetime.now(dt.UTC).date()
-    before = admin(server).GetTrends(admin_pb2.GetTrendsRequest(days=30), metadata=server.auth("support"), timeout=30)
+    before = admin(server).GetTrends(
+        admin_pb2.GetTrendsRequest(days=30), metadata=server.auth("support"), timeout=30
+    )
     plan = [  # (days ago, product, provider, test order)
-        (3, "photo-pro", "fastspring", False), (3, "photo-pro", "fastspring", False), (3, "video-max", "paddle", False),
-        (1, "photo-pro", "someone-shop", False), (1, "photo-pro", "manual", True), (40, "photo-pro", "fastspring", False),
+        (3, "photo-pro", "fastspring", False),
+        (3, "photo-pro", "fastspring", False),
+        (3, "video-max", "paddle", False),
+        (1, "photo-pro", "someone-shop", False),
+        (1, "photo-pro", "manual", True),
+        (40, "photo-pro", "fastspring", False),
     ]
     for i, (ago, product, provider, test) in enumerate(plan):
         server.issue(
-            f"trend{i}@example.com", f"TREND-{i}", product, provider=provider, test_order=test,
+            f"trend{i}@example.com",
+            f"TREND-{i}",
+            product,
+            provider=provider,
+            test_order=test,
             order_time=stamp(today - dt.timedelta(days=ago)),
         )
-    for order, reason in (("TREND-0", license_pb2.REVOCATION_REASON_REFUND), ("TREND-2", license_pb2.REVOCATION_REASON_CHARGEBACK)):
+    for order, reason in (
+        ("TREND-0", license_pb2.REVOCATION_REASON_REFUND),
+        ("TREND-2", license_pb2.REVOCATION_REASON_CHARGEBACK),
+    ):
         server.issuance.RevokeLicense(
-            issuance_pb2.RevokeLicenseRequest(order_id=order, reason=reason), metadata=server.auth("admin"), timeout=30
+            issuance_pb2.RevokeLicenseRequest(order_id=order, reason=reason),
+            metadata=server.auth("admin"),
+            timeout=30,
         )
-    after = admin(server).GetTrends(admin_pb2.GetTrendsRequest(days=30), metadata=server.auth("support"), timeout=30)
+    after = admin(server).GetTrends(
+        admin_pb2.GetTrendsRequest(days=30), metadata=server.auth("support"), timeout=30
+    )
 
     def counts(rows: object) -> dict[tuple[dt.date, str, str], int]:
         out: dict[tuple[dt.date, str, str], int] = {}
@@ -73,7 +90,9 @@ def test_trends_count_per_day_product_and_provider(server: Harness) -> None:
 
 def test_trends_reject_a_period_too_long(server: Harness) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        admin(server).GetTrends(admin_pb2.GetTrendsRequest(days=5000), metadata=server.auth("support"), timeout=30)
+        admin(server).GetTrends(
+            admin_pb2.GetTrendsRequest(days=5000), metadata=server.auth("support"), timeout=30
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -81,18 +100,36 @@ def test_audit_log_newest_first_filtered_admin_only(server: Harness) -> None:
     server.issue("audit1@example.com", "AUDIT-1", "photo-pro")
     server.issuance.RevokeLicense(
         issuance_pb2.RevokeLicenseRequest(order_id="AUDIT-1", reason=license_pb2.REVOCATION_REASON_FRAUD),
-        metadata=server.auth("admin"), timeout=30,
+        metadata=server.auth("admin"),
+        timeout=30,
     )
-    entries = admin(server).ListAuditEntries(admin_pb2.ListAuditEntriesRequest(page_size=2), metadata=server.auth("admin"), timeout=30).entries
-    assert [(e.action, e.target) for e in entries] == [("revoke", "order:AUDIT-1"), ("issue", "order:AUDIT-1")]
-    revokes = admin(server).ListAuditEntries(
-        admin_pb2.ListAuditEntriesRequest(action="revoke"), metadata=server.auth("admin"), timeout=30
-    ).entries
+    entries = (
+        admin(server)
+        .ListAuditEntries(
+            admin_pb2.ListAuditEntriesRequest(page_size=2), metadata=server.auth("admin"), timeout=30
+        )
+        .entries
+    )
+    assert [(e.action, e.target) for e in entries] == [
+        ("revoke", "order:AUDIT-1"),
+        ("issue", "order:AUDIT-1"),
+    ]
+    revokes = (
+        admin(server)
+        .ListAuditEntries(
+            admin_pb2.ListAuditEntriesRequest(action="revoke"), metadata=server.auth("admin"), timeout=30
+        )
+        .entries
+    )
     assert revokes and all(e.action == "revoke" for e in revokes)
     for role in ("support", "issuer"):
         with pytest.raises(grpc.RpcError) as caught:
-            admin(server).ListAuditEntries(admin_pb2.ListAuditEntriesRequest(), metadata=server.auth(role), timeout=30)
+            admin(server).ListAuditEntries(
+                admin_pb2.ListAuditEntriesRequest(), metadata=server.auth(role), timeout=30
+            )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as caught:
-        admin(server).ListAuditEntries(admin_pb2.ListAuditEntriesRequest(page_size=5000), metadata=server.auth("admin"), timeout=30)
+        admin(server).ListAuditEntries(
+            admin_pb2.ListAuditEntriesRequest(page_size=5000), metadata=server.auth("admin"), timeout=30
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -51,7 +51,9 @@ def entries_since(mark: int) -> list[tuple[str, str, str, str]]:
     return found[mark:]
 
 
-def normalise(rows: list[tuple[str, str, str, str]], erased_targets: set[str]) -> list[tuple[str, str, str, str]]:
+def normalise(
+    rows: list[tuple[str, str, str, str]], erased_targets: set[str]
+) -> list[tuple[str, str, str, str]]:
     return [(a, act, "profile:ERASED" if t in erased_targets else t, d) for a, act, t, d in rows]
 
 
@@ -72,13 +74,25 @@ def by_console(stack: Stack, browser: Any, keys: dict[str, str]) -> None:
     submit(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/erase'] button"))
 
 
-def test_console_and_cli_leave_the_same_audit_entries(stack: Stack, browser: Any, keys: dict[str, str], tmp_path: Path, downloads: Path) -> None:
+def test_console_and_cli_leave_the_same_audit_entries(
+    stack: Stack, browser: Any, keys: dict[str, str], tmp_path: Path, downloads: Path
+) -> None:
     start = len(list(audit.entries()))
     run_cli(stack, "find", "--email", SHARED, tmp_path=tmp_path)
     run_cli(stack, "find", "--order", "ORD-D-1", tmp_path=tmp_path)
     run_cli(stack, "find", "--key", keys[SHARED], tmp_path=tmp_path)
     run_cli(stack, "export", "--email", SHARED, "-o", str(tmp_path / "export.json"), tmp_path=tmp_path)
-    run_cli(stack, "consent", "--email", SHARED, "--newsletter", "on", "--source", "support-call", tmp_path=tmp_path)
+    run_cli(
+        stack,
+        "consent",
+        "--email",
+        SHARED,
+        "--newsletter",
+        "on",
+        "--source",
+        "support-call",
+        tmp_path=tmp_path,
+    )
     run_cli(stack, "find", "--email", ERASED_BY_CLI, tmp_path=tmp_path)
     run_cli(stack, "erase", "--email", ERASED_BY_CLI, "--yes", tmp_path=tmp_path)
     middle = len(list(audit.entries()))
@@ -89,5 +103,13 @@ def test_console_and_cli_leave_the_same_audit_entries(stack: Stack, browser: Any
     cli_rows = entries_since(start)[: middle - start]
     console_rows = entries_since(middle)
     erased = {t for _, action, t, _ in cli_rows + console_rows if action == "erase"}
-    assert len(cli_rows) == 7 and [row[1] for row in cli_rows] == ["find", "find", "find", "export", "consent", "find", "erase"]
+    assert len(cli_rows) == 7 and [row[1] for row in cli_rows] == [
+        "find",
+        "find",
+        "find",
+        "export",
+        "consent",
+        "find",
+        "erase",
+    ]
     assert normalise(console_rows, erased) == normalise(cli_rows, erased)

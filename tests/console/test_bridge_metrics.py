@@ -30,8 +30,14 @@ REFERENCE = "FSMETRIC-1234-5678"
 
 def license_request(secret: str) -> str:
     params = {
-        "name": "Lena", "email": EMAIL, "company": "", "reference": REFERENCE, "subscription": "",
-        "product": "photo-pro-1y", "quantity": "1", "test": "false",
+        "name": "Lena",
+        "email": EMAIL,
+        "company": "",
+        "reference": REFERENCE,
+        "subscription": "",
+        "product": "photo-pro-1y",
+        "quantity": "1",
+        "test": "false",
     }
     joined = "".join(params[name] for name in sorted(params)).encode()
     params["security_request_hash"] = hashlib.md5(joined + secret.encode()).hexdigest()
@@ -43,7 +49,9 @@ def bridge_counts() -> dict[tuple[str, str, str], float]:
     for family in metrics.BRIDGE.collect():
         for sample in family.samples:
             if sample.name.endswith("_total"):
-                counts[(sample.labels["provider"], sample.labels["endpoint"], sample.labels["status"])] = sample.value
+                counts[(sample.labels["provider"], sample.labels["endpoint"], sample.labels["status"])] = (
+                    sample.value
+                )
     return counts
 
 
@@ -51,8 +59,13 @@ def test_bridge_requests_are_counted_without_people(tmp_path: Path, keyring_path
     settings, _ = make_settings("sqlite", tmp_path / "home", keyring_path)
     with running_server(settings, keyring) as harness:
         config = parse_config(
-            {"server": f"127.0.0.1:{harness.port}", "fastspring": {
-                "license_secret_env": "FS_SECRET", "products": {"photo-pro-1y": {"product": "photo-pro"}}}},
+            {
+                "server": f"127.0.0.1:{harness.port}",
+                "fastspring": {
+                    "license_secret_env": "FS_SECRET",
+                    "products": {"photo-pro-1y": {"product": "photo-pro"}},
+                },
+            },
             {"LICENSING_ISSUER_TOKEN": harness.tokens["issuer"], "FS_SECRET": SECRET},
         )
         before = bridge_counts()
@@ -66,7 +79,8 @@ def test_bridge_requests_are_counted_without_people(tmp_path: Path, keyring_path
                 async with aiohttp.ClientSession() as http:
                     for body in (license_request(SECRET), license_request("forged")):
                         async with http.post(
-                            server.make_url("/fastspring/license"), data=body,
+                            server.make_url("/fastspring/license"),
+                            data=body,
                             headers={"Content-Type": "application/x-www-form-urlencoded"},
                         ) as response:
                             answers.append((response.status, await response.text()))
@@ -81,7 +95,10 @@ def test_bridge_requests_are_counted_without_people(tmp_path: Path, keyring_path
     assert refused in (401, 403)
     after = bridge_counts()
     assert after[("fastspring", "license", "200")] == before.get(("fastspring", "license", "200"), 0) + 1
-    assert after[("fastspring", "license", str(refused))] == before.get(("fastspring", "license", str(refused)), 0) + 1
+    assert (
+        after[("fastspring", "license", str(refused))]
+        == before.get(("fastspring", "license", str(refused)), 0) + 1
+    )
     text = generate_latest(metrics.REGISTRY).decode()
     key = answers[0][1].strip()
     for personal in (EMAIL, REFERENCE, key, key.replace("-", ""), harness.tokens["issuer"], SECRET):

@@ -45,10 +45,16 @@ def people(stack: Stack) -> dict[str, str]:
     for i in range(30):
         when = timestamp_pb2.Timestamp()
         when.FromDatetime(today - dt.timedelta(days=(i * 7) % 21))
-        product, provider = [("photo-pro", "fastspring"), ("video-max", "paddle"), ("photo-pro", "2checkout")][i % 3]
+        product, provider = [
+            ("photo-pro", "fastspring"),
+            ("video-max", "paddle"),
+            ("photo-pro", "2checkout"),
+        ][i % 3]
         h.issue(f"history{i}@example.com", f"HIST-{i}", product, provider=provider, order_time=when)
     for email in (ALICE, BOB, "mallory@example.com"):
-        request = validation_pb2.ValidateKeyRequest(license_key=keys["alice1"], email=email, product="photo-pro")
+        request = validation_pb2.ValidateKeyRequest(
+            license_key=keys["alice1"], email=email, product="photo-pro"
+        )
         h.validation.ValidateKey(request, metadata=h.auth("support"), timeout=30)
     return keys
 
@@ -141,7 +147,9 @@ def test_wrong_token_is_refused(stack: Stack, browser: Any) -> None:
     assert "a token with the issuer role cannot sign in" in notices(browser)
 
 
-def test_sign_in_and_find_by_email(stack: Stack, browser: Any, people: dict[str, str], screenshots: Path | None) -> None:
+def test_sign_in_and_find_by_email(
+    stack: Stack, browser: Any, people: dict[str, str], screenshots: Path | None
+) -> None:
     visit(browser, stack.url + "/sign-in")
     shot(screenshots, browser, "sign-in")
     sign_in(browser, stack, stack.token("support"))
@@ -161,7 +169,12 @@ def test_find_by_order_and_by_pasted_key(stack: Stack, browser: Any, people: dic
     search(browser, stack, "ORD-B-2001")
     assert "bob@example.org" in browser.find_element(By.TAG_NAME, "main").text
     # The key as a customer might paste it: lower case, dashes dropped and spaces added.
-    pasted = "  " + people["carol"].lower().replace("-", "")[:50] + " " + people["carol"].lower().replace("-", "")[50:]
+    pasted = (
+        "  "
+        + people["carol"].lower().replace("-", "")[:50]
+        + " "
+        + people["carol"].lower().replace("-", "")[50:]
+    )
     search(browser, stack, pasted)
     assert "carol@example.net" in browser.find_element(By.TAG_NAME, "main").text
     for secret in ("bob", "carol", "ORD-", people["carol"][:20].lower()):
@@ -319,7 +332,9 @@ def test_keyboard_only(stack: Stack, browser: Any) -> None:
         if browser.switch_to.active_element.get_attribute("id") == "q":
             break
         browser.switch_to.active_element.send_keys(Keys.TAB)
-        focused.append(browser.switch_to.active_element.get_attribute("id") or browser.switch_to.active_element.text)
+        focused.append(
+            browser.switch_to.active_element.get_attribute("id") or browser.switch_to.active_element.text
+        )
     assert focused[0] == "Skip to content"
     assert browser.switch_to.active_element.get_attribute("id") == "q"
     page = browser.find_element(By.TAG_NAME, "html")
@@ -369,7 +384,9 @@ def test_without_javascript(stack: Stack, tmp_path: Path, people: dict[str, str]
         driver.quit()
 
 
-def test_no_email_key_or_token_in_any_log_line(stack: Stack, console_log: list[str], people: dict[str, str]) -> None:
+def test_no_email_key_or_token_in_any_log_line(
+    stack: Stack, console_log: list[str], people: dict[str, str]
+) -> None:
     assert console_log, "the console and the server logged their requests"
     secrets = [ALICE.lower(), BOB, CAROL, *people.values(), *stack.harness.tokens.values(), "ORD-"]
     for line in console_log:

@@ -41,15 +41,31 @@ def test_https_console_sets_secure_host_cookies(tmp_path: Path) -> None:
     ca, ca_cert, ca_key = make_ca("console test CA")
     cert, key = make_leaf("localhost", ca_cert, ca_key, server=True).write(tmp_path, "console")
     console = ServerChild(
-        [sys.executable, "-m", "licensing.cli.main", "console", "serve", "--address", "127.0.0.1:0",
-         "--tls-cert", str(cert), "--tls-key", str(key), "--server", "127.0.0.1:1"],
-        os.environ, tmp_path / "console.log",
+        [
+            sys.executable,
+            "-m",
+            "licensing.cli.main",
+            "console",
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--server",
+            "127.0.0.1:1",
+        ],
+        os.environ,
+        tmp_path / "console.log",
     )
     try:
         assert "(https)" in console.first_line, console.first_line
         port = console.port
         context = ssl.create_default_context(cadata=ca.cert.decode())
-        with urllib.request.urlopen(f"https://127.0.0.1:{port}/sign-in", context=context, timeout=10) as response:
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{port}/sign-in", context=context, timeout=10
+        ) as response:
             cookie = response.headers["Set-Cookie"]
             assert response.headers["Strict-Transport-Security"].startswith("max-age=")
         assert cookie.startswith("__Host-console=")
@@ -69,8 +85,14 @@ def test_server_metrics_address_serves_the_trend_series(tmp_path: Path, keyring_
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             text = response.read().decode()
-        assert 'licensing_rpc_requests_total{code="UNAUTHENTICATED",method="SupportService/FindLicenses"} 1.0' in text
-        assert 'licensing_refusals_total{method="SupportService/FindLicenses",reason="TOKEN_MISSING"} 1.0' in text
+        assert (
+            'licensing_rpc_requests_total{code="UNAUTHENTICATED",method="SupportService/FindLicenses"} 1.0'
+            in text
+        )
+        assert (
+            'licensing_refusals_total{method="SupportService/FindLicenses",reason="TOKEN_MISSING"} 1.0'
+            in text
+        )
         assert "kim@" not in text
     finally:
         assert server.stop() == 0

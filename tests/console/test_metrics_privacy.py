@@ -42,7 +42,9 @@ METHODS = {m.removeprefix("/licensing.v1.") for m in METHOD_ROLES}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, keyring: Any) -> Iterator[tuple[Harness, int]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, keyring: Any
+) -> Iterator[tuple[Harness, int]]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("metrics-home"), keyring_path)
     options = ServerOptions(address="127.0.0.1:0", health_interval=0.2, lookup_burst=9, lookups_per_minute=1)
     endpoint = metrics.start_metrics_server("127.0.0.1:0")
@@ -64,24 +66,60 @@ def scenario(h: Harness) -> list[str]:
     """Every RPC at least once, successes and refusals; returns every personal value it sent."""
     sent: list[str] = [*h.tokens.values()]
     keys = []
-    for (email, order), provider in zip(PEOPLE.items(), ("fastspring", "2checkout", "jane-doe-shop"), strict=True):
+    for (email, order), provider in zip(
+        PEOPLE.items(), ("fastspring", "2checkout", "jane-doe-shop"), strict=True
+    ):
         key = h.issue(email, order, "photo-pro", provider=provider).license.license_key
         keys.append(key)
         sent += [email, order, key, key.replace("-", ""), key.lower()]
     h.issue("gus.private@example.com", "ORDER-GUS-77", "photo-pro", provider="fastspring")  # a retry
-    bulk = [issuance_pb2.IssueLicensesRequest(request=issuance_pb2.IssueLicenseRequest(
-        email=f"bulk{i}@example.com", order_id=f"BULK-{i}", product="video-max", provider="import"))
-        for i in range(3)]
+    bulk = [
+        issuance_pb2.IssueLicensesRequest(
+            request=issuance_pb2.IssueLicenseRequest(
+                email=f"bulk{i}@example.com", order_id=f"BULK-{i}", product="video-max", provider="import"
+            )
+        )
+        for i in range(3)
+    ]
     sent += [f"bulk{i}@example.com" for i in range(3)] + [f"BULK-{i}" for i in range(3)]
     h.issuance.IssueLicenses(iter(bulk), metadata=h.auth("issuer"), timeout=30)
-    h.issuance.GetLicense(issuance_pb2.GetLicenseRequest(order_id="ORDER-GUS-77", product="photo-pro"), metadata=h.auth(), timeout=30)
-    h.issuance.RevokeLicense(issuance_pb2.RevokeLicenseRequest(
-        order_id="2CO-ORDER-88123", product="photo-pro", reason=license_pb2.REVOCATION_REASON_CHARGEBACK,
-        note="cardholder disputed"), metadata=h.auth(), timeout=30)
+    h.issuance.GetLicense(
+        issuance_pb2.GetLicenseRequest(order_id="ORDER-GUS-77", product="photo-pro"),
+        metadata=h.auth(),
+        timeout=30,
+    )
+    h.issuance.RevokeLicense(
+        issuance_pb2.RevokeLicenseRequest(
+            order_id="2CO-ORDER-88123",
+            product="photo-pro",
+            reason=license_pb2.REVOCATION_REASON_CHARGEBACK,
+            note="cardholder disputed",
+        ),
+        metadata=h.auth(),
+        timeout=30,
+    )
     validate = h.validation.ValidateKey
-    validate(validation_pb2.ValidateKeyRequest(license_key=keys[0], email="gus.private@example.com", product="photo-pro"), metadata=h.auth(), timeout=30)
-    validate(validation_pb2.ValidateKeyRequest(license_key=keys[1], email="hana+shop@example.org", product="photo-pro"), metadata=h.auth(), timeout=30)
-    validate(validation_pb2.ValidateKeyRequest(license_key=keys[0], email="someone.else@example.com", product="photo-pro"), metadata=h.auth(), timeout=30)
+    validate(
+        validation_pb2.ValidateKeyRequest(
+            license_key=keys[0], email="gus.private@example.com", product="photo-pro"
+        ),
+        metadata=h.auth(),
+        timeout=30,
+    )
+    validate(
+        validation_pb2.ValidateKeyRequest(
+            license_key=keys[1], email="hana+shop@example.org", product="photo-pro"
+        ),
+        metadata=h.auth(),
+        timeout=30,
+    )
+    validate(
+        validation_pb2.ValidateKeyRequest(
+            license_key=keys[0], email="someone.else@example.com", product="photo-pro"
+        ),
+        metadata=h.auth(),
+        timeout=30,
+    )
     sent.append("someone.else@example.com")
     h.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=h.auth(), timeout=30)
     h.issuance.ListLicenses(issuance_pb2.ListLicensesRequest(), metadata=h.auth(), timeout=30)
@@ -94,24 +132,75 @@ def scenario(h: Harness) -> list[str]:
     support.FindLicenses(support_pb2.FindLicensesRequest(order_id="ORDER-GUS-77"), metadata=s, timeout=30)
     support.FindLicenses(support_pb2.FindLicensesRequest(license_key=keys[2].lower()), metadata=s, timeout=30)
     support.ExportProfile(support_pb2.ExportProfileRequest(email="ivan@example.net"), metadata=s, timeout=30)
-    support.SetNewsletterConsent(support_pb2.SetNewsletterConsentRequest(email="ivan@example.net", subscribed=True, source="phone"), metadata=s, timeout=30)
-    support.CorrectEmail(support_pb2.CorrectEmailRequest(email="ivan@example.net", new_email="ivan.new@example.net"), metadata=s, timeout=30)
+    support.SetNewsletterConsent(
+        support_pb2.SetNewsletterConsentRequest(email="ivan@example.net", subscribed=True, source="phone"),
+        metadata=s,
+        timeout=30,
+    )
+    support.CorrectEmail(
+        support_pb2.CorrectEmailRequest(email="ivan@example.net", new_email="ivan.new@example.net"),
+        metadata=s,
+        timeout=30,
+    )
     sent.append("ivan.new@example.net")
-    support.EraseProfile(support_pb2.EraseProfileRequest(email="ivan.new@example.net"), metadata=s, timeout=30)
+    support.EraseProfile(
+        support_pb2.EraseProfileRequest(email="ivan.new@example.net"), metadata=s, timeout=30
+    )
     admin.GetCaller(admin_pb2.GetCallerRequest(), metadata=s, timeout=30)
     admin.GetTrends(admin_pb2.GetTrendsRequest(days=7), metadata=s, timeout=30)
     admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(), metadata=h.auth("admin"), timeout=30)
     # Refusals: a bad token, a wrong role, bad input that quotes nothing back, an unknown order.
     bad_token = "lic_not-a-real-token-of-anyone-0123456789abcdef"
     sent.append(bad_token)
-    assert refused(lambda: support.FindLicenses(support_pb2.FindLicensesRequest(email="gus.private@example.com"), metadata=(("authorization", f"Bearer {bad_token}"),), timeout=30)) == grpc.StatusCode.UNAUTHENTICATED
-    assert refused(lambda: admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(), metadata=s, timeout=30)) == grpc.StatusCode.PERMISSION_DENIED
-    assert refused(lambda: support.FindLicenses(support_pb2.FindLicensesRequest(email="no-at-sign.example.com"), metadata=s, timeout=30)) == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        refused(
+            lambda: support.FindLicenses(
+                support_pb2.FindLicensesRequest(email="gus.private@example.com"),
+                metadata=(("authorization", f"Bearer {bad_token}"),),
+                timeout=30,
+            )
+        )
+        == grpc.StatusCode.UNAUTHENTICATED
+    )
+    assert (
+        refused(lambda: admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(), metadata=s, timeout=30))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
+    assert (
+        refused(
+            lambda: support.FindLicenses(
+                support_pb2.FindLicensesRequest(email="no-at-sign.example.com"), metadata=s, timeout=30
+            )
+        )
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
     sent.append("no-at-sign.example.com")
-    assert refused(lambda: h.issuance.RevokeLicense(issuance_pb2.RevokeLicenseRequest(order_id="ORDER-NOBODY-1", product="photo-pro", reason=license_pb2.REVOCATION_REASON_REFUND), metadata=h.auth(), timeout=30)) == grpc.StatusCode.NOT_FOUND
+    assert (
+        refused(
+            lambda: h.issuance.RevokeLicense(
+                issuance_pb2.RevokeLicenseRequest(
+                    order_id="ORDER-NOBODY-1",
+                    product="photo-pro",
+                    reason=license_pb2.REVOCATION_REASON_REFUND,
+                ),
+                metadata=h.auth(),
+                timeout=30,
+            )
+        )
+        == grpc.StatusCode.NOT_FOUND
+    )
     sent.append("ORDER-NOBODY-1")
     # Look-ups until the per-token limit trips (burst 9, almost no refill).
-    codes = [refused(lambda: [support.FindLicenses(support_pb2.FindLicensesRequest(email="gus.private@example.com"), metadata=s, timeout=30) for _ in range(20)])]
+    codes = [
+        refused(
+            lambda: [
+                support.FindLicenses(
+                    support_pb2.FindLicensesRequest(email="gus.private@example.com"), metadata=s, timeout=30
+                )
+                for _ in range(20)
+            ]
+        )
+    ]
     assert codes == [grpc.StatusCode.RESOURCE_EXHAUSTED]
     return sent
 
@@ -168,7 +257,10 @@ def test_counts_follow_the_calls(served: tuple[Harness, int]) -> None:
         total = 0.0
         for family in text_string_to_metric_families(scrape(port)):
             for sample in family.samples:
-                if sample.name == "licensing_licenses_issued_total" and sample.labels["product"] == "video-max":
+                if (
+                    sample.name == "licensing_licenses_issued_total"
+                    and sample.labels["product"] == "video-max"
+                ):
                     total += sample.value
         return total
 

@@ -48,7 +48,15 @@ def addresses(rng: random.Random, count: int) -> list[tuple[str, str]]:
     for _ in range(count):
         script = rng.choice(scripts)
         first, last = rng.choice(NAMES[script]), rng.choice(NAMES[script])
-        local = rng.choice([first, f"{first}.{last}", f"{first}{rng.randint(1, 1999)}", f"{first}_{last}", f"{first}+licenses"])
+        local = rng.choice(
+            [
+                first,
+                f"{first}.{last}",
+                f"{first}{rng.randint(1, 1999)}",
+                f"{first}_{last}",
+                f"{first}+licenses",
+            ]
+        )
         if rng.random() < 0.3 and script != "georgian":  # Georgian is written in one case; its
             # capitals (Mtavruli, Unicode 11) are refused as unassigned in Unicode 3.2
             local = rng.choice([local.upper(), local.lower(), local.title()])

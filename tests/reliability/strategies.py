@@ -84,7 +84,9 @@ def card_numbers(draw: st.DrawFn) -> str:
     or dashed in fours, alone or inside other text (never glued to a letter: "A4111…" is some
     other code, as licensing.inputs reads it)."""
     prefix, length = draw(
-        st.sampled_from([("4", 16), ("4", 13), ("4", 19), ("51", 16), ("55", 16), ("37", 15), ("6011", 16), ("3530", 16)])
+        st.sampled_from(
+            [("4", 16), ("4", 13), ("4", 19), ("51", 16), ("55", 16), ("37", 15), ("6011", 16), ("3530", 16)]
+        )
     )
     body = draw(st.text("0123456789", min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix)))
     number = luhn_complete(prefix + body)

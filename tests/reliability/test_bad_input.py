@@ -488,7 +488,9 @@ def test_digits_in_identifiers_are_not_mistaken_for_cards(target: Target) -> Non
     response = target.harness.issue("4111111111111111@example.com", order)
     assert response.created
     found = target.harness.issuance.GetLicense(
-        issuance_pb2.GetLicenseRequest(order_id=order, product="photo-pro"), metadata=target.auth(), timeout=30
+        issuance_pb2.GetLicenseRequest(order_id=order, product="photo-pro"),
+        metadata=target.auth(),
+        timeout=30,
     )
     assert found.license.serial == response.license.serial
 

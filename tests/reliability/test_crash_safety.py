@@ -378,7 +378,9 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value
             assert server.process.poll() is None  # still draining
             lock.execute("ROLLBACK")
-            keys = {p.order_id: call.result().license.license_key for p, call in zip(held, in_flight, strict=True)}
+            keys = {
+                p.order_id: call.result().license.license_key for p, call in zip(held, in_flight, strict=True)
+            }
         code = server.wait(timeout=30)
     finally:
         lock.close()
@@ -391,7 +393,9 @@ def test_sigterm_drains_calls_in_flight_refuses_new_ones_and_exits_cleanly(
     try:
         emails = {f"DRAIN-{i}": EMAILS[i] for i in range(8)} | {"DRAIN-WARM": EMAILS[0]}
         stored = {
-            o.order_ref: stored_key(keyring, License.select().where(License.order == o).get(), emails[o.order_ref])
+            o.order_ref: stored_key(
+                keyring, License.select().where(License.order == o).get(), emails[o.order_ref]
+            )
             for o in Order.select().where(Order.order_ref.startswith("DRAIN-"))
         }
     finally:

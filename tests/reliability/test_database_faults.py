@@ -268,7 +268,13 @@ def test_sqlite_database_is_locked_never_reaches_a_caller(tmp_path: Path, keyrin
     starters = [
         threading.Thread(
             target=lambda i=i: servers.append(
-                serve_home(home.settings, TEST_PASSPHRASE, "--lookup-rate", "1000000", log_file=tmp_path / f"s{i}.log")
+                serve_home(
+                    home.settings,
+                    TEST_PASSPHRASE,
+                    "--lookup-rate",
+                    "1000000",
+                    log_file=tmp_path / f"s{i}.log",
+                )
             )
         )
         for i in range(2)

@@ -64,7 +64,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iter
     home = prepare_home("sqlite", folder / "home", keyring_path)
     home.close()
     server = serve_home(
-        home.settings, TEST_PASSPHRASE, "--max-concurrent", str(MAX_CONCURRENT), "--workers", "8",
+        home.settings,
+        TEST_PASSPHRASE,
+        "--max-concurrent",
+        str(MAX_CONCURRENT),
+        "--workers",
+        "8",
         log_file=folder / "server.log",
     )
     try:

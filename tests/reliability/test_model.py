@@ -177,7 +177,10 @@ class ServiceModel(RuleBasedStateMachine):
 
     def expected_orders(self, profile: int) -> dict[str, dict[str, tuple[str, int]]]:
         return {
-            ref: {product: (self.shown_key(profile, lic), status(lic)) for product, lic in order.licenses.items()}
+            ref: {
+                product: (self.shown_key(profile, lic), status(lic))
+                for product, lic in order.licenses.items()
+            }
             for ref, order in self.orders.items()
             if order.profile == profile
         }

@@ -99,7 +99,9 @@ def test_a_token_revoked_by_another_process_is_refused_everywhere_within_the_bou
     after: list[grpc.StatusCode] = []
     for _ in range(3):
         after += burst(harness, token)
-    assert set(after) == {grpc.StatusCode.UNAUTHENTICATED}, "a revoked token was accepted after the documented bound"
+    assert set(after) == {grpc.StatusCode.UNAUTHENTICATED}, (
+        "a revoked token was accepted after the documented bound"
+    )
     assert set(burst(harness, other)) == {grpc.StatusCode.OK}
     engine = "postgres" if backend.database_url.startswith("postgres") else "sqlite"
     figure(

@@ -43,7 +43,9 @@ SAMPLES: dict[str, Callable[[], message.Message]] = {
         email="auth@example.com", order_id=_name("AUTH"), product="photo-pro"
     ),
     "/licensing.v1.IssuanceService/IssueLicenses": lambda: issuance_pb2.IssueLicensesRequest(
-        request=issuance_pb2.IssueLicenseRequest(email="bulk@example.com", order_id=_name("BULK"), product="photo-pro")
+        request=issuance_pb2.IssueLicenseRequest(
+            email="bulk@example.com", order_id=_name("BULK"), product="photo-pro"
+        )
     ),
     "/licensing.v1.IssuanceService/RevokeLicense": lambda: issuance_pb2.RevokeLicenseRequest(
         order_id=_name("NONE"), reason=license_pb2.REVOCATION_REASON_REFUND
@@ -61,7 +63,11 @@ SAMPLES: dict[str, Callable[[], message.Message]] = {
 
 def served_services(channel: grpc.Channel) -> set[str]:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    [response] = list(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10))
+    [response] = list(
+        stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
+        )
+    )
     return {service.name for service in response.list_services_response.service}
 
 
@@ -71,7 +77,10 @@ def methods(server: Harness) -> list[str]:
     served = served_services(server.channel)
     chosen = [method for method in METHOD_ROLES if method.split("/")[1] in served]
     # The two services start_server registers today must be among them, or this test tests nothing.
-    assert {m.split("/")[1] for m in chosen} >= {"licensing.v1.IssuanceService", "licensing.v1.ValidationService"}
+    assert {m.split("/")[1] for m in chosen} >= {
+        "licensing.v1.IssuanceService",
+        "licensing.v1.ValidationService",
+    }
     return chosen
 
 
@@ -85,11 +94,17 @@ def call(channel: grpc.Channel, method: str, metadata: Metadata | None) -> Any:
     assert isinstance(request, request_class)
     kwargs: dict[str, Any] = {"metadata": metadata, "timeout": 30}
     if descriptor.client_streaming:
-        stub = channel.stream_unary(method, request_serializer=request_class.SerializeToString,
-                                    response_deserializer=response_class.FromString)
+        stub = channel.stream_unary(
+            method,
+            request_serializer=request_class.SerializeToString,
+            response_deserializer=response_class.FromString,
+        )
         return stub(iter([request]), **kwargs)
-    stub = channel.unary_unary(method, request_serializer=request_class.SerializeToString,
-                               response_deserializer=response_class.FromString)
+    stub = channel.unary_unary(
+        method,
+        request_serializer=request_class.SerializeToString,
+        response_deserializer=response_class.FromString,
+    )
     return stub(request, **kwargs)
 
 
@@ -111,7 +126,9 @@ def secrets_seen(server: Harness, caplog: pytest.LogCaptureFixture) -> Iterator[
     yield extra
     tokens = [*server.tokens.values(), *extra]
     records = caplog.get_records("setup") + caplog.get_records("call")
-    assert any(r.name == "licensing.rpc" for r in records), "no rpc line was logged: the check would prove nothing"
+    assert any(r.name == "licensing.rpc" for r in records), (
+        "no rpc line was logged: the check would prove nothing"
+    )
     for record in records:
         text = record.getMessage() + (record.exc_text or "")
         for token in tokens:
@@ -148,7 +165,9 @@ def test_missing_or_malformed_header_is_unauthenticated(
         assert_unauthenticated(refused(server.channel, method, metadata), reason)
 
 
-def test_unknown_token_is_unauthenticated(server: Harness, methods: list[str], secrets_seen: list[str]) -> None:
+def test_unknown_token_is_unauthenticated(
+    server: Harness, methods: list[str], secrets_seen: list[str]
+) -> None:
     unknown = TOKEN_PREFIX + secrets.token_urlsafe(32)  # well-formed, never stored
     secrets_seen.append(unknown)
     for method in methods:
@@ -157,7 +176,9 @@ def test_unknown_token_is_unauthenticated(server: Harness, methods: list[str], s
         assert unknown not in (error.details() or "")
 
 
-def test_revoked_token_is_unauthenticated_for_every_role(server: Harness, methods: list[str], secrets_seen: list[str]) -> None:
+def test_revoked_token_is_unauthenticated_for_every_role(
+    server: Harness, methods: list[str], secrets_seen: list[str]
+) -> None:
     for role in Role:
         name = _name(f"revoked-{role.value}")
         token = create_token(name, role)
@@ -167,7 +188,9 @@ def test_revoked_token_is_unauthenticated_for_every_role(server: Harness, method
             assert_unauthenticated(refused(server.channel, method, bearer(token)), "TOKEN_INVALID")
 
 
-def test_a_token_revoked_while_serving_is_refused_on_the_next_call(server: Harness, secrets_seen: list[str]) -> None:
+def test_a_token_revoked_while_serving_is_refused_on_the_next_call(
+    server: Harness, secrets_seen: list[str]
+) -> None:
     name = _name("short-lived")
     token = create_token(name, Role.ISSUER)
     secrets_seen.append(token)
@@ -182,26 +205,41 @@ def test_a_token_revoked_while_serving_is_refused_on_the_next_call(server: Harne
 # --- roles ------------------------------------------------------------------------------------------
 
 
-def test_roles_not_allowed_are_permission_denied(server: Harness, methods: list[str], secrets_seen: list[str]) -> None:
+def test_roles_not_allowed_are_permission_denied(
+    server: Harness, methods: list[str], secrets_seen: list[str]
+) -> None:
     denied = 0
     for method in methods:
         for role in set(Role) - METHOD_ROLES[method]:
             error = refused(server.channel, method, server.auth(role.value))
-            assert error.code() == grpc.StatusCode.PERMISSION_DENIED, (method, role, error.code(), error.details())
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED, (
+                method,
+                role,
+                error.code(),
+                error.details(),
+            )
             info = error_info(error)
             assert info is not None and info.reason == "ROLE_NOT_ALLOWED"
             denied += 1
     assert denied >= 4  # support may not call any of the four IssuanceService methods
 
 
-def test_allowed_roles_get_past_authorisation(server: Harness, methods: list[str], secrets_seen: list[str]) -> None:
+def test_allowed_roles_get_past_authorisation(
+    server: Harness, methods: list[str], secrets_seen: list[str]
+) -> None:
     for method in methods:
         for role in METHOD_ROLES[method]:
             try:
                 call(server.channel, method, server.auth(role.value))
             except grpc.RpcError as error:
-                assert error.code() not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED), (
-                    method, role, error.code(), error.details(),
+                assert error.code() not in (
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    grpc.StatusCode.PERMISSION_DENIED,
+                ), (
+                    method,
+                    role,
+                    error.code(),
+                    error.details(),
                 )
                 assert error.code() != grpc.StatusCode.UNKNOWN
 
@@ -219,7 +257,11 @@ def test_the_allowed_roles_match_the_least_privilege_table() -> None:
 
 def test_every_method_of_the_api_is_in_the_role_table() -> None:
     pool = descriptor_pool.Default()
-    for service_name in ("licensing.v1.IssuanceService", "licensing.v1.ValidationService", "licensing.v1.SupportService"):
+    for service_name in (
+        "licensing.v1.IssuanceService",
+        "licensing.v1.ValidationService",
+        "licensing.v1.SupportService",
+    ):
         for method in pool.FindServiceByName(service_name).methods:
             assert f"/{service_name}/{method.name}" in METHOD_ROLES
 

@@ -20,14 +20,22 @@ def stream(requests: list[issuance_pb2.IssueLicenseRequest]):  # type: ignore[no
 def test_bulk_issue_is_idempotent_and_fails_bad_rows_alone(server: Harness) -> None:
     tag = uuid.uuid4().hex[:8]
     good = [
-        issuance_pb2.IssueLicenseRequest(email=f"bulk{i % 40}.{tag}@example.com", order_id=f"BK-{tag}-{i}", product="photo-pro")
+        issuance_pb2.IssueLicenseRequest(
+            email=f"bulk{i % 40}.{tag}@example.com", order_id=f"BK-{tag}-{i}", product="photo-pro"
+        )
         for i in range(300)
     ]
     bad = {
-        17: issuance_pb2.IssueLicenseRequest(email="not-an-email", order_id=f"BK-{tag}-bad1", product="photo-pro"),
-        90: issuance_pb2.IssueLicenseRequest(email=f"x.{tag}@example.com", order_id=f"BK-{tag}-bad2", product="nope"),
+        17: issuance_pb2.IssueLicenseRequest(
+            email="not-an-email", order_id=f"BK-{tag}-bad1", product="photo-pro"
+        ),
+        90: issuance_pb2.IssueLicenseRequest(
+            email=f"x.{tag}@example.com", order_id=f"BK-{tag}-bad2", product="nope"
+        ),
         # the same order as row 0 for another purchaser: a conflict, not a new license
-        150: issuance_pb2.IssueLicenseRequest(email=f"other.{tag}@example.com", order_id=f"BK-{tag}-0", product="photo-pro"),
+        150: issuance_pb2.IssueLicenseRequest(
+            email=f"other.{tag}@example.com", order_id=f"BK-{tag}-0", product="photo-pro"
+        ),
     }
     requests = list(good)
     for index in sorted(bad):
@@ -37,7 +45,9 @@ def test_bulk_issue_is_idempotent_and_fails_bad_rows_alone(server: Harness) -> N
     first = server.issuance.IssueLicenses(stream(requests), metadata=server.auth(), timeout=120)
     assert first.issued == 300 and first.existing == 1
     assert {(f.index, f.reason) for f in first.failures} == {
-        (17, "INVALID_EMAIL"), (90, "UNKNOWN_PRODUCT"), (150, "ORDER_EMAIL_MISMATCH"),
+        (17, "INVALID_EMAIL"),
+        (90, "UNKNOWN_PRODUCT"),
+        (150, "ORDER_EMAIL_MISMATCH"),
     }
     assert next(f for f in first.failures if f.index == 17).field == "email"
 
@@ -50,7 +60,9 @@ def test_bulk_issue_is_idempotent_and_fails_bad_rows_alone(server: Harness) -> N
     single = server.issue(good[7].email, good[7].order_id)
     assert not single.created
     keyring = PublicKeyring.from_json(
-        server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth()).keyring_document
+        server.validation.ListSigningKeys(
+            validation_pb2.ListSigningKeysRequest(), metadata=server.auth()
+        ).keyring_document
     )
     assert validate(single.license.license_key, good[7].email, 1, keyring, dt.datetime.now(dt.UTC))
     assert single.license.status == license_pb2.LICENSE_STATUS_VALID

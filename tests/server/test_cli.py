@@ -47,7 +47,9 @@ def environment(home: Path, passphrase: str | None = PASSPHRASE) -> dict[str, st
     return env
 
 
-def licensing(home: Path, *args: str, passphrase: str | None = PASSPHRASE) -> subprocess.CompletedProcess[str]:
+def licensing(
+    home: Path, *args: str, passphrase: str | None = PASSPHRASE
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "licensing.cli.main", *args],
         env=environment(home, passphrase),
@@ -157,25 +159,38 @@ def served(home: Home, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], 
         server.kill()  # if the test has not stopped it; closes the log either way
 
 
-def test_serve_issue_check_offline_and_stop_on_sigterm(home: Home, served: tuple[subprocess.Popen[str], int, Path], tmp_path: Path) -> None:
+def test_serve_issue_check_offline_and_stop_on_sigterm(
+    home: Home, served: tuple[subprocess.Popen[str], int, Path], tmp_path: Path
+) -> None:
     process, port, log_path = served
-    email, kept, refunded = "cli.buyer@example.com", f"CLI-{uuid.uuid4().hex[:8]}", f"CLI-{uuid.uuid4().hex[:8]}"
+    email, kept, refunded = (
+        "cli.buyer@example.com",
+        f"CLI-{uuid.uuid4().hex[:8]}",
+        f"CLI-{uuid.uuid4().hex[:8]}",
+    )
     auth = (("authorization", f"Bearer {home.issuer_token}"),)
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         issuance = issuance_pb2_grpc.IssuanceServiceStub(channel)
         key = issuance.IssueLicense(
-            issuance_pb2.IssueLicenseRequest(email=email, order_id=kept, product="photo-pro"), metadata=auth, timeout=30
+            issuance_pb2.IssueLicenseRequest(email=email, order_id=kept, product="photo-pro"),
+            metadata=auth,
+            timeout=30,
         ).license.license_key
         revoked = issuance.IssueLicense(
-            issuance_pb2.IssueLicenseRequest(email=email, order_id=refunded, product="photo-pro"), metadata=auth, timeout=30
+            issuance_pb2.IssueLicenseRequest(email=email, order_id=refunded, product="photo-pro"),
+            metadata=auth,
+            timeout=30,
         ).license
         issuance.RevokeLicense(
             issuance_pb2.RevokeLicenseRequest(order_id=refunded, reason=license_pb2.REVOCATION_REASON_REFUND),
-            metadata=auth, timeout=30,
+            metadata=auth,
+            timeout=30,
         )
         with pytest.raises(grpc.RpcError) as forged:  # the served process checks tokens against its database
             validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(
-                validation_pb2.ListSigningKeysRequest(), metadata=(("authorization", "Bearer lic_forged"),), timeout=30
+                validation_pb2.ListSigningKeysRequest(),
+                metadata=(("authorization", "Bearer lic_forged"),),
+                timeout=30,
             )
         assert forged.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
@@ -204,9 +219,23 @@ def test_serve_issue_check_offline_and_stop_on_sigterm(home: Home, served: tuple
         assert validate(key, email, 1, keyring, now, revocations=revocations).product == 1
         return
     check = subprocess.run(
-        [LICENSE_CHECK, "--key", key, "--email", email, "--product", "photo-pro",
-         "--keyring", str(keyring_file), "--revocations", str(revocations_file)],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            LICENSE_CHECK,
+            "--key",
+            key,
+            "--email",
+            email,
+            "--product",
+            "photo-pro",
+            "--keyring",
+            str(keyring_file),
+            "--revocations",
+            str(revocations_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert check.returncode == 0, (check.stdout, check.stderr)
     assert check.stdout.startswith("valid")

@@ -22,7 +22,9 @@ from licensing.storage.models import License, Order, Profile
 from licensing.tokens import Role, create_token
 
 
-def test_fifty_concurrent_identical_requests_give_one_license_and_fifty_identical_keys(server: Harness) -> None:
+def test_fifty_concurrent_identical_requests_give_one_license_and_fifty_identical_keys(
+    server: Harness,
+) -> None:
     ref = f"C-{uuid.uuid4().hex[:10]}"
     request = issuance_pb2.IssueLicenseRequest(email="race@example.com", order_id=ref, product="photo-pro")
     barrier_free_calls = [
@@ -40,7 +42,9 @@ def test_concurrent_orders_of_one_new_purchaser_share_one_profile(server: Harnes
     refs = [f"P-{uuid.uuid4().hex[:10]}" for _ in range(20)]
     calls = [
         server.issuance.IssueLicense.future(
-            issuance_pb2.IssueLicenseRequest(email=email, order_id=ref, product="photo-pro"), metadata=server.auth(), timeout=60
+            issuance_pb2.IssueLicenseRequest(email=email, order_id=ref, product="photo-pro"),
+            metadata=server.auth(),
+            timeout=60,
         )
         for ref in refs
     ]
@@ -67,8 +71,12 @@ def test_two_server_processes_on_one_postgresql_database_give_one_license_per_or
 
             def issue(job: tuple[int, str]) -> str:
                 index, ref = job
-                request = issuance_pb2.IssueLicenseRequest(email=f"{ref}@example.com", order_id=ref, product="photo-pro")
-                return str(stubs[index % 2].IssueLicense(request, metadata=metadata, timeout=60).license.license_key)
+                request = issuance_pb2.IssueLicenseRequest(
+                    email=f"{ref}@example.com", order_id=ref, product="photo-pro"
+                )
+                return str(
+                    stubs[index % 2].IssueLicense(request, metadata=metadata, timeout=60).license.license_key
+                )
 
             # Every order is asked for 6 times, alternating between the two processes.
             jobs = [(i, ref) for ref in refs for i in range(6)]

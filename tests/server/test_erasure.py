@@ -61,7 +61,9 @@ def erase(server: Harness, email: str) -> support_pb2.EraseProfileResponse:
 
 
 def public_keyring(server: Harness) -> PublicKeyring:
-    document = server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth())
+    document = server.validation.ListSigningKeys(
+        validation_pb2.ListSigningKeysRequest(), metadata=server.auth()
+    )
     return PublicKeyring.from_json(document.keyring_document)
 
 
@@ -77,7 +79,9 @@ def snapshot(server: Harness, folder: Path) -> Path:
     shutil.copytree(settings.home, folder)
     if not is_sqlite(server):
         for name, url in (("main", settings.database_url), ("keystore", settings.keystore_url)):
-            (folder / f"{name}.sql").write_bytes(subprocess.run(["pg_dump", url], check=True, capture_output=True).stdout)
+            (folder / f"{name}.sql").write_bytes(
+                subprocess.run(["pg_dump", url], check=True, capture_output=True).stdout
+            )
             (folder / f"{name}.pages").write_bytes(table_pages(url))
             _wait_until_the_backup_has_left(url)
     return folder
@@ -126,7 +130,9 @@ def table_pages(url: str, only: str | None = None) -> bytes:
         connection.close()
 
 
-def test_copies_of_the_home_before_and_after_erasure_match_no_erased_purchaser(server: Harness, tmp_path: Path) -> None:
+def test_copies_of_the_home_before_and_after_erasure_match_no_erased_purchaser(
+    server: Harness, tmp_path: Path
+) -> None:
     stub, md = support(server), server.auth("support")
     erased = [unique_email(f"erased{i}") for i in range(4)]
     live = unique_email("still-a-customer")
@@ -137,7 +143,8 @@ def test_copies_of_the_home_before_and_after_erasure_match_no_erased_purchaser(s
         server.issue(email, order_ref(), product="video-max")
         # Staff's free text about the purchaser, the kind that names them.
         stub.SetNewsletterConsent(
-            support_pb2.SetNewsletterConsentRequest(email=email, subscribed=True, source=f"phone {email}"), metadata=md
+            support_pb2.SetNewsletterConsentRequest(email=email, subscribed=True, source=f"phone {email}"),
+            metadata=md,
         )
         server.issuance.RevokeLicense(
             issuance_pb2.RevokeLicenseRequest(
@@ -147,7 +154,9 @@ def test_copies_of_the_home_before_and_after_erasure_match_no_erased_purchaser(s
         )
         stub.FindLicenses(support_pb2.FindLicensesRequest(email=email), metadata=md)
         stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=keys[email]), metadata=md)
-        exported = json.loads(stub.ExportProfile(support_pb2.ExportProfileRequest(email=email), metadata=md).document)
+        exported = json.loads(
+            stub.ExportProfile(support_pb2.ExportProfileRequest(email=email), metadata=md).document
+        )
         notes = [lic["revocation_note"] for order in exported["orders"] for lic in order["licenses"]]
         assert f"refund asked by {email}" in notes  # the export holds everything, notes included
         assert exported["profile"]["newsletter"]["source"] == f"phone {email}"
@@ -207,7 +216,13 @@ def test_a_retry_of_an_erased_purchasers_order_is_told_profile_erased(server: Ha
         assert email not in (refused.value.details() or "")
     # The bulk path answers the same, and neither stores the erased address again.
     bulk = server.issuance.IssueLicenses(
-        iter([issuance_pb2.IssueLicensesRequest(request=issuance_pb2.IssueLicenseRequest(email=email, order_id=ref, product="photo-pro"))]),
+        iter(
+            [
+                issuance_pb2.IssueLicensesRequest(
+                    request=issuance_pb2.IssueLicenseRequest(email=email, order_id=ref, product="photo-pro")
+                )
+            ]
+        ),
         metadata=server.auth(),
     )
     assert [f.reason for f in bulk.failures] == ["PROFILE_ERASED"]
@@ -235,7 +250,9 @@ def reader_holding_the_key_store(server: Harness) -> Iterator[None]:
         reader = psycopg2.connect(url)
         reader.set_session(isolation_level="REPEATABLE READ")
         with reader.cursor() as cursor:
-            cursor.execute("SELECT count(*), sum(length(wrapped_key)) FROM data_key")  # pg_dump reads like this
+            cursor.execute(
+                "SELECT count(*), sum(length(wrapped_key)) FROM data_key"
+            )  # pg_dump reads like this
             cursor.fetchall()
         try:
             yield
@@ -250,7 +267,9 @@ def key_store_bytes(server: Harness) -> bytes:
     url = server.service.settings.keystore_url
     if is_sqlite(server):
         path = Path(url.removeprefix("sqlite:///"))
-        return b"".join(Path(f"{path}{s}").read_bytes() for s in ("", "-wal", "-shm") if Path(f"{path}{s}").exists())
+        return b"".join(
+            Path(f"{path}{s}").read_bytes() for s in ("", "-wal", "-shm") if Path(f"{path}{s}").exists()
+        )
     return table_pages(url, "data_key")
 
 
@@ -296,7 +315,9 @@ def test_a_look_up_by_key_needs_the_whole_key_of_a_live_purchaser(server: Harnes
     forged = format_key(parts.payload, bytes(64))  # the right serial, a signature nobody made
     stub, md = support(server), server.auth("support")
     assert not stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=forged), metadata=md).profiles
-    [found] = stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=key.lower()), metadata=md).profiles
+    [found] = stub.FindLicenses(
+        support_pb2.FindLicensesRequest(license_key=key.lower()), metadata=md
+    ).profiles
     assert found.profile.email == email
     assert erase(server, email).erased
     # Erased: nothing is left to derive the key with; the serial alone finds the anonymised record.

@@ -105,77 +105,189 @@ CASES = [
     # IssueLicense: the terms and dates
     issue_case("issue-seats", "terms.seats", "SEATS_OUT_OF_RANGE", terms=terms(seats=70000)),
     issue_case("issue-edition", "terms.edition", "EDITION_OUT_OF_RANGE", terms=terms(edition=300)),
-    issue_case("issue-flags", "terms.feature_flags", "FLAGS_OUT_OF_RANGE", terms=terms(feature_flags=1 << 16)),
     issue_case(
-        "issue-expiry-before-order", "terms.expire_time", "DATE_OUT_OF_RANGE",
-        order_time=ts(ORDER_DAY), terms=terms(expire_time=ts(ORDER_DAY - dt.timedelta(days=1))),
+        "issue-flags", "terms.feature_flags", "FLAGS_OUT_OF_RANGE", terms=terms(feature_flags=1 << 16)
     ),
-    issue_case("issue-expiry-after-2179", "terms.expire_time", "DATE_OUT_OF_RANGE", terms=terms(expire_time=ts(dt.date(2180, 1, 1)))),
     issue_case(
-        "issue-updates-after-2179", "terms.updates_until_time", "DATE_OUT_OF_RANGE",
+        "issue-expiry-before-order",
+        "terms.expire_time",
+        "DATE_OUT_OF_RANGE",
+        order_time=ts(ORDER_DAY),
+        terms=terms(expire_time=ts(ORDER_DAY - dt.timedelta(days=1))),
+    ),
+    issue_case(
+        "issue-expiry-after-2179",
+        "terms.expire_time",
+        "DATE_OUT_OF_RANGE",
+        terms=terms(expire_time=ts(dt.date(2180, 1, 1))),
+    ),
+    issue_case(
+        "issue-updates-after-2179",
+        "terms.updates_until_time",
+        "DATE_OUT_OF_RANGE",
         terms=terms(updates_until_time=ts(dt.date(2179, 6, 7))),
     ),
     issue_case(
-        "issue-expiry-not-a-timestamp", "terms.expire_time", "TIMESTAMP_INVALID",
+        "issue-expiry-not-a-timestamp",
+        "terms.expire_time",
+        "TIMESTAMP_INVALID",
         terms=terms(expire_time=timestamp_pb2.Timestamp(seconds=10**15)),
     ),
     issue_case(
-        "issue-order-time-future", "order_time", "DATE_OUT_OF_RANGE",
+        "issue-order-time-future",
+        "order_time",
+        "DATE_OUT_OF_RANGE",
         order_time=ts(dt.datetime.now(dt.UTC) + dt.timedelta(days=3)),
     ),
-    issue_case("issue-order-time-1999", "order_time", "DATE_OUT_OF_RANGE", order_time=ts(dt.date(1999, 12, 31))),
     issue_case(
-        "issue-order-time-bad-nanos", "order_time", "TIMESTAMP_INVALID",
+        "issue-order-time-1999", "order_time", "DATE_OUT_OF_RANGE", order_time=ts(dt.date(1999, 12, 31))
+    ),
+    issue_case(
+        "issue-order-time-bad-nanos",
+        "order_time",
+        "TIMESTAMP_INVALID",
         order_time=timestamp_pb2.Timestamp(seconds=1_700_000_000, nanos=2_000_000_000),
     ),
     # RevokeLicense ("{existing}" is an order with a license: each case would succeed but for its flaw)
-    Case("revoke-no-reason", "RevokeLicense", {"order_id": "{existing}"}, "reason", "REVOCATION_REASON_REQUIRED"),
-    Case("revoke-unknown-reason", "RevokeLicense", {"order_id": "{existing}", "reason": 99}, "reason", "REVOCATION_REASON_REQUIRED"),
     Case(
-        "revoke-note-card", "RevokeLicense",
-        {"order_id": "{existing}", "reason": license_pb2.REVOCATION_REASON_REFUND, "note": "refunded to card 4111 1111 1111 1111"},
-        "note", "CARD_NUMBER_REFUSED",
+        "revoke-no-reason",
+        "RevokeLicense",
+        {"order_id": "{existing}"},
+        "reason",
+        "REVOCATION_REASON_REQUIRED",
     ),
     Case(
-        "revoke-note-control", "RevokeLicense",
-        {"order_id": "{existing}", "reason": license_pb2.REVOCATION_REASON_REFUND, "note": "line one\nline two"},
-        "note", "TEXT_INVALID",
+        "revoke-unknown-reason",
+        "RevokeLicense",
+        {"order_id": "{existing}", "reason": 99},
+        "reason",
+        "REVOCATION_REASON_REQUIRED",
     ),
     Case(
-        "revoke-note-201", "RevokeLicense",
+        "revoke-note-card",
+        "RevokeLicense",
+        {
+            "order_id": "{existing}",
+            "reason": license_pb2.REVOCATION_REASON_REFUND,
+            "note": "refunded to card 4111 1111 1111 1111",
+        },
+        "note",
+        "CARD_NUMBER_REFUSED",
+    ),
+    Case(
+        "revoke-note-control",
+        "RevokeLicense",
+        {
+            "order_id": "{existing}",
+            "reason": license_pb2.REVOCATION_REASON_REFUND,
+            "note": "line one\nline two",
+        },
+        "note",
+        "TEXT_INVALID",
+    ),
+    Case(
+        "revoke-note-201",
+        "RevokeLicense",
         {"order_id": "{existing}", "reason": license_pb2.REVOCATION_REASON_REFUND, "note": "n" * 201},
-        "note", "TEXT_TOO_LONG",
-    ),
-    Case("revoke-order-empty", "RevokeLicense", {"reason": license_pb2.REVOCATION_REASON_REFUND}, "order_id", "ORDER_ID_REQUIRED"),
-    Case(
-        "revoke-order-tab", "RevokeLicense", {"order_id": "A\tB", "reason": license_pb2.REVOCATION_REASON_FRAUD},
-        "order_id", "ORDER_ID_INVALID",
+        "note",
+        "TEXT_TOO_LONG",
     ),
     Case(
-        "revoke-product-unknown", "RevokeLicense",
+        "revoke-order-empty",
+        "RevokeLicense",
+        {"reason": license_pb2.REVOCATION_REASON_REFUND},
+        "order_id",
+        "ORDER_ID_REQUIRED",
+    ),
+    Case(
+        "revoke-order-tab",
+        "RevokeLicense",
+        {"order_id": "A\tB", "reason": license_pb2.REVOCATION_REASON_FRAUD},
+        "order_id",
+        "ORDER_ID_INVALID",
+    ),
+    Case(
+        "revoke-product-unknown",
+        "RevokeLicense",
         {"order_id": "{existing}", "product": "photo-ultra", "reason": license_pb2.REVOCATION_REASON_REFUND},
-        "product", "UNKNOWN_PRODUCT",
+        "product",
+        "UNKNOWN_PRODUCT",
     ),
     Case(
-        "revoke-product-nul", "RevokeLicense",
-        {"order_id": "{existing}", "product": "photo-pro\x00", "reason": license_pb2.REVOCATION_REASON_REFUND},
-        "product", "UNKNOWN_PRODUCT",
+        "revoke-product-nul",
+        "RevokeLicense",
+        {
+            "order_id": "{existing}",
+            "product": "photo-pro\x00",
+            "reason": license_pb2.REVOCATION_REASON_REFUND,
+        },
+        "product",
+        "UNKNOWN_PRODUCT",
     ),
     # GetLicense
     Case("get-order-empty", "GetLicense", {"product": "photo-pro"}, "order_id", "ORDER_ID_REQUIRED"),
-    Case("get-order-65", "GetLicense", {"order_id": "B" * 65, "product": "photo-pro"}, "order_id", "ORDER_ID_TOO_LONG"),
-    Case("get-order-line-separator", "GetLicense", {"order_id": "B\u20281", "product": "photo-pro"}, "order_id", "ORDER_ID_INVALID"),
-    Case("get-product-empty", "GetLicense", {"order_id": "{existing}"}, "product", "PRODUCT_REQUIRED"),
-    Case("get-product-unknown", "GetLicense", {"order_id": "{existing}", "product": "photo-ultra"}, "product", "UNKNOWN_PRODUCT"),
-    Case("get-product-nul", "GetLicense", {"order_id": "{existing}", "product": "\x00"}, "product", "UNKNOWN_PRODUCT"),
-    # ValidateKey (a bad email or key is a verdict, not an error: only the product and build time are arguments)
-    Case("validate-product-empty", "ValidateKey", {"license_key": "K", "email": EMAIL}, "product", "PRODUCT_REQUIRED"),
-    Case("validate-product-unknown", "ValidateKey", {"license_key": "K", "email": EMAIL, "product": "photo-ultra"}, "product", "UNKNOWN_PRODUCT"),
-    Case("validate-product-nul", "ValidateKey", {"license_key": "K", "email": EMAIL, "product": "photo\x00"}, "product", "UNKNOWN_PRODUCT"),
     Case(
-        "validate-build-time", "ValidateKey",
-        {"license_key": "K", "email": EMAIL, "product": "photo-pro", "build_time": timestamp_pb2.Timestamp(seconds=-(10**12))},
-        "build_time", "TIMESTAMP_INVALID",
+        "get-order-65",
+        "GetLicense",
+        {"order_id": "B" * 65, "product": "photo-pro"},
+        "order_id",
+        "ORDER_ID_TOO_LONG",
+    ),
+    Case(
+        "get-order-line-separator",
+        "GetLicense",
+        {"order_id": "B\u20281", "product": "photo-pro"},
+        "order_id",
+        "ORDER_ID_INVALID",
+    ),
+    Case("get-product-empty", "GetLicense", {"order_id": "{existing}"}, "product", "PRODUCT_REQUIRED"),
+    Case(
+        "get-product-unknown",
+        "GetLicense",
+        {"order_id": "{existing}", "product": "photo-ultra"},
+        "product",
+        "UNKNOWN_PRODUCT",
+    ),
+    Case(
+        "get-product-nul",
+        "GetLicense",
+        {"order_id": "{existing}", "product": "\x00"},
+        "product",
+        "UNKNOWN_PRODUCT",
+    ),
+    # ValidateKey (a bad email or key is a verdict, not an error: only the product and build time are arguments)
+    Case(
+        "validate-product-empty",
+        "ValidateKey",
+        {"license_key": "K", "email": EMAIL},
+        "product",
+        "PRODUCT_REQUIRED",
+    ),
+    Case(
+        "validate-product-unknown",
+        "ValidateKey",
+        {"license_key": "K", "email": EMAIL, "product": "photo-ultra"},
+        "product",
+        "UNKNOWN_PRODUCT",
+    ),
+    Case(
+        "validate-product-nul",
+        "ValidateKey",
+        {"license_key": "K", "email": EMAIL, "product": "photo\x00"},
+        "product",
+        "UNKNOWN_PRODUCT",
+    ),
+    Case(
+        "validate-build-time",
+        "ValidateKey",
+        {
+            "license_key": "K",
+            "email": EMAIL,
+            "product": "photo-pro",
+            "build_time": timestamp_pb2.Timestamp(seconds=-(10**12)),
+        },
+        "build_time",
+        "TIMESTAMP_INVALID",
     ),
 ]
 
@@ -207,7 +319,9 @@ def issue_request(case: Case, existing: str) -> issuance_pb2.IssueLicenseRequest
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(server: Harness, existing: str, case: Case) -> None:
+def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(
+    server: Harness, existing: str, case: Case
+) -> None:
     request = build(case, existing)
     before = written()
     with pytest.raises(grpc.RpcError) as refused:
@@ -218,14 +332,24 @@ def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(serve
     assert details.startswith(f"{case.field}: "), details
     info = error_info(error)
     assert info is not None
-    assert (info.reason, info.domain, dict(info.metadata)) == (case.reason, "licensing", {"field": case.field})
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        case.reason,
+        "licensing",
+        {"field": case.field},
+    )
     assert written() == before
     # The message never repeats what was sent: not the email, nor a card-shaped reference or note.
-    for value in (EMAIL, EMAIL.lower(), *(v for v in case.fields.values() if isinstance(v, str) and len(v) >= 6)):
+    for value in (
+        EMAIL,
+        EMAIL.lower(),
+        *(v for v in case.fields.values() if isinstance(v, str) and len(v) >= 6),
+    ):
         assert value not in details
 
 
-def test_every_issue_case_also_fails_inside_a_bulk_stream_and_writes_nothing(server: Harness, existing: str) -> None:
+def test_every_issue_case_also_fails_inside_a_bulk_stream_and_writes_nothing(
+    server: Harness, existing: str
+) -> None:
     """IssueLicenses reports each bad item as a failure with its index, field and reason."""
     cases = [case for case in CASES if case.method == "IssueLicense"]
     before = written()
@@ -241,7 +365,9 @@ def test_every_issue_case_also_fails_inside_a_bulk_stream_and_writes_nothing(ser
 
 def test_a_request_above_the_size_limit_is_resource_exhausted(server: Harness) -> None:
     before = written()
-    huge = issuance_pb2.IssueLicenseRequest(email="a" * 100_000 + "@example.com", order_id=new_ref(), product="photo-pro")
+    huge = issuance_pb2.IssueLicenseRequest(
+        email="a" * 100_000 + "@example.com", order_id=new_ref(), product="photo-pro"
+    )
     assert huge.ByteSize() > ServerOptions().max_message_bytes
     with pytest.raises(grpc.RpcError) as refused:
         server.issuance.IssueLicense(huge, metadata=server.auth(), timeout=30)
@@ -258,7 +384,9 @@ def test_bytes_that_are_not_a_request_are_refused_never_unknown(server: Harness,
     raw = server.channel.unary_unary(f"/licensing.v1.{service}/{method}")
     before = written()
     with pytest.raises(grpc.RpcError) as refused:
-        raw(b"\x0a\x05\xff\xfe\xfd\xfc\xfb", metadata=server.auth("admin"), timeout=30)  # field 1: invalid UTF-8
+        raw(
+            b"\x0a\x05\xff\xfe\xfd\xfc\xfb", metadata=server.auth("admin"), timeout=30
+        )  # field 1: invalid UTF-8
     assert refused.value.code() not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.OK)
     assert written() == before
 
@@ -276,7 +404,9 @@ def outage_server(tmp_path: Path, keyring_path: Path, keyring: Keyring) -> Itera
     settings, databases = make_settings("postgres", tmp_path / "outage", keyring_path)
     bound = (database.obj, keystore.obj)
     try:
-        with running_server(settings, keyring, ServerOptions(address="127.0.0.1:0", health_interval=0.2)) as harness:
+        with running_server(
+            settings, keyring, ServerOptions(address="127.0.0.1:0", health_interval=0.2)
+        ) as harness:
             yield harness, databases[0]
     finally:
         pg.admin_execute(f'ALTER DATABASE "{databases[0]}" ALLOW_CONNECTIONS true')
@@ -298,7 +428,9 @@ def wait_for_health(server: Harness, wanted: int, within: float = 5.0) -> float:
         time.sleep(0.05)
 
 
-def test_database_outage_is_unavailable_and_the_same_server_recovers(outage_server: tuple[Harness, str]) -> None:
+def test_database_outage_is_unavailable_and_the_same_server_recovers(
+    outage_server: tuple[Harness, str],
+) -> None:
     server, name = outage_server
     assert server.service.settings.database_url.endswith(f"/{name}")
     assert server.issue("outage@example.com", new_ref()).created
@@ -312,15 +444,22 @@ def test_database_outage_is_unavailable_and_the_same_server_recovers(outage_serv
         calls: list[Callable[[], Any]] = [
             lambda: server.issue("outage@example.com", new_ref()),
             lambda: server.issuance.GetLicense(
-                issuance_pb2.GetLicenseRequest(order_id=new_ref(), product="photo-pro"), metadata=server.auth(), timeout=30
+                issuance_pb2.GetLicenseRequest(order_id=new_ref(), product="photo-pro"),
+                metadata=server.auth(),
+                timeout=30,
             ),
-            lambda: server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth("support"), timeout=30),
+            lambda: server.validation.ListSigningKeys(
+                validation_pb2.ListSigningKeysRequest(), metadata=server.auth("support"), timeout=30
+            ),
             lambda: server.issue("outage@example.com", new_ref()),
         ]
         for call in calls:
             with pytest.raises(grpc.RpcError) as refused:
                 call()
-            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, (refused.value.code(), refused.value.details())
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, (
+                refused.value.code(),
+                refused.value.details(),
+            )
             info = error_info(refused.value)
             assert info is not None and info.reason == "DATABASE_UNAVAILABLE"
         wait_for_health(server, health_pb2.HealthCheckResponse.NOT_SERVING)

@@ -21,7 +21,9 @@ BURST = 10
 
 @pytest.fixture(scope="module")
 def strict_server(backend: Settings, keyring: Keyring) -> Iterator[Harness]:
-    options = ServerOptions(address="127.0.0.1:0", health_interval=0.2, lookups_per_minute=1.0, lookup_burst=BURST)
+    options = ServerOptions(
+        address="127.0.0.1:0", health_interval=0.2, lookups_per_minute=1.0, lookup_burst=BURST
+    )
     with running_server(backend, keyring, options) as harness:
         yield harness
 
@@ -57,7 +59,11 @@ def test_guesses_trip_the_look_up_limit_and_misses_are_audited(
     before = AuditEvent.select().where((AuditEvent.action == action) & (AuditEvent.target == "none")).count()
     answered = limited = 0
     for attempt in range(BURST * 3):
-        candidate = f"guess{attempt}.{uuid.uuid4().hex[:6]}@example.com" if action != "get" else f"G-{attempt}-{uuid.uuid4().hex[:6]}"
+        candidate = (
+            f"guess{attempt}.{uuid.uuid4().hex[:6]}@example.com"
+            if action != "get"
+            else f"G-{attempt}-{uuid.uuid4().hex[:6]}"
+        )
         try:
             guess(candidate)
             answered += 1

@@ -12,7 +12,9 @@ from harness import Harness
 LICENSING_SERVICES = ("licensing.v1.IssuanceService", "licensing.v1.ValidationService")
 
 
-def reflect(server: Harness, request: reflection_pb2.ServerReflectionRequest) -> reflection_pb2.ServerReflectionResponse:
+def reflect(
+    server: Harness, request: reflection_pb2.ServerReflectionRequest
+) -> reflection_pb2.ServerReflectionResponse:
     stub = reflection_pb2_grpc.ServerReflectionStub(server.channel)
     [response] = list(stub.ServerReflectionInfo(iter([request]), timeout=10))
     return response
@@ -53,15 +55,25 @@ def test_reflection_finds_the_file_declaring_the_issuance_service(server: Harnes
         server, reflection_pb2.ServerReflectionRequest(file_containing_symbol="licensing.v1.IssuanceService")
     )
     assert not response.HasField("error_response"), response.error_response
-    files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in response.file_descriptor_response.file_descriptor_proto]
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(raw)
+        for raw in response.file_descriptor_response.file_descriptor_proto
+    ]
     by_name = {f.name: f for f in files}
     assert "licensing/v1/issuance.proto" in by_name
     issuance = by_name["licensing/v1/issuance.proto"]
     assert issuance.package == "licensing.v1"
     [service] = [s for s in issuance.service if s.name == "IssuanceService"]
-    assert {m.name for m in service.method} >= {"IssueLicense", "IssueLicenses", "RevokeLicense", "GetLicense"}
+    assert {m.name for m in service.method} >= {
+        "IssueLicense",
+        "IssueLicenses",
+        "RevokeLicense",
+        "GetLicense",
+    }
 
 
 def test_reflection_of_an_unknown_symbol_is_an_error_response(server: Harness) -> None:
-    response = reflect(server, reflection_pb2.ServerReflectionRequest(file_containing_symbol="licensing.v1.Nothing"))
+    response = reflect(
+        server, reflection_pb2.ServerReflectionRequest(file_containing_symbol="licensing.v1.Nothing")
+    )
     assert response.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]

@@ -76,8 +76,14 @@ def test_home_and_every_database_file_are_private_whatever_the_umask(tmp_path: P
             )
         files = sorted(p for p in home.iterdir() if p.is_file())
         names = {p.name for p in files}
-        assert {"keyring.bin", "licensing.sqlite3", "licensing.sqlite3-wal", "keystore.sqlite3"} <= names, names
-        loose = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files if stat.S_IMODE(p.stat().st_mode) != 0o600}
+        assert {"keyring.bin", "licensing.sqlite3", "licensing.sqlite3-wal", "keystore.sqlite3"} <= names, (
+            names
+        )
+        loose = {
+            p.name: oct(stat.S_IMODE(p.stat().st_mode))
+            for p in files
+            if stat.S_IMODE(p.stat().st_mode) != 0o600
+        }
         assert loose == {}
         assert stat.S_IMODE(home.stat().st_mode) == 0o700
     finally:

@@ -20,7 +20,9 @@ from licensing.tokens import Role, create_token
 
 
 @pytest.fixture(scope="module")
-def importing_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[tuple[ServerChild, str]]:
+def importing_server(
+    tmp_path_factory: pytest.TempPathFactory, keyring_path: Path
+) -> Iterator[tuple[ServerChild, str]]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("import-home"), keyring_path)
     databases = bind_databases(settings)
     for code, number in PRODUCTS.items():
@@ -38,7 +40,12 @@ def importing_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Pat
 def run_import(server: ServerChild, token: str, path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LICENSING_ADDRESS=f"127.0.0.1:{server.port}", LICENSING_ISSUER_TOKEN=token)
     return subprocess.run(
-        [sys.executable, "-m", "licensing.cli.main", "import", str(path)], env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "licensing.cli.main", "import", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -51,14 +58,26 @@ def test_import_writes_good_rows_rejects_bad_ones_and_is_harmless_to_repeat(
         writer = csv.writer(handle)
         writer.writerow(["email", "order_id", "product", "order_time", "expires", "seats", "test_order"])
         for i in range(2500):
-            writer.writerow([f"old{i % 700}@example.com", f"H-{i}", "photo-pro", "2021-05-01T10:00:00Z", "2031-05-01", "2", "false"])
+            writer.writerow(
+                [
+                    f"old{i % 700}@example.com",
+                    f"H-{i}",
+                    "photo-pro",
+                    "2021-05-01T10:00:00Z",
+                    "2031-05-01",
+                    "2",
+                    "false",
+                ]
+            )
         writer.writerow(["broken-email", "H-bad-1", "photo-pro", "", "", "", ""])
         writer.writerow(["ok@example.com", "H-bad-2", "photo-pro", "yesterday", "", "", ""])
         writer.writerow(["ok@example.com", "H-bad\n3", "photo-pro", "", "", "", ""])
         writer.writerow(["ok@example.com", "H-bad-4", "photo-pro", "", "", "", "maybe"])
         # An order reference is opaque: digits shaped like a card number are a valid reference.
         writer.writerow(["ok@example.com", "4111 1111 1111 1111", "photo-pro", "", "", "", ""])
-        writer.writerow(["4111111111111111@example.com", "H-5", "photo-pro", "", "", "", "card 4111 1111 1111 1111"])
+        writer.writerow(
+            ["4111111111111111@example.com", "H-5", "photo-pro", "", "", "", "card 4111 1111 1111 1111"]
+        )
 
     first = run_import(server, token, path)
     assert first.returncode == 3, first.stderr

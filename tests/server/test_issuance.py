@@ -28,7 +28,9 @@ def ts(day: dt.date) -> timestamp_pb2.Timestamp:
 
 
 def public_keyring(server: Harness) -> PublicKeyring:
-    response = server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth())
+    response = server.validation.ListSigningKeys(
+        validation_pb2.ListSigningKeysRequest(), metadata=server.auth()
+    )
     return PublicKeyring.from_json(response.keyring_document)
 
 
@@ -55,7 +57,11 @@ def test_terms_reach_the_key(server: Harness) -> None:
     keyring = public_keyring(server)
     license = validate(response.license.license_key, "terms@example.com", 2, keyring, NOW)
     assert (license.expires, license.updates_until, license.seats, license.edition, license.flags) == (
-        expires, updates, 5, 3, 0b1010,
+        expires,
+        updates,
+        5,
+        3,
+        0b1010,
     )
     assert response.license.terms.seats == 5
 
@@ -96,17 +102,23 @@ def test_one_order_can_hold_licenses_for_several_products(server: Harness) -> No
 def test_get_license(server: Harness) -> None:
     ref = order_id()
     issued = server.issue("get@example.com", ref)
-    got = server.issuance.GetLicense(issuance_pb2.GetLicenseRequest(order_id=ref, product="photo-pro"), metadata=server.auth())
+    got = server.issuance.GetLicense(
+        issuance_pb2.GetLicenseRequest(order_id=ref, product="photo-pro"), metadata=server.auth()
+    )
     assert got.license == issued.license
     with pytest.raises(grpc.RpcError) as missing:
-        server.issuance.GetLicense(issuance_pb2.GetLicenseRequest(order_id=order_id(), product="photo-pro"), metadata=server.auth())
+        server.issuance.GetLicense(
+            issuance_pb2.GetLicenseRequest(order_id=order_id(), product="photo-pro"), metadata=server.auth()
+        )
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_revoke_then_online_and_offline_checks_say_revoked(server: Harness) -> None:
     ref = order_id()
     issued = server.issue("refund@example.com", ref)
-    revoke = issuance_pb2.RevokeLicenseRequest(order_id=ref, reason=license_pb2.REVOCATION_REASON_REFUND, note="ticket 42")
+    revoke = issuance_pb2.RevokeLicenseRequest(
+        order_id=ref, reason=license_pb2.REVOCATION_REASON_REFUND, note="ticket 42"
+    )
     revoked = server.issuance.RevokeLicense(revoke, metadata=server.auth())
     assert [lic.status for lic in revoked.licenses] == [license_pb2.LICENSE_STATUS_REVOKED]
     assert revoked.licenses[0].revocation_reason == license_pb2.REVOCATION_REASON_REFUND
@@ -114,13 +126,17 @@ def test_revoke_then_online_and_offline_checks_say_revoked(server: Harness) -> N
     assert again.licenses[0].revoke_time == revoked.licenses[0].revoke_time  # revoking twice changes nothing
 
     online = server.validation.ValidateKey(
-        validation_pb2.ValidateKeyRequest(license_key=issued.license.license_key, email="refund@example.com", product="photo-pro"),
+        validation_pb2.ValidateKeyRequest(
+            license_key=issued.license.license_key, email="refund@example.com", product="photo-pro"
+        ),
         metadata=server.auth(),
     )
     assert not online.valid and online.reason == license_pb2.REASON_REVOKED
     assert online.info.serial == issued.license.serial
 
-    listing = server.validation.GetRevocationList(validation_pb2.GetRevocationListRequest(), metadata=server.auth())
+    listing = server.validation.GetRevocationList(
+        validation_pb2.GetRevocationListRequest(), metadata=server.auth()
+    )
     keyring = public_keyring(server)
     shipped = RevocationList.from_json(listing.revocation_list, keyring)
     assert issued.license.serial in shipped
@@ -136,7 +152,13 @@ def test_revocation_needs_a_reason(server: Harness) -> None:
     with pytest.raises(grpc.RpcError) as refused:
         server.issuance.RevokeLicense(issuance_pb2.RevokeLicenseRequest(order_id=ref), metadata=server.auth())
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert License.select().join(Order).where((Order.order_ref == ref) & License.revoke_time.is_null(False)).count() == 0
+    assert (
+        License.select()
+        .join(Order)
+        .where((Order.order_ref == ref) & License.revoke_time.is_null(False))
+        .count()
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,7 +175,8 @@ def test_online_validation_agrees_with_the_offline_validator(server: Harness, mu
     issued = server.issue(email, order_id())
     key, typed_email = mutate(issued.license.license_key, email)
     online = server.validation.ValidateKey(
-        validation_pb2.ValidateKeyRequest(license_key=key, email=typed_email, product="photo-pro"), metadata=server.auth("support")
+        validation_pb2.ValidateKeyRequest(license_key=key, email=typed_email, product="photo-pro"),
+        metadata=server.auth("support"),
     )
     assert online.reason == reason
     assert online.valid == (reason == license_pb2.REASON_UNSPECIFIED)
@@ -168,7 +191,9 @@ def test_online_validation_agrees_with_the_offline_validator(server: Harness, mu
 def test_key_for_another_product_is_wrong_product_online(server: Harness) -> None:
     issued = server.issue("product@example.com", order_id(), product="video-max")
     online = server.validation.ValidateKey(
-        validation_pb2.ValidateKeyRequest(license_key=issued.license.license_key, email="product@example.com", product="photo-pro"),
+        validation_pb2.ValidateKeyRequest(
+            license_key=issued.license.license_key, email="product@example.com", product="photo-pro"
+        ),
         metadata=server.auth(),
     )
     assert online.reason == license_pb2.REASON_WRONG_PRODUCT

@@ -31,7 +31,8 @@ def _list(server: Harness, who: str = "issuer", **fields: Any) -> issuance_pb2.L
 def test_paging_walks_every_license_of_an_order_once(server: Harness) -> None:
     order = f"LIST-{uuid.uuid4().hex[:8]}"
     issued = {
-        server.issue("lister@example.com", order, product).license.serial for product in ("photo-pro", "video-max")
+        server.issue("lister@example.com", order, product).license.serial
+        for product in ("photo-pro", "video-max")
     }
     seen: list[int] = []
     token = ""
@@ -62,7 +63,9 @@ def test_status_filter_follows_revocation_and_expiry(server: Harness) -> None:
     revoked_order = f"REVOKED-{tag}"
     revoked = server.issue("status@example.com", revoked_order).license.serial
     server.issuance.RevokeLicense(
-        issuance_pb2.RevokeLicenseRequest(order_id=revoked_order, reason=license_pb2.REVOCATION_REASON_REFUND),
+        issuance_pb2.RevokeLicenseRequest(
+            order_id=revoked_order, reason=license_pb2.REVOCATION_REASON_REFUND
+        ),
         metadata=server.auth(),
         timeout=30,
     )
@@ -105,12 +108,16 @@ def test_support_may_not_list_licenses_or_products(server: Harness) -> None:
         _list(server, who="support")
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as refused:
-        server.issuance.ListProducts(issuance_pb2.ListProductsRequest(), metadata=server.auth("support"), timeout=30)
+        server.issuance.ListProducts(
+            issuance_pb2.ListProductsRequest(), metadata=server.auth("support"), timeout=30
+        )
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_list_products_gives_codes_numbers_and_names(server: Harness) -> None:
-    response = server.issuance.ListProducts(issuance_pb2.ListProductsRequest(), metadata=server.auth(), timeout=30)
+    response = server.issuance.ListProducts(
+        issuance_pb2.ListProductsRequest(), metadata=server.auth(), timeout=30
+    )
     by_code = {p.code: (p.number, p.name) for p in response.products}
     assert by_code["photo-pro"] == (1, "Photo-Pro") and by_code["video-max"] == (2, "Video-Max")
     assert [p.number for p in response.products] == sorted(p.number for p in response.products)

@@ -44,24 +44,39 @@ def test_a_full_scenario_logged_at_debug_names_no_email_key_or_token(
             stub.FindLicenses(support_pb2.FindLicensesRequest(email=email), metadata=md)
             stub.FindLicenses(support_pb2.FindLicensesRequest(license_key=key), metadata=md)
             server.validation.ValidateKey(
-                validation_pb2.ValidateKeyRequest(license_key=key, email=email, product="photo-pro"), metadata=md
+                validation_pb2.ValidateKeyRequest(license_key=key, email=email, product="photo-pro"),
+                metadata=md,
             )
             stub.ExportProfile(support_pb2.ExportProfileRequest(email=email), metadata=md)
             server.issuance.RevokeLicense(
-                issuance_pb2.RevokeLicenseRequest(order_id=ref, reason=license_pb2.REVOCATION_REASON_REFUND), metadata=server.auth()
+                issuance_pb2.RevokeLicenseRequest(order_id=ref, reason=license_pb2.REVOCATION_REASON_REFUND),
+                metadata=server.auth(),
             )
             stub.EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=md)
         bad_requests = [
-            issuance_pb2.IssueLicenseRequest(email="broken@@example.net", order_id="X-1", product="photo-pro"),
-            issuance_pb2.IssueLicenseRequest(email="card.holder@example.net", order_id="X-\n3", product="photo-pro"),
-            issuance_pb2.IssueLicenseRequest(email="someone@example.net", order_id="X-2", product="no-such-product"),
+            issuance_pb2.IssueLicenseRequest(
+                email="broken@@example.net", order_id="X-1", product="photo-pro"
+            ),
+            issuance_pb2.IssueLicenseRequest(
+                email="card.holder@example.net", order_id="X-\n3", product="photo-pro"
+            ),
+            issuance_pb2.IssueLicenseRequest(
+                email="someone@example.net", order_id="X-2", product="no-such-product"
+            ),
         ]
-        secrets_seen += ["broken@@example.net", "card.holder@example.net", "4111111111111111", "someone@example.net"]
+        secrets_seen += [
+            "broken@@example.net",
+            "card.holder@example.net",
+            "4111111111111111",
+            "someone@example.net",
+        ]
         for request in bad_requests:
             with pytest.raises(grpc.RpcError):
                 server.issuance.IssueLicense(request, metadata=server.auth())
         with pytest.raises(grpc.RpcError):
-            server.issuance.IssueLicense(bad_requests[0], metadata=(("authorization", "Bearer lic_not-a-real-token"),))
+            server.issuance.IssueLicense(
+                bad_requests[0], metadata=(("authorization", "Bearer lic_not-a-real-token"),)
+            )
         secrets_seen.append("lic_not-a-real-token")
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "rpc method=/licensing.v1.SupportService/FindLicenses code=OK" in logged  # trends are logged
@@ -69,7 +84,9 @@ def test_a_full_scenario_logged_at_debug_names_no_email_key_or_token(
     assert leaks == []
 
 
-def test_lookups_are_rate_limited_per_token_and_recover(tmp_path: Path, keyring_path: Path, keyring: Keyring) -> None:
+def test_lookups_are_rate_limited_per_token_and_recover(
+    tmp_path: Path, keyring_path: Path, keyring: Keyring
+) -> None:
     settings, _ = make_settings("sqlite", tmp_path / "home", keyring_path)
     options = ServerOptions(address="127.0.0.1:0", lookups_per_minute=30, lookup_burst=3)  # refill: 2 s
     with running_server(settings, keyring, options) as server:

@@ -52,26 +52,37 @@ def write_schema_2(settings: Settings, keyring: Keyring) -> str:
     key = KeyMaker(keyring).key(EMAIL, keyring.active_key_id, 1, 0x0123456789AB, dt.date(2025, 1, 2), Terms())
     now = dt.datetime(2025, 1, 2, 3, 4, 5)
     p = db.param
-    keys.execute_sql(f"INSERT INTO data_key (profile_public_id, wrapped_key, create_time) VALUES ({p}, {p}, {p})",
-                     (profile.public_id, profile.wrapped_key, now))
+    keys.execute_sql(
+        f"INSERT INTO data_key (profile_public_id, wrapped_key, create_time) VALUES ({p}, {p}, {p})",
+        (profile.public_id, profile.wrapped_key, now),
+    )
     for number, code in ((n, c) for c, n in PRODUCTS.items()):
-        db.execute_sql(f"INSERT INTO product (number, code, name, create_time) VALUES ({p}, {p}, {p}, {p})", (number, code, code, now))
+        db.execute_sql(
+            f"INSERT INTO product (number, code, name, create_time) VALUES ({p}, {p}, {p}, {p})",
+            (number, code, code, now),
+        )
     db.execute_sql(
         "INSERT INTO profile (public_id, email_index, email_ciphertext, create_time, newsletter_subscribed, "
         f"newsletter_change_time, newsletter_source) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
         (profile.public_id, profile.email_index, profile.email_ciphertext, now, True, now, SOURCE),
     )
-    (profile_id,) = db.execute_sql(f"SELECT id FROM profile WHERE public_id = {p}", (profile.public_id,)).fetchone()
-    db.execute_sql(f"INSERT INTO \"order\" (order_ref, provider, profile_id, order_time, test_order, create_time) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
-                   ("LEGACY-1", "manual", profile_id, now, False, now))
+    (profile_id,) = db.execute_sql(
+        f"SELECT id FROM profile WHERE public_id = {p}", (profile.public_id,)
+    ).fetchone()
+    db.execute_sql(
+        f'INSERT INTO "order" (order_ref, provider, profile_id, order_time, test_order, create_time) VALUES ({p}, {p}, {p}, {p}, {p}, {p})',
+        ("LEGACY-1", "manual", profile_id, now, False, now),
+    )
     (order_id,) = db.execute_sql("SELECT id FROM \"order\" WHERE order_ref = 'LEGACY-1'").fetchone()
     db.execute_sql(
         "INSERT INTO license (serial, order_id, product_id, key_id, key_text, issued, seats, edition, flags, create_time, "
         f"revoke_time, revocation_reason, revocation_note) VALUES ({p}, {p}, 1, {p}, {p}, {p}, 1, 0, 0, {p}, {p}, 'refund', {p})",
         (0x0123456789AB, order_id, keyring.active_key_id, key, dt.date(2025, 1, 2), now, now, NOTE),
     )
-    db.execute_sql(f"INSERT INTO audit_event (time, actor, action, target, detail) VALUES ({p}, 'support-1', 'consent', {p}, {p})",
-                   (now, f"profile:{profile.public_id}", f"newsletter on via {SOURCE}"))
+    db.execute_sql(
+        f"INSERT INTO audit_event (time, actor, action, target, detail) VALUES ({p}, 'support-1', 'consent', {p}, {p})",
+        (now, f"profile:{profile.public_id}", f"newsletter on via {SOURCE}"),
+    )
     bound.close()
     return key
 
@@ -102,7 +113,9 @@ def test_schema_2_key_text_and_free_text_leave_the_files_and_support_still_sees_
     old_home: Settings, keyring: Keyring
 ) -> None:
     key = write_schema_2(old_home, keyring)
-    assert key.encode() in main_bytes(old_home) and NOTE.encode() in main_bytes(old_home)  # the scan can see them
+    assert key.encode() in main_bytes(old_home) and NOTE.encode() in main_bytes(
+        old_home
+    )  # the scan can see them
 
     service = Service.start(old_home, keyring)  # migrates, then seals the legacy text
     try:

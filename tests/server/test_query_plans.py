@@ -45,13 +45,23 @@ def hot_queries(db: peewee.Database) -> dict[str, tuple[str, list[Any]]]:
         "token by hash": compiled(_BY_HASH, b"\x02" * 32),
         "existing license for an order": compiled(_EXISTING, "A-1", 1),
         "profile by blind index": compiled(_PROFILE_BY_INDEX, index),
-        "profiles by blind index (batch)": Profile.select(Profile.id).where(Profile.email_index.in_([index, b"\x03" * 32])).sql(),
-        "orders by reference (batch)": Order.select(Order.id).where(Order.order_ref.in_(["A-1", "A-2"])).sql(),
+        "profiles by blind index (batch)": Profile.select(Profile.id)
+        .where(Profile.email_index.in_([index, b"\x03" * 32]))
+        .sql(),
+        "orders by reference (batch)": Order.select(Order.id)
+        .where(Order.order_ref.in_(["A-1", "A-2"]))
+        .sql(),
         "licenses of orders (batch)": License.select(License.serial).where(License.order.in_([1, 2])).sql(),
-        "license by serial (key look-up, revocation check)": License.select().where(License.serial == 42).sql(),
+        "license by serial (key look-up, revocation check)": License.select()
+        .where(License.serial == 42)
+        .sql(),
         "orders of a profile (support view)": Order.select().where(Order.profile == 1).sql(),
-        "audit history of a profile (export)": AuditEvent.select().where(AuditEvent.target.in_(["profile:x", "order:A-1"])).sql(),
-        "revoked licenses (revocation list)": License.select(License.serial).where(License.revoke_time.is_null(False)).sql(),
+        "audit history of a profile (export)": AuditEvent.select()
+        .where(AuditEvent.target.in_(["profile:x", "order:A-1"]))
+        .sql(),
+        "revoked licenses (revocation list)": License.select(License.serial)
+        .where(License.revoke_time.is_null(False))
+        .sql(),
     }
 
 

@@ -43,7 +43,9 @@ def test_every_order_reference_shape_is_accepted_by_the_checks() -> None:
     assert refused == {}
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 65, "line\nbreak", "tab\there", "nul\x00", "zero\u200bwidth", "\u2028"])
+@pytest.mark.parametrize(
+    "bad", ["", "x" * 65, "line\nbreak", "tab\there", "nul\x00", "zero\u200bwidth", "\u2028"]
+)
 def test_what_an_order_reference_cannot_be(bad: str) -> None:
     with pytest.raises(InvalidArgument):
         check_order_ref(bad)
@@ -52,7 +54,9 @@ def test_what_an_order_reference_cannot_be(bad: str) -> None:
 @pytest.fixture(scope="module")
 def roomy_server(backend: Settings, keyring: Keyring) -> Iterator[Harness]:
     """A server whose look-up limit this module's hundreds of calls do not reach."""
-    options = ServerOptions(address="127.0.0.1:0", health_interval=0.2, lookups_per_minute=1e6, lookup_burst=10**6)
+    options = ServerOptions(
+        address="127.0.0.1:0", health_interval=0.2, lookups_per_minute=1e6, lookup_burst=10**6
+    )
     with running_server(backend, keyring, options) as harness:
         yield harness
 
@@ -106,7 +110,9 @@ def test_card_numbers_in_free_text_are_refused_and_change_nothing(roomy_server: 
             assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     profile = Profile.get(Profile.id == Order.get(Order.order_ref == order).profile_id)
     assert profile.newsletter_source is None and not profile.newsletter_subscribed
-    assert License.get(License.order == Order.get(Order.order_ref == order)).revoke_time is None  # nothing changed
+    assert (
+        License.get(License.order == Order.get(Order.order_ref == order)).revoke_time is None
+    )  # nothing changed
     revoked = _revoke(roomy_server, order, "refund 2026-11-30 14:05, ticket #4411").licenses[0]
     assert revoked.revocation_reason == license_pb2.REVOCATION_REASON_REFUND
 

@@ -18,7 +18,9 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_reissue_after_rotation_returns_the_original_key(kind: str, tmp_path: Path, keyring_path: Path) -> None:
+def test_reissue_after_rotation_returns_the_original_key(
+    kind: str, tmp_path: Path, keyring_path: Path
+) -> None:
     settings, names = make_settings(kind, tmp_path / "home", keyring_path)
     try:
         before = Keyring.open(settings.keyring_path, TEST_PASSPHRASE)
@@ -32,7 +34,9 @@ def test_reissue_after_rotation_returns_the_original_key(kind: str, tmp_path: Pa
         with running_server(settings, rotated) as server:
             again = server.issue("loyal@example.com", "ROT-1")
             fresh = server.issue("newcomer@example.com", "ROT-2").license
-            document = server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth())
+            document = server.validation.ListSigningKeys(
+                validation_pb2.ListSigningKeysRequest(), metadata=server.auth()
+            )
         assert not again.created and again.license.license_key == old.license_key
         assert fresh.key_id == new_key_id != old.key_id
 

@@ -18,7 +18,10 @@ from licensing.storage.migrate import MIGRATIONS, applied_versions, migrate_main
 
 def test_sqlite_connections_are_durable_and_wait_for_locks(tmp_path: Path) -> None:
     db = open_database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    pragmas = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")}
+    pragmas = {
+        name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+    }
     assert pragmas == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 30000, "foreign_keys": 1}
     db.close()
 
@@ -55,12 +58,27 @@ def test_migrations_are_recorded_and_an_old_schema_is_refused_with_the_command_t
 
 def test_migrate_command_then_serve_without_migrating(tmp_path: Path, keyring_path: Path) -> None:
     settings, _ = make_settings("sqlite", tmp_path / "home", keyring_path)
-    env = {"LICENSING_HOME": str(settings.home), "LICENSING_PASSPHRASE": TEST_PASSPHRASE.decode(), "PATH": "/usr/bin:/bin"}
+    env = {
+        "LICENSING_HOME": str(settings.home),
+        "LICENSING_PASSPHRASE": TEST_PASSPHRASE.decode(),
+        "PATH": "/usr/bin:/bin",
+    }
     cli = [sys.executable, "-m", "licensing.cli.main"]
-    refused = subprocess.run([*cli, "serve", "--no-migrate", "--address", "127.0.0.1:0"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    refused = subprocess.run(
+        [*cli, "serve", "--no-migrate", "--address", "127.0.0.1:0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 1
     assert "run `licensing migrate`" in refused.stderr and "Traceback" not in refused.stderr
-    migrated = subprocess.run([*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    migrated = subprocess.run(
+        [*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert migrated.returncode == 0 and f"applied {len(MIGRATIONS)} migration(s)" in migrated.stdout
-    again = subprocess.run([*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    again = subprocess.run(
+        [*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert "up to date" in again.stdout

@@ -43,7 +43,9 @@ def order_ref() -> str:
 
 def find(server: Harness, **query: str) -> support_pb2.FindLicensesResponse:
     request = support_pb2.FindLicensesRequest(**query)
-    response: support_pb2.FindLicensesResponse = support(server).FindLicenses(request, metadata=server.auth("support"))
+    response: support_pb2.FindLicensesResponse = support(server).FindLicenses(
+        request, metadata=server.auth("support")
+    )
     return response
 
 
@@ -85,7 +87,9 @@ def test_export_holds_every_order_of_the_purchaser_and_nothing_of_others(server:
         server.issue(email, ref)
     theirs = order_ref()
     server.issue(other, theirs)
-    exported = support(server).ExportProfile(support_pb2.ExportProfileRequest(email=email), metadata=server.auth("support"))
+    exported = support(server).ExportProfile(
+        support_pb2.ExportProfileRequest(email=email), metadata=server.auth("support")
+    )
     assert exported.content_type == "application/json"
     document = json.loads(exported.document)
     assert document["profile"]["email"] == email
@@ -93,7 +97,9 @@ def test_export_holds_every_order_of_the_purchaser_and_nothing_of_others(server:
     assert all(len(o["licenses"]) == 1 for o in document["orders"])
     assert other not in exported.document and theirs not in exported.document
     with pytest.raises(grpc.RpcError) as unknown:
-        support(server).ExportProfile(support_pb2.ExportProfileRequest(email=unique_email("ghost")), metadata=server.auth("support"))
+        support(server).ExportProfile(
+            support_pb2.ExportProfileRequest(email=unique_email("ghost")), metadata=server.auth("support")
+        )
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -102,7 +108,8 @@ def test_newsletter_consent_is_kept_with_time_and_source(server: Harness) -> Non
     server.issue(email, order_ref(), newsletter_consent=True)
     assert find(server, email=email).profiles[0].profile.newsletter.source == "checkout"
     changed = support(server).SetNewsletterConsent(
-        support_pb2.SetNewsletterConsentRequest(email=email, subscribed=False, source="support-call"), metadata=server.auth("support")
+        support_pb2.SetNewsletterConsentRequest(email=email, subscribed=False, source="support-call"),
+        metadata=server.auth("support"),
     )
     assert not changed.profile.newsletter.subscribed
     assert changed.profile.newsletter.source == "support-call"
@@ -117,9 +124,13 @@ def test_erasure_shreds_the_email_but_keys_keep_working_and_orders_can_be_revoke
     assert profile.email_ciphertext is not None
     ciphertext = bytes(profile.email_ciphertext)
 
-    erased = support(server).EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support"))
+    erased = support(server).EraseProfile(
+        support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support")
+    )
     assert erased.erased and erased.licenses_kept == 1
-    again = support(server).EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support"))
+    again = support(server).EraseProfile(
+        support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support")
+    )
     assert not again.erased  # erasing twice is harmless
 
     assert not find(server, email=email).profiles
@@ -133,11 +144,14 @@ def test_erasure_shreds_the_email_but_keys_keep_working_and_orders_can_be_revoke
         vault.decrypt_email(b"\0" * 32, profile.public_id, ciphertext)
 
     keyring = PublicKeyring.from_json(
-        server.validation.ListSigningKeys(validation_pb2.ListSigningKeysRequest(), metadata=server.auth()).keyring_document
+        server.validation.ListSigningKeys(
+            validation_pb2.ListSigningKeysRequest(), metadata=server.auth()
+        ).keyring_document
     )
     assert validate(issued.license.license_key, email, 1, keyring, NOW).serial == issued.license.serial
     revoked = server.issuance.RevokeLicense(
-        issuance_pb2.RevokeLicenseRequest(order_id=ref, reason=license_pb2.REVOCATION_REASON_CHARGEBACK), metadata=server.auth()
+        issuance_pb2.RevokeLicenseRequest(order_id=ref, reason=license_pb2.REVOCATION_REASON_CHARGEBACK),
+        metadata=server.auth(),
     )
     assert revoked.licenses[0].status == license_pb2.LICENSE_STATUS_REVOKED
     # The same email may buy again later: a new profile, unconnected to the erased one.
@@ -152,10 +166,16 @@ def test_every_support_action_is_audited_without_the_email(server: Harness) -> N
     stub, md = support(server), server.auth("support")
     stub.FindLicenses(support_pb2.FindLicensesRequest(email=email), metadata=md)
     stub.ExportProfile(support_pb2.ExportProfileRequest(email=email), metadata=md)
-    stub.SetNewsletterConsent(support_pb2.SetNewsletterConsentRequest(email=email, subscribed=True, source="phone"), metadata=md)
+    stub.SetNewsletterConsent(
+        support_pb2.SetNewsletterConsentRequest(email=email, subscribed=True, source="phone"), metadata=md
+    )
     public_id = find(server, order_id=ref).profiles[0].profile.profile_id
     stub.EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=md)
-    events = list(AuditEvent.select().where(AuditEvent.target.in_([f"profile:{public_id}", f"order:{ref}"])).order_by(AuditEvent.id))
+    events = list(
+        AuditEvent.select()
+        .where(AuditEvent.target.in_([f"profile:{public_id}", f"order:{ref}"]))
+        .order_by(AuditEvent.id)
+    )
     actions = [e.action for e in events]
     assert actions[0] == "issue"
     assert {"find", "export", "consent", "erase"} <= set(actions)
@@ -201,7 +221,9 @@ def test_a_backup_taken_before_erasure_cannot_reveal_the_email(server: Harness, 
     backup = tmp_path / "backup.sqlite3"
     with sqlite3.connect(main_path) as live, sqlite3.connect(backup) as copy:
         live.backup(copy)
-    support(server).EraseProfile(support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support"))
+    support(server).EraseProfile(
+        support_pb2.EraseProfileRequest(email=email), metadata=server.auth("support")
+    )
 
     assert email.encode() not in backup.read_bytes()
     vault = EmailVault(server.service.keyring.master_key, server.service.keyring.blind_index_key)
@@ -216,5 +238,7 @@ def test_a_backup_taken_before_erasure_cannot_reveal_the_email(server: Harness, 
     keystore_copy = tmp_path / "keystore-after.sqlite3"
     shutil.copy(keystore_path, keystore_copy)
     with sqlite3.connect(keystore_copy) as copy:
-        assert copy.execute("SELECT count(*) FROM data_key WHERE profile_public_id = ?", (public_id,)).fetchone() == (0,)
+        assert copy.execute(
+            "SELECT count(*) FROM data_key WHERE profile_public_id = ?", (public_id,)
+        ).fetchone() == (0,)
     assert public_id.encode() not in keystore_path.read_bytes()  # secure_delete left no trace in the file

@@ -298,9 +298,7 @@ def test_tls_with_the_servers_ca(world: World, tmp_path: Path) -> None:
     ca_pem, ca_cert, ca_key = make_ca("support CLI test CA")
     cert, key = make_leaf("localhost", ca_cert, ca_key, server=True).write(tmp_path, "server")
     (tmp_path / "ca.crt").write_bytes(ca_pem.cert)
-    tls_server = serve_home(
-        world.settings, TEST_PASSPHRASE, "--tls-cert", str(cert), "--tls-key", str(key)
-    )
+    tls_server = serve_home(world.settings, TEST_PASSPHRASE, "--tls-cert", str(cert), "--tls-key", str(key))
     try:
         address = f"localhost:{tls_server.port}"
         found = support(

@@ -23,12 +23,17 @@ from licensing.tokens import Role, create_token
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path) -> Iterator[tuple[ServerChild, dict[str, str]]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, keyring_path: Path
+) -> Iterator[tuple[ServerChild, dict[str, str]]]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("correct-cli") / "home", keyring_path)
     databases = bind_databases(settings)
     for code, number in PRODUCTS.items():
         add_product(code, number, code.title())
-    tokens = {"support": create_token("desk-carol", Role.SUPPORT), "issuer": create_token("shop", Role.ISSUER)}
+    tokens = {
+        "support": create_token("desk-carol", Role.SUPPORT),
+        "issuer": create_token("shop", Role.ISSUER),
+    }
     databases.close()
     # Three look-ups at once, then one a minute: correct-email counts against the look-up limit.
     server = serve_home(settings, TEST_PASSPHRASE, "--lookup-rate", "1", "--lookup-burst", "3")
@@ -43,23 +48,38 @@ def cli(server: ServerChild, token: str, *args: str) -> subprocess.CompletedProc
     env.update(LICENSING_ADDRESS=f"127.0.0.1:{server.port}", LICENSING_SUPPORT_TOKEN=token)
     return subprocess.run(
         [sys.executable, "-m", "licensing.cli.main", "support", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
-def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple[ServerChild, dict[str, str]]) -> None:
+def test_correct_email_prints_the_new_keys_and_the_revoked_serials(
+    served: tuple[ServerChild, dict[str, str]],
+) -> None:
     server, tokens = served
     tag = uuid.uuid4().hex[:8]
     typo, right, order = f"mary.{tag}@exmaple.com", f"mary.{tag}@example.com", f"M-{tag}"
     with server.channel() as channel:
-        issued = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense(
-            issuance_pb2.IssueLicenseRequest(email=typo, order_id=order, product="photo-pro"),
-            metadata=(("authorization", f"Bearer {tokens['issuer']}"),), timeout=30,
-        ).license
+        issued = (
+            issuance_pb2_grpc.IssuanceServiceStub(channel)
+            .IssueLicense(
+                issuance_pb2.IssueLicenseRequest(email=typo, order_id=order, product="photo-pro"),
+                metadata=(("authorization", f"Bearer {tokens['issuer']}"),),
+                timeout=30,
+            )
+            .license
+        )
         keyring = PublicKeyring.from_json(
-            validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(
-                validation_pb2.ListSigningKeysRequest(), metadata=(("authorization", f"Bearer {tokens['issuer']}"),), timeout=30
-            ).keyring_document
+            validation_pb2_grpc.ValidationServiceStub(channel)
+            .ListSigningKeys(
+                validation_pb2.ListSigningKeysRequest(),
+                metadata=(("authorization", f"Bearer {tokens['issuer']}"),),
+                timeout=30,
+            )
+            .keyring_document
         )
 
     result = cli(server, tokens["support"], "correct-email", "--email", typo, "--new-email", right, "--json")
@@ -73,7 +93,9 @@ def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple
     with pytest.raises(LicenseError):
         validate(new_key, typo, 1, keyring, now)
 
-    again = cli(server, tokens["support"], "correct-email", "--email", right, "--new-email", f"m.{tag}@example.com")
+    again = cli(
+        server, tokens["support"], "correct-email", "--email", right, "--new-email", f"m.{tag}@example.com"
+    )
     assert again.returncode == 0, again.stderr
     assert "1 license(s) reissued" in again.stdout and f"{replaced['license']['serial']} ->" in again.stdout
 
@@ -81,5 +103,7 @@ def test_correct_email_prints_the_new_keys_and_the_revoked_serials(served: tuple
     assert taken.returncode == 1 and len(taken.stderr.strip().splitlines()) == 1
     assert "NOT_FOUND" in taken.stderr and typo not in taken.stderr
 
-    limited = cli(server, tokens["support"], "correct-email", "--email", right, "--new-email", f"x.{tag}@example.com")
+    limited = cli(
+        server, tokens["support"], "correct-email", "--email", right, "--new-email", f"x.{tag}@example.com"
+    )
     assert limited.returncode == 1 and "RESOURCE_EXHAUSTED" in limited.stderr and "retry in" in limited.stderr

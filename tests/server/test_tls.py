@@ -46,17 +46,23 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     )
 
 
-def list_keys(port: int, credentials: grpc.ChannelCredentials, token: str) -> validation_pb2.ListSigningKeysResponse:
+def list_keys(
+    port: int, credentials: grpc.ChannelCredentials, token: str
+) -> validation_pb2.ListSigningKeysResponse:
     with grpc.secure_channel(f"localhost:{port}", credentials) as channel:
         stub = validation_pb2_grpc.ValidationServiceStub(channel)
         response: validation_pb2.ListSigningKeysResponse = stub.ListSigningKeys(
-            validation_pb2.ListSigningKeysRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=5
+            validation_pb2.ListSigningKeysRequest(),
+            metadata=(("authorization", f"Bearer {token}"),),
+            timeout=5,
         )
         return response
 
 
 @pytest.fixture(scope="module")
-def mtls_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, keyring: Keyring, pki: Pki) -> Iterator[Harness]:
+def mtls_server(
+    tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, keyring: Keyring, pki: Pki
+) -> Iterator[Harness]:
     settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("tls-home"), keyring_path)
     cert, key = pki.server
     options = ServerOptions(address="127.0.0.1:0", tls_cert=cert, tls_key=key, client_ca=pki.ca_path)
@@ -66,15 +72,22 @@ def mtls_server(tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, ke
 
 def test_mtls_accepts_a_client_certificate_from_the_ca(mtls_server: Harness, pki: Pki) -> None:
     client = pki.client
-    credentials = grpc.ssl_channel_credentials(root_certificates=pki.ca.cert, private_key=client.key, certificate_chain=client.cert)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=pki.ca.cert, private_key=client.key, certificate_chain=client.cert
+    )
     assert list_keys(mtls_server.port, credentials, mtls_server.tokens["issuer"]).keyring_document
 
 
 @pytest.mark.parametrize("who", ["no certificate", "rogue certificate", "plaintext"])
 def test_mtls_refuses_a_client_without_a_valid_certificate(mtls_server: Harness, pki: Pki, who: str) -> None:
     if who == "plaintext":
-        with grpc.insecure_channel(f"127.0.0.1:{mtls_server.port}") as channel, pytest.raises(grpc.RpcError) as refused:
-            validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(validation_pb2.ListSigningKeysRequest(), timeout=5)
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{mtls_server.port}") as channel,
+            pytest.raises(grpc.RpcError) as refused,
+        ):
+            validation_pb2_grpc.ValidationServiceStub(channel).ListSigningKeys(
+                validation_pb2.ListSigningKeysRequest(), timeout=5
+            )
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         return
     kwargs: dict[str, bytes] = {}
@@ -86,10 +99,14 @@ def test_mtls_refuses_a_client_without_a_valid_certificate(mtls_server: Harness,
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_tls_without_client_certificates(tmp_path: Path, keyring_path: Path, keyring: Keyring, pki: Pki) -> None:
+def test_tls_without_client_certificates(
+    tmp_path: Path, keyring_path: Path, keyring: Keyring, pki: Pki
+) -> None:
     settings, _ = make_settings("sqlite", tmp_path / "home", keyring_path)
     cert, key = pki.server
-    with running_server(settings, keyring, ServerOptions(address="127.0.0.1:0", tls_cert=cert, tls_key=key)) as harness:
+    with running_server(
+        settings, keyring, ServerOptions(address="127.0.0.1:0", tls_cert=cert, tls_key=key)
+    ) as harness:
         credentials = grpc.ssl_channel_credentials(root_certificates=pki.ca.cert)
         assert list_keys(harness.port, credentials, harness.tokens["issuer"]).signing_keys
 

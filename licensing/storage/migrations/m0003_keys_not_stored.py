@@ -64,8 +64,10 @@ def up(migrator: SchemaMigrator, db: peewee.Database) -> None:
     )
     for state in ("on", "off"):
         db.execute_sql(
-            "UPDATE \"audit_event\" SET detail = %s WHERE action = 'consent' AND detail LIKE %s"
-            .replace("%s", db.param), (f"newsletter {state}", f"newsletter {state}%"),
+            "UPDATE \"audit_event\" SET detail = %s WHERE action = 'consent' AND detail LIKE %s".replace(
+                "%s", db.param
+            ),
+            (f"newsletter {state}", f"newsletter {state}%"),
         )
     db.execute_sql("UPDATE \"license\" SET key_text = ''")
     migrate(migrator.drop_column("license", "key_text"))

@@ -115,7 +115,9 @@ def _nameprep(text: str, *, bidi: bool) -> str:
         if _prohibited(ch):
             raise InvalidEmail(f"the email contains U+{ord(ch):04X}, which is not allowed in an address")
     if bidi and _breaks_bidi_rules(folded):
-        raise InvalidEmail("a label of the domain breaks the right-to-left rules of IDNA (RFC 3454 section 6)")
+        raise InvalidEmail(
+            "a label of the domain breaks the right-to-left rules of IDNA (RFC 3454 section 6)"
+        )
     return folded
 
 
@@ -180,7 +182,9 @@ def _to_ascii(label: str) -> str:
 def _domain_to_ascii(domain: str) -> str:
     """Steps 6 and 7: IDNA 2003 ToASCII label by label (step 4 has refused unassigned code points)."""
     domain = domain.translate(_ASCII_UPPER_TO_LOWER)
-    labels = domain.split(".") if domain.isascii() else [_to_ascii(label) for label in _LABEL_DOTS.split(domain)]
+    labels = (
+        domain.split(".") if domain.isascii() else [_to_ascii(label) for label in _LABEL_DOTS.split(domain)]
+    )
     if len(labels) < 2:
         raise InvalidEmail("the domain must contain a dot")
     for label in labels:

@@ -60,7 +60,9 @@ class RevocationList(Frozen):
     def __init__(
         self, key_id: int, sequence: int, issue_time: dt.datetime, serials: frozenset[int], signature: bytes
     ) -> None:
-        self._set(key_id=key_id, sequence=sequence, issue_time=issue_time, serials=serials, signature=signature)
+        self._set(
+            key_id=key_id, sequence=sequence, issue_time=issue_time, serials=serials, signature=signature
+        )
 
     def to_json(self) -> str:
         """The document again (signed bytes are field values, so any spacing verifies the same)."""
@@ -88,7 +90,9 @@ class RevocationList(Frozen):
         """Parse and verify; raise RevocationListError unless the signature checks out."""
         data = parse_object(document)
         if data is None:
-            raise RevocationListError("the revocation list is not a JSON object (docs/key-format.md section 6)")
+            raise RevocationListError(
+                "the revocation list is not a JSON object (docs/key-format.md section 6)"
+            )
         if data.get("format") != REVOCATIONS_FORMAT:
             raise RevocationListError(f"the revocation list's format is not {REVOCATIONS_FORMAT!r}")
         key_id = whole(data.get("key_id"), 0, 255)
@@ -118,7 +122,9 @@ class RevocationList(Frozen):
                 f"the revocation list is signed by key {key_id}, which the vendor has retired"
             )
         try:
-            crypto_sign_open(signature + revocation_message(key_id, sequence, issue_time, serials), key.public_key)
+            crypto_sign_open(
+                signature + revocation_message(key_id, sequence, issue_time, serials), key.public_key
+            )
         except (ValueError, CryptoError) as exc:
             raise RevocationListError("the revocation list's signature does not check out") from exc
         return cls(
