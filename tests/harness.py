@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from serverchild import ServerChild, serve_home
 from licensing._proto.licensing.v1 import (
     issuance_pb2,
     issuance_pb2_grpc,
+    support_pb2_grpc,
     validation_pb2_grpc,
 )
 from licensing.api.server import RunningServer, ServerOptions, start_server
@@ -73,6 +75,10 @@ class Harness:
     @property
     def validation(self) -> validation_pb2_grpc.ValidationServiceStub:
         return validation_pb2_grpc.ValidationServiceStub(self.channel)
+
+    @property
+    def support(self) -> support_pb2_grpc.SupportServiceStub:
+        return support_pb2_grpc.SupportServiceStub(self.channel)
 
     def issue(
         self, email: str, order_id: str, product: str = "photo-pro", **fields: Any
@@ -172,3 +178,8 @@ def stored_key(keyring: Keyring, row: object, email: str) -> str:
 
     terms = Terms(row.expires, row.updates_until, row.seats, row.edition, row.flags)  # type: ignore[attr-defined]
     return KeyMaker(keyring).key(email, row.key_id, row.product_id, row.serial, row.issued, terms)  # type: ignore[attr-defined]
+
+
+def unique_email(tag: str) -> str:
+    """An address no other test uses (tests share a module's server and run in any order)."""
+    return f"{tag}.{uuid.uuid4().hex[:8]}@example.org"

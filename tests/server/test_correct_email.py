@@ -11,7 +11,7 @@ import uuid
 
 import grpc
 import pytest
-from harness import Harness, reason_of
+from harness import Harness, reason_of, unique_email
 from licensing_client import LicenseError, PublicKeyring, Reason, validate
 from licensing_client.revocation import RevocationList
 
@@ -28,11 +28,7 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 def support(server: Harness) -> support_pb2_grpc.SupportServiceStub:
-    return support_pb2_grpc.SupportServiceStub(server.channel)
-
-
-def unique_email(tag: str) -> str:
-    return f"{tag}.{uuid.uuid4().hex[:8]}@example.org"
+    return server.support
 
 
 def order_ref() -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from harness import Harness, error_info
+from harness import Harness, error_info, unique_email
 from licensing_client import PublicKeyring, validate
 
 from licensing._proto.licensing.v1 import (
@@ -30,11 +30,7 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 def support(server: Harness) -> support_pb2_grpc.SupportServiceStub:
-    return support_pb2_grpc.SupportServiceStub(server.channel)
-
-
-def unique_email(tag: str) -> str:
-    return f"{tag}.{uuid.uuid4().hex[:8]}@example.org"
+    return server.support
 
 
 def order_ref() -> str:
