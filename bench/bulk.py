@@ -208,17 +208,24 @@ baseline pays the gRPC call, the authentication and the read-before-write per ro
 "licenses/s" counts rows of the file per second of the whole CLI process, interpreter start
 included; "client CPU" is the CLI's (or, for the baseline, this process's) CPU time per row.
 
-Where the time goes (py-spy 0.4 on the server during a 30,000-row import, 2026-11-25): the
-server's CPU per row is the limit. One interpreter does all of it, split between the request
-thread preparing a batch (checks, blind index, sealing the email and its data key, signing and
-formatting the key: about 45% of samples, the Ed25519 signature alone about 12%) and the
-writer (the multi-row statements and their parameter conversion, about 35%; the commits about
-7%). The database is not the limit: the same SQLite file takes 100-row transactions at the
-rate in the micro baselines of the issuance section. Nor is the CLI, at a fraction of the
-server's CPU per row. What would reach 10,000/s: more than one core preparing and signing rows
-(a process pool for the CPU-bound preparation, or several server processes behind the
-import), and fewer conversions per row (a request becomes an IssueRequest, a PendingIssue, a
-dict per table, then a flat parameter list).
+Where the time goes (py-spy 0.4 on the server during a 30,000-row import on SQLite, 2026-11-30,
+commit ac4ab1b, the grpc.aio server; `--gil` samples, i.e. who holds the interpreter lock). The
+limit is one interpreter's lock: about 100 µs of Python per row is run under it (server CPU
+0.12-0.14 ms/row in all, the rest being SQLite's own work, the fsync and gRPC's C core, which
+run without it), against 170 µs of wall time per row. Of the lock's time: the group-commit
+writer 49% (the multi-row INSERTs with their parameter conversion 19%, the set-wise reads of the
+purchasers and orders already known 15%, the data keys in the key store 13%, a clock read per
+row 3.5% until it became one per group); the two request threads 33% (checks 3%, formatting the
+key in base32 8%, sealing the email and its data key 5%, turning each protobuf message into an
+IssueRequest 8%; the Ed25519 signature itself only 1%, as PyNaCl releases the lock while it
+signs); the grpc.aio event loop 19% (the stream, the messages, admission). On the re-run
+(nothing written) the writer's share falls to 29% and the request threads still sign and seal
+every row (38%): a row is prepared before the writer tells whether it exists. What would reach
+10,000/s: a process pool for the preparation (signing, sealing, formatting, and the message
+conversion with it) takes a third of the lock's time off; the writer's half then sets the
+ceiling near 1/(50 µs + 19 µs) = 14,000 rows/s, on two cores that the pool shares with it.
+Fewer conversions per row in the writer (a PendingIssue, a dict per table, then a flat
+parameter list) are the other half. Neither is done yet.
 """
 
 
