@@ -54,9 +54,22 @@ class Process:
         return float("nan")
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server process has used so far (all its threads)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the server has used so far (all its threads), and its child
+        processes' (`serve --processes N`) while they run: a child's is not in its parent's yet."""
+        pids = [self.proc.pid]
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                pids += [int(pid) for pid in (task / "children").read_text().split()]
+            except OSError:  # the thread ended meanwhile
+                continue
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile: counted as nothing
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def context_switches(self) -> int:
         """Voluntary and involuntary context switches of all the server's threads so far."""
@@ -122,7 +135,9 @@ class LicensingServer(Process):
     adjusts the server before handing over to the CLI).
     """
 
-    def __init__(self, engine: str, workers: int = 16, launcher: list[str] | None = None) -> None:
+    def __init__(
+        self, engine: str, workers: int = 16, launcher: list[str] | None = None, processes: int = 1
+    ) -> None:
         self.home = Path(tempfile.mkdtemp(prefix=f"licensing-bench-{engine}-"))
         self.pg_names: list[str] = []
         env = {
@@ -146,6 +161,7 @@ class LicensingServer(Process):
             "100000000",
             "--lookup-burst",
             "1000000",
+            *(("--processes", str(processes)) if processes > 1 else ()),
             launcher=launcher or ("-m", "licensing.cli.main"),
         )
         super().__init__(argv, env, self.home / "server.log")

@@ -15,7 +15,7 @@ everywhere at once:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,13 +84,18 @@ def open_channel(
     cert: bytes | None = None,
     key: bytes | None = None,
     aio: bool = False,
+    options: Sequence[tuple[str, Any]] = (),
 ) -> Any:
     """A channel to `address`: TLS when `ca` is given, else plaintext to a loopback address only."""
     if ca is None:
         check_plaintext_allowed(address)
-        return grpc.aio.insecure_channel(address) if aio else grpc.insecure_channel(address)
+        if aio:
+            return grpc.aio.insecure_channel(address, options=options)
+        return grpc.insecure_channel(address, options=options)
     credentials = grpc.ssl_channel_credentials(ca, key, cert)
-    return grpc.aio.secure_channel(address, credentials) if aio else grpc.secure_channel(address, credentials)
+    if aio:
+        return grpc.aio.secure_channel(address, credentials, options=options)
+    return grpc.secure_channel(address, credentials, options=options)
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:

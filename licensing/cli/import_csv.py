@@ -50,6 +50,11 @@ COLUMNS = (
 )
 REQUIRED = ("email", "order_id", "product")
 CHUNK = 2000  # rows per IssueLicenses call; two calls are kept in flight
+# One connection per call in flight: `serve --processes N` shares the port with SO_REUSEPORT, and
+# the kernel spreads connections (not calls) over the processes. A local subchannel pool keeps
+# gRPC from folding the channels into one connection.
+IN_FLIGHT = 2
+_OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
 PER_MESSAGE = 100  # rows per stream message: amortises the per-message cost, stays under the 64 KiB limit
 
 
@@ -203,8 +208,11 @@ def _import(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"cannot read {args.file}: {exc.strerror}") from exc
     rejects_path = args.rejects or args.file.with_suffix(".rejects.csv")
     address = client.resolve_address(args.address)
-    channel = client.open_channel(address, ca=client.read_ca(args.tls_ca))  # plaintext to loopback only
-    stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+    ca = client.read_ca(args.tls_ca)
+    channels = [  # plaintext to loopback only
+        client.open_channel(address, ca=ca, options=_OWN_CONNECTION) for _ in range(IN_FLIGHT)
+    ]
+    stubs = [issuance_pb2_grpc.IssuanceServiceStub(channel) for channel in channels]
     metadata = (("authorization", f"Bearer {token}"),)
     counts = {"read": 0, "issued": 0, "existing": 0, "rejected": 0}
     progress = Progress(total, sys.stderr)
@@ -235,16 +243,18 @@ def _import(args: argparse.Namespace) -> int:
             counts["read"] += len(rows)
             progress.update(counts["read"])
 
-        for rows, requests in _chunks(reader, rejects, counts):
+        for n, (rows, requests) in enumerate(_chunks(reader, rejects, counts)):
+            stub = stubs[n % IN_FLIGHT]
             in_flight.append(
                 (rows, stub.IssueLicenses.future(_messages(requests), metadata=metadata, timeout=600))
             )
-            if len(in_flight) >= 2:
+            if len(in_flight) >= IN_FLIGHT:
                 collect(*in_flight.pop(0))
         for pending in in_flight:
             collect(*pending)
     progress.finish()
-    channel.close()
+    for channel in channels:
+        channel.close()
     seconds = time.monotonic() - started
     print(
         f"{counts['read']} rows in {seconds:.1f} s ({counts['read'] / max(seconds, 1e-6):,.0f}/s): "
