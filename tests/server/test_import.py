@@ -15,7 +15,7 @@ from homes import TEST_PASSPHRASE, make_settings
 
 from licensing.products import add_product
 from licensing.service import bind_databases
-from licensing.storage.models import License
+from licensing.storage.models import License, Profile
 from licensing.tokens import Role, create_token
 
 
@@ -101,3 +101,34 @@ def test_import_writes_good_rows_rejects_bad_ones_and_is_harmless_to_repeat(
     second = run_import(server, token, path)
     assert "0 issued, 2501 already there, 5 rejected" in second.stdout
     assert License.select().count() == 2501
+
+
+def test_import_into_two_server_processes_writes_each_order_once(
+    tmp_path_factory: pytest.TempPathFactory, keyring_path: Path, tmp_path: Path
+) -> None:
+    """`serve --processes 2` on one SQLite file: the import's connections may land on either
+    process, and purchasers recur across calls, so two writers race to create the same profile."""
+    settings, _ = make_settings("sqlite", tmp_path_factory.mktemp("import-two-home"), keyring_path)
+    databases = bind_databases(settings)
+    for code, number in PRODUCTS.items():
+        add_product(code, number, code)
+    token = create_token("importer", Role.ISSUER)
+    databases.close()
+    path = tmp_path / "orders.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "order_id", "product", "order_time"])
+        for i in range(4500):  # three calls of up to 2,000 rows; each email in every call
+            writer.writerow([f"twice{i % 300}@example.com", f"P2-{i}", "photo-pro", "2022-03-01T09:00:00Z"])
+    server = serve_home(settings, TEST_PASSPHRASE, "--processes", "2")
+    try:
+        first = run_import(server, token, path)
+        second = run_import(server, token, path)
+    finally:
+        server.stop()
+    assert first.returncode == 0, first.stderr
+    assert "4500 issued, 0 already there, 0 rejected" in first.stdout
+    assert "0 issued, 4500 already there, 0 rejected" in second.stdout
+    bind_databases(settings)
+    assert License.select().count() == 4500
+    assert Profile.select().count() == 300
