@@ -44,6 +44,7 @@ from ..errors import (
     Unauthenticated,
     Unavailable,
 )
+from ..logsafe import log_unexpected
 from ..ratelimit import RateLimiter
 from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..tokens import Caller, Role, authenticate, cached_caller
@@ -355,8 +356,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 if not counted:
                     count(grpc.StatusCode.CANCELLED)
                 raise
-            except Exception:
-                log.exception("rpc method=%s failed unexpectedly", method)
+            except Exception as exc:  # noqa: BLE001 - logged by log_unexpected, answered INTERNAL
+                log_unexpected(log, exc, "rpc method=%s failed unexpectedly", method)
                 count(grpc.StatusCode.INTERNAL)
                 await context.abort(*_abort_args(RuntimeError()))
             finally:

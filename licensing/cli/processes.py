@@ -25,6 +25,7 @@ from ..api.server import ServerOptions, serve_until_signalled, start_server, sto
 from ..config import Settings
 from ..errors import ConfigurationError, LicensingError
 from ..keyring import Keyring
+from ..logsafe import log_unexpected
 from ..service import Service
 
 __all__ = ["serve_processes"]
@@ -96,8 +97,8 @@ def serve_processes(
                 code = _child(index, count, settings, keyring, shared, workers, write_end)
             except LicensingError as exc:  # one line, as the single-process serve says it
                 log.error("process %d of %d could not serve: %s", index + 1, count, exc)
-            except BaseException:
-                log.exception("process %d of %d failed", index + 1, count)
+            except BaseException as exc:  # noqa: BLE001 - logged by log_unexpected
+                log_unexpected(log, exc, "process %d of %d failed", index + 1, count)
             finally:
                 logging.shutdown()
                 os._exit(code)

@@ -41,6 +41,7 @@ from typing import Any, Generic, TypeVar
 import peewee
 
 from ..errors import LicensingError, Unavailable
+from ..logsafe import log_unexpected
 from .database import CONNECTION_ERRORS, release_connection
 
 __all__ = ["GroupCommitter", "PendingWrite"]
@@ -170,8 +171,8 @@ class GroupCommitter(Generic[W]):
                 group.append(item)
             try:
                 self._commit_group(group)
-            except BaseException:  # the writer must never die: fail this group, serve the next
-                log.exception("group commit failed unexpectedly")
+            except BaseException as exc:  # noqa: BLE001 - the writer must never die: fail this group, serve the next
+                log_unexpected(log, exc, "group commit failed unexpectedly")
                 self._reset(group)
                 self._fail(
                     group, Unavailable("the write could not be completed; retry", reason="WRITE_FAILED")
