@@ -241,14 +241,25 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         self.limits = limits
         self.in_flight = 0
         self.public_open = 0
+        # method -> (the servicer's handler, its wrapped form): built once, not on every call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self, continuation: Callable[[Any], Awaitable[Any]], details: grpc.HandlerCallDetails
     ) -> Any:
         handler = await continuation(details)
-        method = details.method
         if handler is None:
             return None
+        method = details.method
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrapped_handler(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrapped_handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """`handler` rewritten as described in the module's docstring (no per-call state here)."""
         if method.startswith(PUBLIC_PREFIXES):
             return self._public(handler)
         roles = METHOD_ROLES.get(method, frozenset({Role.ADMIN}))

@@ -20,6 +20,13 @@ is idempotent), then every caller gets UNAVAILABLE; if it fails for another reas
 deadlock between replicas), each write is retried in a transaction of its own so that one cannot
 fail its neighbours.
 
+Under load the groups are kept from shrinking to a write or two: when the previous group held
+more than one write (callers are arriving together), the writer waits `linger_seconds` (1 ms) after
+the first write of the next group before taking it. Each group costs a fixed set of statements and
+a commit, so a few writes more per group is CPU saved for every caller, and the wait releases the
+interpreter lock to the event loop that is preparing those writes. An idle server's lone call
+(previous group of one) is never held back.
+
 Waking is per group, not per write: once a group is committed the writer finishes every submission
 it completed at once — one Event per waiting thread, and one `call_soon_threadsafe` per event loop
 for all the coroutines of that loop (`submit_async`), so a group of 200 asyncio callers costs the
@@ -33,6 +40,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -90,12 +98,15 @@ class GroupCommitter(Generic[W]):
         before_commit: Callable[[list[W]], None] | None = None,
         other_databases: Sequence[peewee.Database] = (),
         max_group: int = 512,
+        linger_seconds: float = 0.001,
     ) -> None:
         self.db = db
         self.flush = flush
         self.before_commit = before_commit
         self.databases = (db, *other_databases)  # connections given back by waiters, reset on errors
         self.max_group = max_group
+        self.linger_seconds = linger_seconds
+        self._last_group_size = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._started = False
@@ -160,6 +171,8 @@ class GroupCommitter(Generic[W]):
                 return
             group: list[W] = [first]
             stop_after = False
+            if self._last_group_size > 1 and self.linger_seconds > 0:
+                time.sleep(self.linger_seconds)  # let the writes arriving together join (see above)
             while len(group) < self.max_group:
                 try:
                     item = self._queue.get_nowait()
@@ -178,6 +191,7 @@ class GroupCommitter(Generic[W]):
                     group, Unavailable("the write could not be completed; retry", reason="WRITE_FAILED")
                 )
             self._wake(group)
+            self._last_group_size = len(group)
             if stop_after:
                 return
 
