@@ -159,6 +159,7 @@ def measure_rounds(
                     target.server.context_switches(),
                     time.process_time(),
                 )
+                by_thread = target.server.cpu_seconds_by_thread()
                 result: LoadResult = run_load(
                     target.call,
                     target.requests(f"r{next(serial)}"),
@@ -168,6 +169,7 @@ def measure_rounds(
                 )
                 cpu, client = target.server.cpu_seconds() - cpu, time.process_time() - client
                 switches = target.server.context_switches() - switches
+                threads = _thread_split(by_thread, target.server.cpu_seconds_by_thread(), cpu, result.calls)
                 estimate[name, c] = result.rate
                 target.runs.setdefault(c, []).append(
                     {
@@ -179,10 +181,37 @@ def measure_rounds(
                         "client_ms": client * 1e3 / result.calls,
                         "errors": result.errors,
                         "calls": result.calls,
+                        **threads,
                     }
                 )
     for target in targets.values():
         target.memory = {"rss": target.server.rss_mib(), "hwm": target.server.peak_rss_mib()}
+
+
+# Where a server's CPU per call goes, by kernel thread name (licensing/threadnames.py names them).
+THREAD_PARTS = {
+    "loop_ms": "the event loop (gRPC's per-call work, the interceptor, checks, signing, sealing)",
+    "writer_ms": "the group-commit writer (SQL in Python, SQLite's own work and its writes to disk)",
+    "other_ms": "the server's other threads (gRPC core's pollers, the blocking pool)",
+    "backend_ms": "PostgreSQL's backends",
+}
+
+
+def _thread_split(
+    before: dict[str, float], after: dict[str, float], total_seconds: float, calls: int
+) -> dict[str, float]:
+    """A run's server CPU per call (ms) split by thread; what the process's threads do not account
+    for is the PostgreSQL backends' (counted in the total by LicensingServer.cpu_seconds)."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    loop, writer = spent.pop("grpc-aio", 0.0), spent.pop("group-commit", 0.0)
+    other = sum(spent.values())
+    backend = max(0.0, total_seconds - loop - writer - other)
+    return {
+        "loop_ms": loop * 1e3 / calls,
+        "writer_ms": writer * 1e3 / calls,
+        "other_ms": other * 1e3 / calls,
+        "backend_ms": backend * 1e3 / calls,
+    }
 
 
 def summarise(targets: dict[str, Target]) -> dict[str, Any]:
@@ -194,7 +223,8 @@ def summarise(targets: dict[str, Target]) -> dict[str, Any]:
         for c, runs in target.runs.items():
             row = {
                 key: median([run[key] for run in runs])
-                for key in ("rate", "p50", "p99", "cpu_ms", "switches", "client_ms")
+                for key in ("rate", "p50", "p99", "cpu_ms", "switches", "client_ms", *THREAD_PARTS)
+                if all(key in run for run in runs)
             }
             row["p99_worst"] = max(run["p99"] for run in runs)
             row["errors"] = sum(run["errors"] for run in runs)
@@ -537,6 +567,22 @@ def report(
                 f"| {c} | {strong}{LABELS[name]}{strong} | {fmt_rate(row['rate'])}{errors} | {ratio} | {fmt_ms(row['p50'])} | "
                 f"{fmt_ms(row['p99'])} ({fmt_ms(row['p99_worst'])}) | {row['cpu_ms']:.2f} | {cpu_ratio} | {row['switches']:.0f} | {row['client_ms']:.2f} | {rerun} |"
             )
+    lines += [
+        "",
+        f"Server CPU per call at {TARGET_CONCURRENCY} in flight, by thread (medians over rounds, ms; the noops' event loop "
+        "is the whole of gRPC's own per-call work):",
+        "",
+        "| server | " + " | ".join(THREAD_PARTS.values()) + " | total |",
+        "| --- | " + " | ".join("---:" for _ in THREAD_PARTS) + " | ---: |",
+    ]
+    for name, data in summary.items():
+        row = data["by_concurrency"].get(TARGET_CONCURRENCY)
+        if row is not None and all(key in row for key in THREAD_PARTS):
+            parts = " | ".join(
+                "—" if key == "backend_ms" and not name.startswith("postgres") else f"{row[key]:.3f}"
+                for key in THREAD_PARTS
+            )
+            lines.append(f"| {LABELS[name]} | {parts} | {row['cpu_ms']:.3f} |")
     lines += [
         "",
         "| server | VmRSS after the load, MiB | VmHWM (peak since start), MiB |",

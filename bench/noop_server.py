@@ -22,6 +22,7 @@ import grpc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from licensing._proto.licensing.v1 import issuance_pb2
+from licensing.threadnames import name_native_thread
 
 SERVICE, METHOD = "bench.Noop", "Call"
 
@@ -85,6 +86,7 @@ def serve_threads(workers: int) -> None:
 
 
 async def serve_aio() -> None:
+    name_native_thread("grpc-aio")  # as licensing serve's loop: bench/issue.py splits CPU by thread
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((_method(_async_handler),))
     port = server.add_insecure_port("127.0.0.1:0")

@@ -71,6 +71,21 @@ class Process:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
 
+    def cpu_seconds_by_thread(self) -> dict[str, float]:
+        """User plus system CPU time so far of the server's own threads, summed by kernel name
+        (licensing/threadnames.py names the event loop "grpc-aio" and the writer "group-commit")."""
+        found: dict[str, float] = {}
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                name = (task / "comm").read_text().strip()
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf(
+                "SC_CLK_TCK"
+            )
+        return found
+
     def context_switches(self) -> int:
         """Voluntary and involuntary context switches of all the server's threads so far."""
         total = 0

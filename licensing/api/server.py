@@ -45,6 +45,7 @@ from ..ratelimit import RateLimiter
 from ..service import Service
 from ..storage.database import CONNECTION_ERRORS, release_connection
 from ..storage.models import utcnow
+from ..threadnames import name_native_thread
 from .admin_service import AdminServicer
 from .interceptor import AuthInterceptor, Limits
 from .issuance_service import IssuanceServicer
@@ -103,6 +104,11 @@ def _channel_options(options: ServerOptions) -> list[tuple[str, int]]:
         ("grpc.max_connection_age_ms", int(options.max_connection_age_seconds * 1000)),
         ("grpc.max_connection_age_grace_ms", 30_000),
     ]
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    name_native_thread("grpc-aio")
+    loop.run_forever()
 
 
 class RunningServer:
@@ -174,6 +180,7 @@ class _HealthMonitor(threading.Thread):
         self._last: bool | None = None
 
     def run(self) -> None:
+        name_native_thread(self.name)
         while not self._stopped.is_set():
             self._set(self._database_reachable())
             self._stopped.wait(self.interval)
@@ -236,7 +243,7 @@ def start_server(service: Service, options: ServerOptions) -> RunningServer:
     if not options.reuse_port:
         _check_can_listen(options.address)
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="grpc-aio", daemon=True)
+    thread = threading.Thread(target=_run_loop, args=(loop,), name="grpc-aio", daemon=True)
     thread.start()
     executor = futures.ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="rpc")
     try:

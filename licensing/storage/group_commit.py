@@ -50,6 +50,7 @@ import peewee
 
 from ..errors import LicensingError, Unavailable
 from ..logsafe import log_unexpected
+from ..threadnames import name_native_thread
 from .database import CONNECTION_ERRORS, release_connection
 
 __all__ = ["GroupCommitter", "PendingWrite"]
@@ -165,6 +166,7 @@ class GroupCommitter(Generic[W]):
     # -- the writer thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
+        name_native_thread("group-commit")
         while True:
             first = self._queue.get()
             if first is _STOP:
