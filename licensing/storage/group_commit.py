@@ -136,7 +136,9 @@ class GroupCommitter(Generic[W]):
             return
         submission = self._enqueue(writes, asyncio.get_running_loop())
         assert submission.future is not None
-        await asyncio.shield(submission.future)  # a cancelled caller must not cancel the group's wake-up
+        # No shield: a caller cancelled meanwhile (its deadline) cancels its own future only, and
+        # _finish skips a future that is done; the write itself is committed with its group.
+        await submission.future
 
     def _enqueue(self, writes: Sequence[W], loop: asyncio.AbstractEventLoop | None) -> _Submission:
         self._ensure_started()
