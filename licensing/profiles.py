@@ -194,7 +194,7 @@ class ProfileStore:
         query = Profile.select().where(Profile.id == profile.id)
         if isinstance(database.obj, peewee.PostgresqlDatabase):
             query = query.for_update()
-        held = query.first()
+        held: Profile | None = query.first()
         if held is None or held.email_index != profile.email_index:
             raise Unavailable(
                 "the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED"

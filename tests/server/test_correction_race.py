@@ -22,8 +22,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pg
@@ -108,16 +109,21 @@ def test_an_issuance_racing_a_correction_leaves_no_key_bound_to_the_old_address(
         with holder.cursor() as cursor:
             cursor.execute(f'LOCK TABLE "{HOLD[first]}" IN EXCLUSIVE MODE')
         with ThreadPoolExecutor(max_workers=2) as pool:
-            calls = [correct, issue] if first == "correction" else [issue, correct]
-            leading = pool.submit(calls[0])
-            wait_until(lambda: waiting_on_locks(watch, database) >= 1, f"the {first} to reach the held table")
-            following = pool.submit(calls[1])
+            reached = f"the {first} to reach the held table"
+            following: Future[Any]
+            if first == "correction":
+                correction = pool.submit(correct)
+                wait_until(lambda: waiting_on_locks(watch, database) >= 1, reached)
+                issuance = following = pool.submit(issue)
+            else:
+                issuance = pool.submit(issue)
+                wait_until(lambda: waiting_on_locks(watch, database) >= 1, reached)
+                correction = following = pool.submit(correct)
             wait_until(
                 lambda: following.done() or waiting_on_locks(watch, database) >= 2,
                 "the second call to finish or to wait on the first",
             )
             holder.rollback()  # let the first go on and commit
-            correction, issuance = (leading, following) if first == "correction" else (following, leading)
             replaced = correction.result(timeout=WAIT_SECONDS)
             try:
                 issued: issuance_pb2.IssueLicenseResponse | None = issuance.result(timeout=WAIT_SECONDS)
