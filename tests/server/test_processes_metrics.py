@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ import pytest
 from harness import PRODUCTS
 from homes import TEST_PASSPHRASE, make_settings
 from prometheus_client.parser import text_string_to_metric_families
-from serverchild import ServerChild, ServerDidNotStart, serve_home
+from serverchild import ServerChild, ServerDidNotStart, serve_argv, serve_home, settings_env
 
 from licensing._proto.licensing.v1 import admin_pb2, admin_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from licensing.config import Settings
@@ -93,14 +94,26 @@ def calls_over_many_connections(port: int, token: str) -> list[str]:
         return [value for sent in pool.map(client, range(CONNECTIONS)) for value in sent]
 
 
-def test_two_processes_serve_one_metrics_endpoint_that_adds_them_up(home: tuple[Settings, str]) -> None:
+def test_two_processes_serve_one_metrics_endpoint_that_adds_them_up(
+    home: tuple[Settings, str], tmp_path: Path
+) -> None:
     settings, token = home
-    server = serve_home(settings, TEST_PASSPHRASE, "--processes", "2", "--metrics-address", "127.0.0.1:0")
+    temporary = tmp_path / "tmp"  # where the parent makes the processes' private folder
+    temporary.mkdir()
+    server = ServerChild(
+        serve_argv("--processes", "2", "--metrics-address", "127.0.0.1:0"),
+        {**settings_env(settings, TEST_PASSPHRASE), "TMPDIR": str(temporary)},
+        tmp_path / "serve.log",
+    )
     try:
         sent = calls_over_many_connections(server.port, token)
         text, samples = scrape(metrics_port(server))
+        (folder,) = temporary.glob("licensing-metrics-*")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert len(list(folder.glob("*.db"))) >= 2  # a file per process that counted
     finally:
         assert server.stop() == 0, server.log_tail()
+    assert not list(temporary.iterdir()), "the parent left the metrics folder behind"
 
     def value(name: str, **labels: str) -> float:
         return samples.get((name, frozenset(labels.items())), 0.0)
