@@ -6,6 +6,11 @@ reference or created, and must belong to that profile; a license is inserted for
 product) unless one exists, in which case it must have the same terms. Every insert ignores a
 conflict and is followed by a read, so a row another replica (or an earlier write of the same
 group) committed first is found and compared rather than failing the group.
+
+On PostgreSQL the profiles read hold their blind index until the group commits (FOR KEY SHARE,
+in the same set-wise read): an email correction, which locks its profile FOR UPDATE before it
+reads the licenses to reissue, either waits for the group and then sees its licenses, or commits
+first, and the group then finds no profile under the old address.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class PendingIssue(PendingWrite):
     key_text: str
     terms: Terms
     newsletter_consent: bool
+    data_key_stored: bool = False  # set by store_new_data_keys: new_profile's data key is committed
 
     @property
     def issued(self) -> dt.date:
@@ -167,15 +173,26 @@ def order_conflict(order_profile_id: int, email_index: bytes) -> Conflict:
 
 
 def _new_profiles_needed(
-    group: list[PendingIssue], profiles: dict[bytes, Any], orders: dict[str, Any]
+    group: list[PendingIssue],
+    profiles: dict[bytes, Any],
+    orders: dict[str, Any],
+    *,
+    stored_only: bool = False,
 ) -> dict[bytes, NewProfile]:
     """The profiles this group must create: a new email on an order not recorded yet (one per email).
 
     An order already recorded belongs to a profile that exists; a retry of it with an email that
-    has none (say the erased purchaser's) must not store that email again."""
+    has none (say the erased purchaser's) must not store that email again. `stored_only`: only
+    profiles whose data key the pre-commit hook stored (an address freed by a correction or an
+    erasure after the hook looked is answered PROFILE_CHANGED, not stored without its key)."""
     needed: dict[bytes, NewProfile] = {}
     for w in group:
-        if w.email_index not in profiles and w.new_profile is not None and w.order_ref not in orders:
+        if (
+            w.email_index not in profiles
+            and w.new_profile is not None
+            and w.order_ref not in orders
+            and (w.data_key_stored or not stored_only)
+        ):
             needed.setdefault(w.email_index, w.new_profile)
     return needed
 
@@ -189,6 +206,8 @@ def store_new_data_keys(group: list[PendingIssue]) -> None:
     needed = _new_profiles_needed(
         group, profiles_by_index({w.email_index for w in group}), orders_by_ref({w.order_ref for w in group})
     )
+    for w in group:
+        w.data_key_stored = w.new_profile is not None and needed.get(w.email_index) is w.new_profile
     if not needed:
         return
     now = utcnow()  # once per group: a clock read per row was a measurable share of the writer
@@ -207,8 +226,8 @@ def write_issuances(group: list[PendingIssue]) -> None:
     """Flush a group inside the caller's transaction; sets each write's result or error."""
     now = utcnow()  # one time for the group's rows: they are committed together
     orders = orders_by_ref({w.order_ref for w in group})
-    profiles = profiles_by_index({w.email_index for w in group})
-    new_profiles = _new_profiles_needed(group, profiles, orders)
+    profiles = profiles_by_index({w.email_index for w in group}, hold=True)
+    new_profiles = _new_profiles_needed(group, profiles, orders, stored_only=True)
     if new_profiles:
         insert_ignoring_conflicts(
             database.obj,
@@ -224,7 +243,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
                 for p in new_profiles.values()
             ],
         )
-        profiles.update(profiles_by_index(set(new_profiles)))
+        profiles.update(profiles_by_index(set(new_profiles), hold=True))
 
     new_orders: dict[str, dict[str, Any]] = {}
     for w in group:

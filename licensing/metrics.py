@@ -8,17 +8,21 @@ purchaser typed, and no email, key, token or order reference, can become a label
 `_bounded` is the one gate, and tests/console/test_metrics_privacy.py checks the output.
 
 The series live in one registry of their own, served on a separate port (`--metrics-address`)
-so that scraping never shares a listener with the API or the bridge's provider endpoints.
+so that scraping never shares a listener with the API or the bridge's provider endpoints. Under
+`serve --processes N` every process counts into shared files instead (shared_metrics.py), and one
+more series says which process served each call: its label is the process's number, 1 to N.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+from prometheus_client.registry import Collector
 
 from .errors import ConfigurationError
 
@@ -26,6 +30,7 @@ __all__ = [
     "REGISTRY",
     "MetricsServer",
     "bridge_request",
+    "count_as_process",
     "issued",
     "lookup",
     "revoked",
@@ -107,6 +112,20 @@ BRIDGE_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+# Only under --processes (never in REGISTRY: the one-process server's series stay as they were).
+PROCESS_CALLS = Counter(
+    "licensing_process_rpc_requests",
+    "gRPC calls by the server process (1 to N of serve --processes N) that served them",
+    ["process"],
+    registry=None,
+)
+_process_calls: Counter | None = None
+
+
+def count_as_process(number: int) -> None:
+    """From now on every call this process finishes is also counted under its number."""
+    global _process_calls
+    _process_calls = PROCESS_CALLS.labels(process=str(number))
 
 
 def _bounded(value: str | None, pattern: re.Pattern[str], allowed: Iterable[str] | None = None) -> str:
@@ -135,6 +154,8 @@ def rpc_finished(method: str, code: str, seconds: float) -> None:
     label = method_label(method)
     RPCS.labels(method=label, code=_bounded(code, _CODE)).inc()
     RPC_SECONDS.labels(method=label).observe(seconds)
+    if _process_calls is not None:
+        _process_calls.inc()
 
 
 def rpc_refused(method: str, reason: str, rate_limited: bool) -> None:
@@ -164,11 +185,14 @@ def verdict(product: str | None, reason: str | None) -> None:
 
 
 def verdict_counts() -> dict[str, int]:
-    """This process's validation verdicts by reason, all products together."""
+    """The server's validation verdicts by reason, all products together (under --processes,
+    every process's, read from the shared files)."""
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    source: Collector = multiprocess.MultiProcessCollector(None, path=shared) if shared else VERDICTS
     counts: dict[str, int] = {}
-    for family in VERDICTS.collect():
+    for family in source.collect():
         for sample in family.samples:
-            if sample.name.endswith("_total"):
+            if sample.name == "licensing_validation_verdicts_total":
                 reason = sample.labels["verdict"]
                 counts[reason] = counts.get(reason, 0) + int(sample.value)
     return counts
@@ -210,11 +234,11 @@ def parse_metrics_address(address: str) -> tuple[str, int]:
     return host, number
 
 
-def start_metrics_server(address: str) -> MetricsServer:
-    """Serve the registry on `address`; port 0 picks a free one (see `.port`)."""
+def start_metrics_server(address: str, registry: CollectorRegistry = REGISTRY) -> MetricsServer:
+    """Serve `registry` on `address`; port 0 picks a free one (see `.port`)."""
     host, port = parse_metrics_address(address)
     try:
-        server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+        server, thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         raise ConfigurationError(f"cannot serve metrics on {address}: {exc.strerror}") from exc
     return MetricsServer(server, thread)

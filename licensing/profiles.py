@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import peewee
+
 from .errors import Unavailable
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
 from .storage.compiled import CompiledQuery, select_in
@@ -181,6 +183,23 @@ class ProfileStore:
     def reveal_email(self, profile: Profile) -> str | None:
         """The clear email for support and export; None once the profile has been erased."""
         return self.opened(profile).email
+
+    def hold(self, profile: Profile) -> Profile:
+        """The profile read again and locked until the transaction ends (call first inside it).
+
+        On PostgreSQL, FOR UPDATE: an issuance group that read the profile (FOR KEY SHARE) commits
+        first, so what follows sees its licenses; one that reads it later waits, then finds the
+        new address. SQLite's write transaction holds the one write lock from its start.
+        PROFILE_CHANGED when the address changed since the profile was found."""
+        query = Profile.select().where(Profile.id == profile.id)
+        if isinstance(database.obj, peewee.PostgresqlDatabase):
+            query = query.for_update()
+        held: Profile | None = query.first()
+        if held is None or held.email_index != profile.email_index:
+            raise Unavailable(
+                "the purchaser's profile changed during the request; retry", reason="PROFILE_CHANGED"
+            )
+        return held
 
     def move(self, profile: Profile, new_email: str) -> None:
         """Correct the profile's address (call inside a main-database transaction): the new email

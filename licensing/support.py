@@ -273,6 +273,7 @@ class Support:
         key_id = self.keys.keyring.active_key_id
         replaced: list[tuple[int, int]] = []
         with database.atomic():
+            profile = self.profiles.hold(profile)  # before the licenses are read: see hold
             self.profiles.move(profile, new_email)
             rows = list(
                 License.select(License, Order)

@@ -9,6 +9,9 @@ per-token look-up rate is N times the configured one, as with N replicas).
 The parent opens the keyring (one passphrase prompt, one key derivation) and migrates, then forks
 before any gRPC object exists, waits for every child to say it listens, prints the one line
 "listening on port P", and on SIGTERM passes it on and waits for all of them to drain.
+
+Metrics: every process counts into shared files (shared_metrics.py) under its number, 1 to N, and
+the parent alone serves `--metrics-address`, the sum over the processes.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import signal
 import socket
 from collections.abc import Callable
 
+from .. import metrics
 from ..api.server import ServerOptions, serve_until_signalled, start_server, stop_on_signals
 from ..config import Settings
 from ..errors import ConfigurationError, LicensingError
 from ..keyring import Keyring
 from ..logsafe import log_unexpected
 from ..service import Service
+from ..shared_metrics import SharedMetrics
 
 __all__ = ["serve_processes"]
 
@@ -63,6 +68,7 @@ def _child(
     ready: int,
 ) -> int:
     stopping = stop_on_signals()
+    metrics.count_as_process(index + 1)
     service = Service.start(settings, keyring, migrate=False, pool_size=workers)
     running = start_server(service, options)
     log.info("process %d of %d (pid %d) serving on port %d", index + 1, count, os.getpid(), running.port)
@@ -80,7 +86,10 @@ def serve_processes(
     options: ServerOptions,
     workers: int,
     announce: Callable[[int], None],
+    shared_metrics: SharedMetrics,
+    metrics_address: str | None = None,
 ) -> int:
+    """`shared_metrics` must have been started before anything was counted (see its module)."""
     reservation, port = _reserve(options.address)
     host = options.address.rpartition(":")[0]
     shared = ServerOptions(**{**options.__dict__, "address": f"{host}:{port}", "reuse_port": True})
@@ -113,8 +122,15 @@ def serve_processes(
     os.close(read_end)
     reservation.close()  # the children listen now; the reservation only held the number
     if ready < count:
-        _stop_all(children)
+        _stop_all(children, shared_metrics)
         raise ConfigurationError(f"only {ready} of {count} server processes started; see the lines above")
+    try:  # after the fork: a child must not inherit the endpoint's thread or socket
+        endpoint = shared_metrics.serve(metrics_address) if metrics_address else None
+    except ConfigurationError:
+        _stop_all(children, shared_metrics)
+        raise
+    if endpoint is not None:
+        log.info("metrics on port %d", endpoint.port)
     announce(port)
     code = 0
     while not stopping.wait(0.5):
@@ -122,13 +138,17 @@ def serve_processes(
         if pid:  # a child ended without being asked: stop the others, say so
             log.error("server process %d ended unexpectedly (status %d); stopping the others", pid, status)
             children.remove(pid)
+            shared_metrics.process_ended(pid)
             code = 1
             break
     log.info("stopping %d server processes", len(children))
-    return max(code, _stop_all(children))
+    code = max(code, _stop_all(children, shared_metrics))
+    if endpoint is not None:
+        endpoint.stop()
+    return code
 
 
-def _stop_all(children: list[int]) -> int:
+def _stop_all(children: list[int], shared_metrics: SharedMetrics) -> int:
     worst = 0
     for pid in children:
         with contextlib.suppress(ProcessLookupError):  # it ended already
@@ -138,5 +158,6 @@ def _stop_all(children: list[int]) -> int:
             _, status = os.waitpid(pid, 0)
         except ChildProcessError:
             continue
+        shared_metrics.process_ended(pid)
         worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
     return worst

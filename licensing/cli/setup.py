@@ -16,7 +16,7 @@ from ..api.server import ServerOptions, serve_until_signalled, start_server, sto
 from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
 from ..errors import ConfigurationError
 from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, check_passphrase_strength, read_passphrase
-from ..metrics import start_metrics_server
+from ..metrics import parse_metrics_address, start_metrics_server
 from ..products import add_product
 from ..service import Service, bind_databases, bind_only
 from ..storage.files import private_folder
@@ -167,24 +167,38 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_processes(args: argparse.Namespace, settings: Any) -> int:
+    from ..shared_metrics import SharedMetrics
     from .processes import serve_processes
 
     if args.metrics_address:
-        raise ConfigurationError("--metrics-address shows one process's counters: not with --processes (yet)")
+        parse_metrics_address(args.metrics_address)  # a malformed address is refused before the keyring
     keyring = open_keyring(settings)
-    # Migrate and reconcile the signing-key ledger once, here, rather than in N racing children;
-    # then close every connection: a socket inherited through fork would be shared by all.
-    service = Service.start(settings, keyring, migrate=not args.no_migrate, pool_size=1)
-    service.stop()
-    for db in (service.databases.main, service.databases.keystore):
-        if isinstance(db, PooledDatabase):
-            db.close_all()
+    shared_metrics = SharedMetrics.start()  # before anything is counted: see shared_metrics.py
+    try:
+        # Migrate and reconcile the signing-key ledger once, here, rather than in N racing children;
+        # then close every connection: a socket inherited through fork would be shared by all.
+        service = Service.start(settings, keyring, migrate=not args.no_migrate, pool_size=1)
+        service.stop()
+        for db in (service.databases.main, service.databases.keystore):
+            if isinstance(db, PooledDatabase):
+                db.close_all()
 
-    def announce(port: int) -> None:
-        _warn_if_development_home(settings.home)
-        print(f"licensing server listening on port {port}", flush=True)
+        def announce(port: int) -> None:
+            _warn_if_development_home(settings.home)
+            print(f"licensing server listening on port {port}", flush=True)
 
-    return serve_processes(args.processes, settings, keyring, _options(args), args.workers, announce)
+        return serve_processes(
+            args.processes,
+            settings,
+            keyring,
+            _options(args),
+            args.workers,
+            announce,
+            shared_metrics,
+            args.metrics_address,
+        )
+    finally:
+        shared_metrics.close()
 
 
 def _options(args: argparse.Namespace) -> ServerOptions:

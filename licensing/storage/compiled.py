@@ -80,16 +80,21 @@ class CompiledQuery:
 
 
 def select_in(
-    db: peewee.Database, fields: Sequence[peewee.Field], key: peewee.Field, values: Sequence[Any]
+    db: peewee.Database,
+    fields: Sequence[peewee.Field],
+    key: peewee.Field,
+    values: Sequence[Any],
+    locking: str = "",
 ) -> list[tuple[Any, ...]]:
-    """SELECT fields WHERE key IN (values), one statement built as plain text, values converted."""
+    """SELECT fields WHERE key IN (values), one statement built as plain text, values converted;
+    `locking` is a row-lock clause to append (PostgreSQL's "FOR KEY SHARE", say)."""
     if not values:
         return []
     table = key.model._meta.table_name
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join([db.param] * len(values))
     cursor = db.execute_sql(
-        f'SELECT {names} FROM "{table}" WHERE "{key.column_name}" IN ({marks})',
+        f'SELECT {names} FROM "{table}" WHERE "{key.column_name}" IN ({marks}){locking}',
         [key.db_value(v) for v in values],
     )
     return [

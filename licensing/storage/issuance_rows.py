@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import peewee
+
 from .compiled import select_in
 from .models import License, Order, Profile, database
 
@@ -16,13 +18,20 @@ __all__ = ["licenses_of_orders", "orders_by_ref", "profiles_by_index", "serials_
 _LICENSE_FIELDS = License._meta.sorted_fields
 
 
-def profiles_by_index(indexes: set[bytes]) -> dict[bytes, tuple[int, bool]]:
-    """Blind index -> (profile id, subscribed to the newsletter)."""
+def profiles_by_index(indexes: set[bytes], *, hold: bool = False) -> dict[bytes, tuple[int, bool]]:
+    """Blind index -> (profile id, subscribed to the newsletter).
+
+    `hold`: on PostgreSQL, keep the rows found from changing their blind index (an email
+    correction, an erasure) until this transaction ends, so that what the writer builds on them
+    cannot commit past such a change unseen. SQLite runs one write transaction at a time already.
+    """
+    db = database.obj
     rows = select_in(
-        database.obj,
+        db,
         [Profile.id, Profile.email_index, Profile.newsletter_subscribed],
         Profile.email_index,
         list(indexes),
+        " FOR KEY SHARE" if hold and isinstance(db, peewee.PostgresqlDatabase) else "",
     )
     return {bytes(index): (pid, subscribed) for pid, index, subscribed in rows}
 
