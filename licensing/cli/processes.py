@@ -61,9 +61,13 @@ def _child(
     options: ServerOptions,
     workers: int,
     ready: int,
+    prepare_processes: int,
 ) -> int:
     stopping = stop_on_signals()
-    service = Service.start(settings, keyring, migrate=False, pool_size=workers)
+    # Its preparation workers are forked here, by this process's main thread, before gRPC starts.
+    service = Service.start(
+        settings, keyring, migrate=False, pool_size=workers, prepare_processes=prepare_processes
+    )
     running = start_server(service, options)
     log.info("process %d of %d (pid %d) serving on port %d", index + 1, count, os.getpid(), running.port)
     os.write(ready, b"1")
@@ -80,6 +84,7 @@ def serve_processes(
     options: ServerOptions,
     workers: int,
     announce: Callable[[int], None],
+    prepare_processes: int = 0,
 ) -> int:
     reservation, port = _reserve(options.address)
     host = options.address.rpartition(":")[0]
@@ -94,7 +99,7 @@ def serve_processes(
             reservation.close()
             code = 1
             try:
-                code = _child(index, count, settings, keyring, shared, workers, write_end)
+                code = _child(index, count, settings, keyring, shared, workers, write_end, prepare_processes)
             except LicensingError as exc:  # one line, as the single-process serve says it
                 log.error("process %d of %d could not serve: %s", index + 1, count, exc)
             except BaseException as exc:  # noqa: BLE001 - logged by log_unexpected

@@ -1,0 +1,117 @@
+"""Bulk issuance (IssueLicenses, `licensing import`): a chunk of lines in, one outcome per line out.
+
+For each chunk, on the caller's thread: the products resolved by the catalog, and one set-wise
+read of which orders exist already (with their purchaser's blind index and licenses); then the
+preparation (bulk_prepare.py) in a worker process of the pool, or inline without one; then a line
+whose license exists is answered here with the writer's own rules (order_conflict, mismatch),
+so a re-run of an import prepares no profile and writes nothing; the rest go to the group
+committer as one write (bulk_writer.py). A serial held by another order is retried with the next
+one, as a single issuance does.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from .bulk_lines import Failure, Line, Ready
+from .bulk_prepare import Chunk, prepare_chunk
+from .bulk_writer import CREATED, EXISTING, BulkWrite
+from .errors import Conflict, LicensingError, Unavailable
+from .inputs import check_order_ref
+from .issuance import SERIAL_ATTEMPTS, Issuer, derive_serial
+from .issuance_batch import RETRY_WITH_NEXT_SERIAL, mismatch, order_conflict
+from .prepare_pool import PreparePool
+from .storage.issuance_rows import KnownOrder, known_orders
+
+__all__ = ["BulkIssuer", "Outcome"]
+
+Outcome = bool | Failure  # CREATED, EXISTING, or why the line was refused
+
+PrepareFn = PreparePool[Chunk, list[Ready | Failure]]
+
+
+def _failure(index: int, error: LicensingError) -> Failure:
+    return Failure(index, getattr(error, "field", ""), error.reason, error.message)
+
+
+def _valid_ref(ref: str) -> bool:
+    try:
+        check_order_ref(ref)
+    except LicensingError:
+        return False
+    return True
+
+
+class BulkIssuer:
+    def __init__(self, issuer: Issuer, pool: PrepareFn | None = None) -> None:
+        self.issuer = issuer
+        self.pool = pool
+
+    def issue(self, lines: list[Line], actor: str) -> dict[int, Outcome]:
+        """Each line's outcome by its index; blocks until the chunk's writes are durable."""
+        products: dict[str, int] = {}
+        refused: dict[str, tuple[str, str, str]] = {}
+        for code in {line.product for line in lines}:
+            try:
+                products[code] = self.issuer.product(code).number
+            except LicensingError as exc:
+                refused[code] = (getattr(exc, "field", "product"), exc.reason, exc.message)
+        # Only references that pass the rules are looked up (PostgreSQL cannot compare a NUL).
+        known = known_orders(list({line.order_ref for line in lines if _valid_ref(line.order_ref)}))
+        chunk = Chunk(lines, products, refused, frozenset(known))
+        prepared = self.pool.run(chunk) if self.pool is not None else prepare_chunk(self.issuer, chunk)
+
+        outcomes: dict[int, Outcome] = {}
+        to_write: list[Ready] = []
+        for item in prepared:
+            if isinstance(item, Failure):
+                outcomes[item.position] = item
+                continue
+            stored = known.get(item.order_ref)
+            answer = self._answer_of_stored(item, stored) if stored is not None else None
+            if answer is None:
+                to_write.append(item)
+            else:
+                outcomes[item.position] = answer
+        outcomes.update(self._write(to_write, actor))
+        return outcomes
+
+    @staticmethod
+    def _answer_of_stored(row: Ready, stored: KnownOrder) -> Outcome | None:
+        """The outcome of a line whose order is stored, when it is settled without writing:
+        another purchaser's order, or a license already there (matching or not); else None."""
+        if stored.email_index is None or not hmac.compare_digest(stored.email_index, row.email_index):
+            return _failure(row.position, order_conflict(stored.profile_id, row.email_index))
+        license = stored.licenses.get(row.product)
+        if license is None:
+            return None  # the order, for another product: the writer adds this license
+        problem = mismatch(license, row.terms, row.issued if row.explicit_order_time else None)
+        return EXISTING if problem is None else _failure(row.position, problem)
+
+    def _write(self, rows: list[Ready], actor: str) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        for attempt in range(SERIAL_ATTEMPTS):
+            if not rows:
+                return outcomes
+            if attempt:
+                rows = [r._replace(serial=derive_serial(r.order_ref, r.product, attempt)) for r in rows]
+            write = BulkWrite(actor=actor, key_id=self.issuer.keyring.active_key_id, rows=rows)
+            self.issuer.committer.submit_many([write])
+            if write.error is not None:
+                error = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
+                outcomes.update((r.position, _failure(r.position, error)) for r in rows)
+                return outcomes
+            retry = []
+            for row, outcome in zip(rows, write.result, strict=True):
+                if outcome is RETRY_WITH_NEXT_SERIAL:
+                    retry.append(row)
+                elif isinstance(outcome, LicensingError):
+                    outcomes[row.position] = _failure(row.position, outcome)
+                else:
+                    outcomes[row.position] = CREATED if outcome is CREATED else EXISTING
+            rows = retry
+        exhausted = Conflict(
+            "could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED"
+        )
+        outcomes.update((r.position, _failure(r.position, exhausted)) for r in rows)
+        return outcomes
