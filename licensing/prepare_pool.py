@@ -96,7 +96,7 @@ class PreparePool(Generic[J, R]):
             theirs.close()
             self._workers.append(_Worker(pid, ours))
         self._idle = list(self._workers)
-        log.info("%d preparation worker processes", size)
+        log.debug("%d preparation worker processes", size)
 
     @property
     def pids(self) -> list[int]:
