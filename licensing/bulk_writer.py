@@ -29,6 +29,7 @@ from .issuance_batch import (
 )
 from .storage.group_commit import PendingWrite
 from .storage.issuance_rows import (
+    group_time,
     insert_rows,
     licenses_of_orders,
     orders_by_ref,
@@ -76,18 +77,19 @@ def _split(group: list[PendingWrite]) -> tuple[list[PendingIssue], list[BulkWrit
 
 
 def store_data_keys_of_group(group: list[PendingWrite]) -> None:
-    """The committer's pre-commit hook for both kinds of write: new profiles' data keys first."""
+    """The committer's pre-commit hook for both kinds of write: new profiles' data keys first.
+
+    A bulk row carries a profile only when its order was not stored at the chunk's look-up
+    (bulk_issue.py), so only the purchasers are read here, not the orders again."""
     singles, chunks = _split(group)
     if singles:
         store_new_data_keys(singles)
     rows = [row for chunk in chunks for row in chunk.rows if row.new_profile is not None]
     if not rows:
         return
-    needed = new_profiles_needed(
-        rows, profiles_by_index({r.email_index for r in rows}), orders_by_ref({r.order_ref for r in rows})
-    )
+    needed = new_profiles_needed(rows, profiles_by_index({r.email_index for r in rows}), {})
     if needed:
-        now = utcnow()
+        now = group_time(keystore.obj, utcnow())
         with keystore.obj.atomic():
             insert_rows(
                 keystore.obj,
@@ -107,21 +109,30 @@ def flush_group(group: list[PendingWrite]) -> None:
 
 
 def write_chunks(chunks: list[BulkWrite]) -> None:
-    """Flush bulk chunks inside the caller's transaction; sets each chunk's `result` (per row)."""
-    now = utcnow()
+    """Flush bulk chunks inside the caller's transaction; sets each chunk's `result` (per row).
+
+    Each INSERT returns the rows it inserted (RETURNING, SQLite 3.35+ and PostgreSQL), so only a
+    row skipped for a conflict (another writer's, or a serial collision) is read back."""
+    db = database.obj
+    at = utcnow()
+    now = group_time(db, at)
     outcomes: list[list[Outcome]] = [[EXISTING] * len(c.rows) for c in chunks]
     rows = [row for chunk in chunks for row in chunk.rows]
     orders = orders_by_ref({r.order_ref for r in rows})
+    stored_orders = {order[0] for order in orders.values()}  # only these can hold licenses yet
     profiles = profiles_by_index({r.email_index for r in rows})
     new_profiles = new_profiles_needed(rows, profiles, orders)
     if new_profiles:
-        insert_rows(
-            database.obj,
+        made = insert_rows(
+            db,
             Profile,
             _PROFILE,
             [(p.public_id, p.email_index, p.email_ciphertext, now, False) for p in new_profiles.values()],
+            returning=("id", "email_index"),
         )
-        profiles.update(profiles_by_index(set(new_profiles)))
+        profiles.update((bytes(index), (pid, False)) for pid, index in made)
+        if len(made) < len(new_profiles):
+            profiles.update(profiles_by_index(set(new_profiles) - set(profiles)))
 
     new_orders: dict[str, tuple[Any, ...]] = {}
     for r in rows:
@@ -135,8 +146,18 @@ def write_chunks(chunks: list[BulkWrite]) -> None:
                 now,
             )
     if new_orders:
-        insert_rows(database.obj, Order, _ORDER, list(new_orders.values()))
-        orders.update(orders_by_ref(set(new_orders)))
+        made = insert_rows(
+            db,
+            Order,
+            _ORDER,
+            list(new_orders.values()),
+            returning=("order_ref", "id", "profile", "test_order"),
+        )
+        orders.update((ref, (oid, profile_id, bool(test))) for ref, oid, profile_id, test in made)
+        if len(made) < len(new_orders):
+            raced = set(new_orders) - {ref for ref, *_ in made}
+            orders.update(orders_by_ref(raced))
+            stored_orders.update(orders[ref][0] for ref in raced if ref in orders)
 
     # (chunk, row number, row, order id, test order) of the rows whose order is theirs
     live: list[tuple[int, int, Ready, int, bool]] = []
@@ -153,15 +174,17 @@ def write_chunks(chunks: list[BulkWrite]) -> None:
             else:
                 live.append((c, n, r, order[0], order[2]))
 
-    before = licenses_of_orders({order_id for *_, order_id, _ in live}) if live else {}
+    old_orders = {order_id for _, _, _, order_id, _ in live if order_id in stored_orders}
+    before = licenses_of_orders(old_orders) if old_orders else {}
     creators: dict[tuple[int, int], tuple[int, int]] = {}  # (order, product) -> (chunk, row number)
     for c, n, r, order_id, _ in live:
         pair = (order_id, r.product)
         if pair not in before and pair not in creators:
             creators[pair] = (c, n)
+    inserted: dict[tuple[int, int], int] = {}
     if creators:
-        insert_rows(
-            database.obj,
+        made = insert_rows(
+            db,
             License,
             _LICENSE,
             [
@@ -181,8 +204,11 @@ def write_chunks(chunks: list[BulkWrite]) -> None:
                 for pair, (c, n) in creators.items()
                 for r in (chunks[c].rows[n],)
             ],
+            returning=("order", "product", "serial"),
         )
-    inserted = serials_of_orders({pair[0] for pair in creators}) if creators else {}
+        inserted = {(order_id, product): serial for order_id, product, serial in made}
+        if len(made) < len(creators):  # skipped: a serial collision, or another writer's license
+            inserted.update(serials_of_orders({pair[0] for pair in creators if pair not in inserted}))
 
     audit: list[tuple[Any, ...]] = []
     consenting: set[int] = set()
@@ -207,9 +233,9 @@ def write_chunks(chunks: list[BulkWrite]) -> None:
         outcomes[c][n] = problem if problem is not None else EXISTING
 
     if audit:
-        insert_rows(database.obj, AuditEvent, _AUDIT, audit)
+        insert_rows(db, AuditEvent, _AUDIT, audit)
     if consenting:
-        _subscribe(consenting, now)
+        _subscribe(consenting, at)
     for chunk, outcome in zip(chunks, outcomes, strict=True):
         chunk.result = outcome
 

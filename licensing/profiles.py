@@ -41,6 +41,11 @@ class NewProfile:
     def __repr__(self) -> str:
         return f"NewProfile({self.public_id})"
 
+    def __reduce__(self) -> tuple[type[NewProfile], tuple[str, bytes, bytes, bytes]]:
+        # Pickled as a plain tuple: a slotted dataclass's own pickling calls fields() per object,
+        # which was a tenth of the bulk path's pipe to its preparation workers.
+        return NewProfile, (self.public_id, self.wrapped_key, self.email_index, self.email_ciphertext)
+
 
 def note_purpose(order_id: int, product: int) -> str:
     """What a revocation note is sealed for: its license's order and product (the serial can change)."""

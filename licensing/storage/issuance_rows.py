@@ -6,6 +6,7 @@ single writer thread more than running them). The rules that use them live in is
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any, NamedTuple
@@ -17,6 +18,7 @@ from .models import License, Order, Profile, database
 
 __all__ = [
     "KnownOrder",
+    "group_time",
     "insert_rows",
     "known_orders",
     "licenses_of_orders",
@@ -71,25 +73,42 @@ _BATCH = 1000  # rows per INSERT: well under SQLite's 32,766 parameters at a doz
 
 
 def insert_rows(
-    db: peewee.Database, model: type[peewee.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
+    db: peewee.Database,
+    model: type[peewee.Model],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """INSERT rows given as tuples of plain values in `columns`' order, skipping any row that
-    violates a unique key (ON CONFLICT DO NOTHING, the same in SQLite and PostgreSQL).
+    violates a unique key (ON CONFLICT DO NOTHING, the same in SQLite and PostgreSQL); with
+    `returning`, those columns of the rows inserted (not of those skipped), as the driver gives them.
 
     No conversion per value: the writer builds each tuple with the values both drivers take as
     they are (int, str, bool, bytes, date, datetime), which is what the fields' db_value gives."""
     if not rows:
-        return
+        return []
     fields = [model._meta.fields[name] for name in columns]
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     row_marks = "(" + ", ".join([db.param] * len(fields)) + ")"
     head = f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES '
+    tail = " ON CONFLICT DO NOTHING"
+    if returning:
+        tail += " RETURNING " + ", ".join(f'"{model._meta.fields[n].column_name}"' for n in returning)
+    inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), _BATCH):
         part = rows[start : start + _BATCH]
-        db.execute_sql(
-            head + ", ".join([row_marks] * len(part)) + " ON CONFLICT DO NOTHING",
-            list(chain.from_iterable(part)),
+        cursor = db.execute_sql(
+            head + ", ".join([row_marks] * len(part)) + tail, list(chain.from_iterable(part))
         )
+        if returning:
+            inserted += cursor.fetchall()
+    return inserted
+
+
+def group_time(db: peewee.Database, now: dt.datetime) -> dt.datetime | str:
+    """The one timestamp of a group's rows as a parameter: for SQLite already as the text its
+    driver would make of it (datetime.isoformat(" ")), so that it is formatted once, not per row."""
+    return now.isoformat(" ") if isinstance(db, peewee.SqliteDatabase) else now
 
 
 class KnownOrder(NamedTuple):
