@@ -12,9 +12,10 @@ one, as a single issuance does.
 from __future__ import annotations
 
 import hmac
+from typing import NamedTuple
 
-from .bulk_lines import Failure, Line, Ready
-from .bulk_prepare import Chunk, prepare_chunk
+from .bulk_lines import Failure, Ready, from_wire
+from .bulk_prepare import Chunk, Prepared, prepare_chunk
 from .bulk_writer import CREATED, EXISTING, BulkWrite
 from .errors import Conflict, LicensingError, Unavailable
 from .inputs import check_order_ref
@@ -23,11 +24,9 @@ from .issuance_batch import RETRY_WITH_NEXT_SERIAL, mismatch, order_conflict
 from .prepare_pool import PreparePool
 from .storage.issuance_rows import KnownOrder, known_orders
 
-__all__ = ["BulkIssuer", "Outcome"]
+__all__ = ["BulkIssuer", "Issued", "Outcome"]
 
 Outcome = bool | Failure  # CREATED, EXISTING, or why the line was refused
-
-PrepareFn = PreparePool[Chunk, list[Ready | Failure]]
 
 
 def _failure(index: int, error: LicensingError) -> Failure:
@@ -42,39 +41,50 @@ def _valid_ref(ref: str) -> bool:
     return True
 
 
+class Issued(NamedTuple):
+    """A chunk's answer: each line's outcome by position, and (product code, provider) per
+    license created (for the trend counters)."""
+
+    outcomes: dict[int, Outcome]
+    created: list[tuple[str, str]]
+
+
 class BulkIssuer:
-    def __init__(self, issuer: Issuer, pool: PrepareFn | None = None) -> None:
+    def __init__(self, issuer: Issuer, pool: PreparePool[Chunk, Prepared] | None = None) -> None:
         self.issuer = issuer
         self.pool = pool
 
-    def issue(self, lines: list[Line], actor: str) -> dict[int, Outcome]:
-        """Each line's outcome by its index; blocks until the chunk's writes are durable."""
+    def issue(
+        self, messages: list[tuple[int, bytes]], order_refs: set[str], product_codes: set[str], actor: str
+    ) -> Issued:
+        """Issue the lines of serialized stream messages (each with the position of its first
+        line); `order_refs` and `product_codes` are the lines' own, as sent. Blocks until the
+        chunk's writes are durable."""
         products: dict[str, int] = {}
         refused: dict[str, tuple[str, str, str]] = {}
-        for code in {line.product for line in lines}:
+        for code in product_codes:
             try:
                 products[code] = self.issuer.product(code).number
             except LicensingError as exc:
                 refused[code] = (getattr(exc, "field", "product"), exc.reason, exc.message)
         # Only references that pass the rules are looked up (PostgreSQL cannot compare a NUL).
-        known = known_orders(list({line.order_ref for line in lines if _valid_ref(line.order_ref)}))
-        chunk = Chunk(lines, products, refused, frozenset(known))
-        prepared = self.pool.run(chunk) if self.pool is not None else prepare_chunk(self.issuer, chunk)
+        known = known_orders([ref for ref in order_refs if _valid_ref(ref)])
+        chunk = Chunk(messages, products, refused, frozenset(known))
+        ready, failed = self.pool.run(chunk) if self.pool is not None else prepare_chunk(self.issuer, chunk)
 
-        outcomes: dict[int, Outcome] = {}
+        outcomes: dict[int, Outcome] = {values[0]: Failure(*values) for values in failed}
         to_write: list[Ready] = []
-        for item in prepared:
-            if isinstance(item, Failure):
-                outcomes[item.position] = item
-                continue
-            stored = known.get(item.order_ref)
-            answer = self._answer_of_stored(item, stored) if stored is not None else None
+        for values in ready:
+            row = from_wire(values)
+            stored = known.get(row.order_ref)
+            answer = self._answer_of_stored(row, stored) if stored is not None else None
             if answer is None:
-                to_write.append(item)
+                to_write.append(row)
             else:
-                outcomes[item.position] = answer
-        outcomes.update(self._write(to_write, actor))
-        return outcomes
+                outcomes[row.position] = answer
+        codes = {number: code for code, number in products.items()}
+        created = [(codes[row.product], row.provider) for row in self._write(to_write, actor, outcomes)]
+        return Issued(outcomes, created)
 
     @staticmethod
     def _answer_of_stored(row: Ready, stored: KnownOrder) -> Outcome | None:
@@ -88,11 +98,12 @@ class BulkIssuer:
         problem = mismatch(license, row.terms, row.issued if row.explicit_order_time else None)
         return EXISTING if problem is None else _failure(row.position, problem)
 
-    def _write(self, rows: list[Ready], actor: str) -> dict[int, Outcome]:
-        outcomes: dict[int, Outcome] = {}
+    def _write(self, rows: list[Ready], actor: str, outcomes: dict[int, Outcome]) -> list[Ready]:
+        """Write `rows`, each outcome into `outcomes`; returns the rows whose license was created."""
+        created: list[Ready] = []
         for attempt in range(SERIAL_ATTEMPTS):
             if not rows:
-                return outcomes
+                return created
             if attempt:
                 rows = [r._replace(serial=derive_serial(r.order_ref, r.product, attempt)) for r in rows]
             write = BulkWrite(actor=actor, key_id=self.issuer.keyring.active_key_id, rows=rows)
@@ -100,18 +111,21 @@ class BulkIssuer:
             if write.error is not None:
                 error = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
                 outcomes.update((r.position, _failure(r.position, error)) for r in rows)
-                return outcomes
+                return created
             retry = []
             for row, outcome in zip(rows, write.result, strict=True):
                 if outcome is RETRY_WITH_NEXT_SERIAL:
                     retry.append(row)
                 elif isinstance(outcome, LicensingError):
                     outcomes[row.position] = _failure(row.position, outcome)
+                elif outcome is CREATED:
+                    outcomes[row.position] = CREATED
+                    created.append(row)
                 else:
-                    outcomes[row.position] = CREATED if outcome is CREATED else EXISTING
+                    outcomes[row.position] = EXISTING
             rows = retry
         exhausted = Conflict(
             "could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED"
         )
         outcomes.update((r.position, _failure(r.position, exhausted)) for r in rows)
-        return outcomes
+        return created

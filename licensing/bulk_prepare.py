@@ -1,4 +1,4 @@
-"""The preparation of a bulk chunk: each line checked, its serial derived, its purchaser sealed.
+"""The preparation of a bulk chunk: each line converted, checked, its serial derived, its purchaser sealed.
 
 Runs in a worker process of the preparation pool (prepare_pool.py) or inline, and touches no
 database: products are resolved beforehand by the caller, who also says which orders exist
@@ -12,25 +12,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from .bulk_lines import Failure, Line, Ready
+from .bulk_lines import Failure, Ready, lines_of, wire
 from .errors import LicensingError
 from .inputs import check_provider
 from .issuance import Issuer, derive_serial
 from .profiles import NewProfile
 from .storage.models import Product
 
-__all__ = ["Chunk", "prepare_chunk"]
+__all__ = ["Chunk", "Prepared", "prepare_chunk"]
+
+# What comes back through the pipe: Ready rows and failures, as plain tuples (bulk_lines.wire).
+Prepared = tuple[list[tuple[Any, ...]], list[tuple[int, str, str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """What the preparation of one chunk needs, sent to a worker as one message."""
 
-    lines: list[Line]
-    products: dict[str, int]  # the chunk's known product codes and numbers; a code missing is unknown
+    messages: list[tuple[int, bytes]]  # (position of its first line, the serialized stream message)
+    products: dict[str, int]  # the chunk's known product codes and numbers
     refused_products: dict[str, tuple[str, str, str]]  # code -> the catalog's (field, reason, message)
     known_orders: frozenset[str]  # order references already stored: no profile to prepare
+
+
+class _Refused(Exception):
+    """The catalog's refusal of a product code, raised where Issuer.checked asks for the product."""
 
 
 def _resolver(
@@ -48,40 +56,40 @@ def _resolver(
     return refuse
 
 
-class _Refused(Exception):
-    """The catalog's refusal of a product code, raised where Issuer.checked asks for the product."""
-
-
-def prepare_chunk(issuer: Issuer, chunk: Chunk) -> list[Ready | Failure]:
-    """Each line of `chunk` as a `Ready` row or a `Failure`, in order; one sealed profile per email."""
+def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
+    """Each line of `chunk` as a Ready row or a Failure; one sealed profile per email."""
     sealed: dict[bytes, NewProfile] = {}
-    out: list[Ready | Failure] = []
+    ready: list[tuple[Any, ...]] = []
+    failed: list[tuple[int, str, str, str]] = []
     known = chunk.known_orders
     products = {code: Product(number=number, code=code) for code, number in chunk.products.items()}
-    for line in chunk.lines:
-        try:
-            email, order_ref, product, order_time, terms = issuer.checked(
-                line.email,
-                line.order_ref,
-                _resolver(line.product, products, chunk.refused_products),
-                line.order_time,
-                line.terms,
-            )
-            provider = check_provider(line.provider)
-        except _Refused as refused:
-            out.append(Failure(line.position, *refused.args))
-            continue
-        except LicensingError as exc:
-            out.append(Failure(line.position, getattr(exc, "field", ""), exc.reason, exc.message))
-            continue
-        email_index = issuer.profiles.index_of(email)
-        profile = None
-        if order_ref not in known:
-            profile = sealed.get(email_index)
-            if profile is None:
-                profile = sealed[email_index] = issuer.profiles.prepare(email, email_index)
-        out.append(
-            Ready(
+    for first, raw in chunk.messages:
+        for line in lines_of(first, raw):
+            if isinstance(line, Failure):
+                failed.append(tuple(line))  # type: ignore[arg-type]
+                continue
+            try:
+                email, order_ref, product, order_time, terms = issuer.checked(
+                    line.email,
+                    line.order_ref,
+                    _resolver(line.product, products, chunk.refused_products),
+                    line.order_time,
+                    line.terms,
+                )
+                provider = check_provider(line.provider)
+            except _Refused as refused:
+                failed.append((line.position, *refused.args))
+                continue
+            except LicensingError as exc:
+                failed.append((line.position, getattr(exc, "field", ""), exc.reason, exc.message))
+                continue
+            email_index = issuer.profiles.index_of(email)
+            profile = None
+            if order_ref not in known:
+                profile = sealed.get(email_index)
+                if profile is None:
+                    profile = sealed[email_index] = issuer.profiles.prepare(email, email_index)
+            row = Ready(
                 line.position,
                 email_index,
                 order_ref,
@@ -89,11 +97,15 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> list[Ready | Failure]:
                 derive_serial(order_ref, product.number),
                 order_time,
                 line.order_time is not None,
-                terms,
+                terms.expires,
+                terms.updates_until,
+                terms.seats,
+                terms.edition,
+                terms.flags,
                 provider,
                 line.test_order,
                 line.newsletter_consent,
                 profile,
             )
-        )
-    return out
+            ready.append(wire(row))
+    return ready, failed

@@ -194,11 +194,11 @@ def write_chunks(chunks: list[BulkWrite]) -> None:
                     r.product,
                     chunks[c].key_id,
                     r.order_time.date(),
-                    r.terms.expires,
-                    r.terms.updates_until,
-                    r.terms.seats,
-                    r.terms.edition,
-                    r.terms.flags,
+                    r.expires,
+                    r.updates_until,
+                    r.seats,
+                    r.edition,
+                    r.flags,
                     now,
                 )
                 for pair, (c, n) in creators.items()

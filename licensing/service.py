@@ -13,8 +13,7 @@ import peewee
 from playhouse.pool import PooledDatabase
 
 from .bulk_issue import BulkIssuer
-from .bulk_lines import Failure, Ready
-from .bulk_prepare import Chunk, prepare_chunk
+from .bulk_prepare import Chunk, Prepared, prepare_chunk
 from .config import Settings
 from .errors import SchemaOutdated
 from .issuance import Issuer
@@ -131,9 +130,7 @@ class Service:
         return utcnow().date()
 
 
-def _fork_prepare_pool(
-    issuer: Issuer, databases: Databases, size: int
-) -> PreparePool[Chunk, list[Ready | Failure]]:
+def _fork_prepare_pool(issuer: Issuer, databases: Databases, size: int) -> PreparePool[Chunk, Prepared]:
     """The bulk path's preparation workers, forked with the keyring and the vault's keys open.
     The server's connections are closed first: a connection shared through fork would be used
     by two processes (the workers touch no database; the server reopens its own on demand)."""

@@ -11,8 +11,8 @@ import grpc
 from .. import metrics
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from ..bulk_issue import BulkIssuer, Outcome
-from ..bulk_lines import Failure, Line
-from ..errors import InvalidArgument, LicensingError
+from ..bulk_lines import Failure, request_lines
+from ..errors import InvalidArgument
 from ..inputs import check_product_code
 from ..issuance import Issuer, IssueRequest
 from ..products import all_products
@@ -20,25 +20,10 @@ from ..storage.models import utcnow
 from .convert import datetime_or_none, license_message, license_status, revocation_reason, terms_from
 from .interceptor import current_caller, run_blocking
 
-__all__ = ["BULK_CHUNK", "IssuanceServicer", "issue_request_from", "line_from"]
+__all__ = ["BULK_CHUNK", "IssuanceServicer", "issue_request_from"]
 
 BULK_CHUNK = 1000  # requests issued together from a bulk stream
 DEFAULT_PAGE, MAX_PAGE = 100, 1000  # ListLicenses page sizes
-
-
-def line_from(message: issuance_pb2.IssueLicenseRequest, index: int) -> Line:
-    """A bulk line as its compact tuple: the same conversions as issue_request_from, no dataclass."""
-    return Line(
-        index,
-        message.email,
-        message.order_id,
-        check_product_code(message.product),
-        datetime_or_none(message, "order_time"),
-        terms_from(message.terms),
-        message.provider,
-        message.test_order,
-        message.newsletter_consent,
-    )
 
 
 def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueRequest:
@@ -80,18 +65,24 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         """Bulk back-fill: the stream is read in chunks, each issued as one batch (bulk_issue.py).
 
         A coroutine: reading the stream holds no thread (a slow or idle sender costs nothing but
-        memory); each line becomes one compact tuple (bulk_lines.Line) as it arrives, and each chunk
-        is issued on the bounded pool (run_blocking), its preparation in the process pool."""
+        memory). The loop does not convert the lines: it keeps each message serialized (one C call)
+        with its lines' order references and product codes, and each chunk is issued on the
+        bounded pool (run_blocking), its lines converted and prepared in the process pool."""
         response = issuance_pb2.IssueLicensesResponse()
         actor = current_caller().name
-        chunk: list[Line] = []
-        refused: list[Failure] = []  # lines refused on arrival (no request, a malformed field)
+        messages: list[tuple[int, bytes]] = []
+        refs: set[str] = set()
+        codes: set[str] = set()
+        refused: list[Failure] = []  # messages without a request
+        pending = 0  # lines in `messages`
 
         async def flush() -> None:
             outcomes: dict[int, Outcome] = {f.position: f for f in refused}
-            if chunk:
-                outcomes.update(await run_blocking(self.bulk.issue, chunk, actor))
-            lines = {line.position: line for line in chunk}
+            if messages:
+                issued = await run_blocking(self.bulk.issue, list(messages), set(refs), set(codes), actor)
+                outcomes.update(issued.outcomes)
+                for product, provider in issued.created:
+                    metrics.issued(product, provider, True)
             for index in sorted(outcomes):
                 outcome = outcomes[index]
                 if isinstance(outcome, Failure):
@@ -100,27 +91,30 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     )
                 elif outcome:
                     response.issued += 1
-                    metrics.issued(lines[index].product, lines[index].provider, True)
                 else:
                     response.existing += 1
-            chunk.clear()
+            messages.clear()
+            refs.clear()
+            codes.clear()
             refused.clear()
 
         index = 0
         async for message in requests:
-            lines = ([message.request] if message.HasField("request") else []) + list(message.requests)
+            lines = request_lines(message)
             if not lines:
                 refused.append(Failure(index, "request", "REQUEST_REQUIRED", "request: is required"))
                 index += 1
+                continue
+            messages.append((index, message.SerializeToString()))
             for line in lines:
-                try:
-                    chunk.append(line_from(line, index))
-                except LicensingError as exc:
-                    refused.append(Failure(index, getattr(exc, "field", ""), exc.reason, exc.message))
-                index += 1
-            if len(chunk) >= BULK_CHUNK:
+                refs.add(line.order_id)
+                codes.add(line.product)
+            index += len(lines)
+            pending += len(lines)
+            if pending >= BULK_CHUNK:
                 await flush()
-        if chunk or refused:
+                pending = 0
+        if messages or refused:
             await flush()
         return response
 
