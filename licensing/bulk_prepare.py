@@ -62,6 +62,7 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
     ready: list[tuple[Any, ...]] = []
     failed: list[tuple[int, str, str, str]] = []
     known = chunk.known_orders
+    now = issuer.clock()  # once for the chunk: its lines arrived together
     products = {code: Product(number=number, code=code) for code, number in chunk.products.items()}
     for first, raw in chunk.messages:
         for line in lines_of(first, raw):
@@ -75,6 +76,7 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
                     _resolver(line.product, products, chunk.refused_products),
                     line.order_time,
                     line.terms,
+                    now,
                 )
                 provider = check_provider(line.provider)
             except _Refused as refused:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import grpc
@@ -81,8 +82,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             if messages:
                 issued = await run_blocking(self.bulk.issue, list(messages), set(refs), set(codes), actor)
                 outcomes.update(issued.outcomes)
-                for product, provider in issued.created:
-                    metrics.issued(product, provider, True)
+                for (product, provider), count in Counter(issued.created).items():
+                    metrics.issued(product, provider, True, count=count)
             for index in sorted(outcomes):
                 outcome = outcomes[index]
                 if isinstance(outcome, Failure):
