@@ -6,8 +6,9 @@ before any gRPC object exists, as gRPC and fork do not mix. For the same reason 
 is not replaced: the job it held fails with UNAVAILABLE (every bulk write is idempotent, so the
 caller's retry is safe), the others carry on, and with none left the jobs run inline.
 
-A worker dies with the server: PR_SET_PDEATHSIG (SIGKILL when the forking thread ends, which is
-the main thread here), and, should that be missed, the end of its pipe, which it waits on.
+A worker ends with the server: when the server closes its pipe (stopping), or by
+PR_SET_PDEATHSIG (SIGKILL when the thread that forked it ends: the server's main thread, so when
+the server process ends, SIGKILL included); SIGINT and SIGTERM are the server's to handle.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ class PreparePool(Generic[J, R]):
                     ours.close()
                     for other in self._workers:  # so that each pipe ends when the server does
                         other.conn.close()
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the server's
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    # A terminal's Ctrl-C, or a supervisor's SIGTERM to the whole group, is for the
+                    # server, which drains its calls (still using the workers) and then closes the pipes.
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
                     _die_with_parent(parent)
                     _worker_loop(theirs, work)
                 except BaseException as exc:  # noqa: BLE001 - logged by log_unexpected

@@ -140,19 +140,21 @@ def known_orders(refs: Sequence[str]) -> dict[str, KnownOrder]:
     if not refs:
         return {}
     db = database.obj
-    o, p, lic = Order._meta.table_name, Profile._meta.table_name, License._meta.table_name
     license_columns = ", ".join(f'l."{f.column_name}"' for f in _KNOWN_LICENSE_FIELDS)
     found: dict[str, KnownOrder] = {}
     for start in range(0, len(refs), _BATCH):
         part = refs[start : start + _BATCH]
         cursor = db.execute_sql(
-            f'SELECT o."order_ref", o."id", o."profile_id", o."test_order", p."email_index", {license_columns} '
-            f'FROM "{o}" AS o JOIN "{p}" AS p ON p."id" = o."profile_id" '
-            f'LEFT JOIN "{lic}" AS l ON l."order_id" = o."id" '
-            f'WHERE o."order_ref" IN ({", ".join([db.param] * len(part))})',
+            f'SELECT o."{Order.order_ref.column_name}", o."{Order.id.column_name}", '
+            f'o."{Order.profile.column_name}", o."{Order.test_order.column_name}", '
+            f'p."{Profile.email_index.column_name}", {license_columns} '
+            f'FROM "{Order._meta.table_name}" AS o '
+            f'JOIN "{Profile._meta.table_name}" AS p ON p."{Profile.id.column_name}" = o."{Order.profile.column_name}" '
+            f'LEFT JOIN "{License._meta.table_name}" AS l ON l."{License.order.column_name}" = o."{Order.id.column_name}" '
+            f'WHERE o."{Order.order_ref.column_name}" IN ({", ".join([db.param] * len(part))})',
             list(part),
         )
-        for ref, order_id, profile_id, test_order, index, *license in cursor.fetchall():
+        for ref, order_id, profile_id, test_order, index, *stored in cursor.fetchall():
             known = found.get(ref)
             if known is None:
                 known = found[ref] = KnownOrder(
@@ -162,7 +164,7 @@ def known_orders(refs: Sequence[str]) -> dict[str, KnownOrder]:
                     None if index is None else bytes(index),
                     {},
                 )
-            if license[0] is not None:
-                row = {f.name: f.python_value(v) for f, v in zip(_KNOWN_LICENSE_FIELDS, license, strict=True)}
+            if stored[0] is not None:
+                row = {f.name: f.python_value(v) for f, v in zip(_KNOWN_LICENSE_FIELDS, stored, strict=True)}
                 known.licenses[row["product"]] = row
     return found

@@ -4,7 +4,7 @@
   orders on another database with the same keyring: the same keys byte for byte, the same
   license, order and audit rows, the same purchasers;
 - a re-run writes nothing and prepares nothing new (no data key, profile, order, license or
-  audit row appears);
+  audit row appears; in process: no profile is sealed and no write reaches the group committer);
 - a worker killed in the middle of an import ends the call with UNAVAILABLE, never a hang, and
   the retry completes;
 - no worker outlives its server, after SIGTERM or SIGKILL.
@@ -29,6 +29,9 @@ from serverchild import ServerChild, serve_home
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from licensing.api.issuance_service import BULK_CHUNK
+from licensing.bulk_issue import BulkIssuer
+from licensing.bulk_lines import from_wire
+from licensing.bulk_prepare import Chunk, prepare_chunk
 from licensing.config import Settings
 from licensing.keyring import Keyring
 from licensing.products import add_product
@@ -125,11 +128,11 @@ def _stored(settings: Settings, keyring: Keyring, tag: str) -> dict[str, Any]:
             for row in License.select(License, Order).join(Order).where(Order.order_ref.startswith(prefix))
         )
         orders = sorted(
-            (o.order_ref, o.provider, o.order_time, o.test_order, bytes(o.profile.email_index))
+            (o.order_ref, o.provider, o.order_time, o.test_order, bytes(o.profile.email_index or b""))
             for o in Order.select(Order, Profile).join(Profile).where(Order.order_ref.startswith(prefix))
         )
         subscribed = sorted(
-            (bytes(p.email_index), p.newsletter_subscribed, p.newsletter_source)
+            (bytes(p.email_index or b""), p.newsletter_subscribed, p.newsletter_source)
             for p in Profile.select().join(Order).where(Order.order_ref.startswith(prefix)).distinct()
         )
         audit = sorted(
@@ -267,3 +270,33 @@ def test_no_worker_outlives_its_server(
     else:
         assert server.stop() == 0, server.log_tail()
     assert _until(lambda: not any(_alive(pid) for pid in workers)), "a preparation worker outlived its server"
+
+
+def test_a_rerun_prepares_nothing_and_submits_nothing(
+    homes: tuple[tuple[Settings, str], tuple[Settings, str]], keyring: Keyring
+) -> None:
+    """In process, on the same real database: the second pass of a chunk seals no profile (its
+    orders are known before preparation) and hands the group committer no write at all."""
+    (home, _), _ = homes
+    tag = os.urandom(3).hex()
+    requests = _requests(tag, 40)
+    messages = [(i, m.SerializeToString()) for i, m in zip(range(0, 40, 25), _stream(requests), strict=True)]
+    refs = {r.order_id for r in requests}
+    codes = {r.product for r in requests}
+    service = Service.start(home, keyring, migrate=False)
+    try:
+        bulk = BulkIssuer(service.issuer)
+        first = bulk.issue(messages, refs, codes, "test")
+        assert list(first.outcomes.values()) == [True] * 40 and len(first.created) == 40
+        writes = service.issuer.committer.writes
+
+        again = bulk.issue(messages, refs, codes, "test")
+        assert list(again.outcomes.values()) == [False] * 40 and not again.created
+        assert service.issuer.committer.writes == writes  # nothing was queued for the writer
+
+        products = {code: service.issuer.product(code).number for code in codes}
+        ready, failed = prepare_chunk(service.issuer, Chunk(messages, products, {}, frozenset(refs)))
+        assert len(ready) == 40 and not failed
+        assert all(from_wire(row).new_profile is None for row in ready)  # nothing sealed
+    finally:
+        service.stop()
