@@ -5,7 +5,7 @@ the preparation step (bulk_prepare.py, in a worker process or inline), which tur
 a `Line` (`lines_of`, the conversions of a single IssueLicense), then into a `Ready` row or a
 `Failure`. The raw writer (bulk_writer.py) inserts `Ready` rows as parameter tuples. Named tuples
 read by name and cost what a tuple costs; across the worker's pipe they travel as plain tuples
-(`wire`, `from_wire`): pickling a named tuple or a dataclass runs Python code per object.
+(`from_wire`): pickling a named tuple or a dataclass runs Python code per object.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .inputs import check_product_code
 from .profiles import NewProfile
 from .records import Terms
 
-__all__ = ["Failure", "Line", "Ready", "from_wire", "lines_of", "request_lines", "wire"]
+__all__ = ["Failure", "Line", "Ready", "from_wire", "lines_of", "request_lines"]
 
 
 class Line(NamedTuple):
@@ -102,14 +102,9 @@ def lines_of(first: int, raw: bytes) -> Iterator[Line | Failure]:
             yield Failure(position, getattr(exc, "field", ""), exc.reason, exc.message)
 
 
-def wire(row: Ready) -> tuple[Any, ...]:
-    """A Ready row as a plain tuple (its profile too), for the worker's pipe."""
-    profile = row.new_profile
-    return tuple(row) if profile is None else (*row[:15], tuple(profile))
-
-
 def from_wire(values: tuple[Any, ...]) -> Ready:
-    """The Ready row of `wire`'s tuple, built without running any Python code per field."""
+    """The Ready row of the plain tuple a worker sends (Ready's fields in order, the profile as a
+    plain tuple too), built without running Python code per field."""
     profile = values[15]
     if profile is not None:
         values = (*values[:15], tuple.__new__(NewProfile, profile))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .bulk_lines import Failure, Ready, lines_of, wire
+from .bulk_lines import Failure, lines_of
 from .errors import LicensingError
 from .inputs import check_provider
 from .issuance import Issuer, derive_serial
@@ -23,7 +23,7 @@ from .storage.models import Product
 
 __all__ = ["Chunk", "Prepared", "prepare_chunk"]
 
-# What comes back through the pipe: Ready rows and failures, as plain tuples (bulk_lines.wire).
+# What comes back through the pipe: Ready rows and failures, as plain tuples (bulk_lines.from_wire).
 Prepared = tuple[list[tuple[Any, ...]], list[tuple[int, str, str, str]]]
 
 
@@ -64,16 +64,20 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
     known = chunk.known_orders
     now = issuer.clock()  # once for the chunk: its lines arrived together
     products = {code: Product(number=number, code=code) for code, number in chunk.products.items()}
+    resolvers: dict[str, Callable[[], Product]] = {}
     for first, raw in chunk.messages:
         for line in lines_of(first, raw):
             if isinstance(line, Failure):
                 failed.append(tuple(line))  # type: ignore[arg-type]
                 continue
+            resolve = resolvers.get(line.product)
+            if resolve is None:
+                resolve = resolvers[line.product] = _resolver(line.product, products, chunk.refused_products)
             try:
                 email, order_ref, product, order_time, terms = issuer.checked(
                     line.email,
                     line.order_ref,
-                    _resolver(line.product, products, chunk.refused_products),
+                    resolve,
                     line.order_time,
                     line.terms,
                     now,
@@ -91,23 +95,26 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
                 profile = sealed.get(email_index)
                 if profile is None:
                     profile = sealed[email_index] = issuer.profiles.prepare(email, email_index)
-            row = Ready(
-                line.position,
-                email_index,
-                order_ref,
-                product.number,
-                derive_serial(order_ref, product.number),
-                order_time,
-                line.order_time is not None,
-                terms.expires,
-                terms.updates_until,
-                terms.seats,
-                terms.edition,
-                terms.flags,
-                provider,
-                line.test_order,
-                line.newsletter_consent,
-                profile,
+            # The row in its wire form (bulk_lines.from_wire): Ready's fields in order, the profile
+            # as a plain tuple; built directly, as a named tuple would only be taken apart again.
+            ready.append(
+                (
+                    line.position,
+                    email_index,
+                    order_ref,
+                    product.number,
+                    derive_serial(order_ref, product.number),
+                    order_time,
+                    line.order_time is not None,
+                    terms.expires,
+                    terms.updates_until,
+                    terms.seats,
+                    terms.edition,
+                    terms.flags,
+                    provider,
+                    line.test_order,
+                    line.newsletter_consent,
+                    None if profile is None else tuple(profile),
+                )
             )
-            ready.append(wire(row))
     return ready, failed
