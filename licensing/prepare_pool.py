@@ -70,8 +70,9 @@ class _Worker:
 class PreparePool(Generic[J, R]):
     """`size` processes running `work(job)`; `run(job)` blocks for the answer (from any thread)."""
 
-    def __init__(self, work: Callable[[J], R], size: int) -> None:
+    def __init__(self, work: Callable[[J], R], size: int, *, job_seconds: float = 60.0) -> None:
         self.work = work
+        self.job_seconds = job_seconds  # a worker silent this long is stuck: killed, its job UNAVAILABLE
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._ready = threading.Condition()
@@ -106,7 +107,9 @@ class PreparePool(Generic[J, R]):
         return [w.pid for w in self._workers]
 
     def run(self, job: J) -> R:
-        """`work(job)` in a free worker; inline when none is left. UNAVAILABLE if its worker dies."""
+        """`work(job)` in a free worker; inline when none is left. UNAVAILABLE if its worker dies,
+        or answers nothing within `job_seconds` (it is then killed: a stuck worker must not hold
+        the call forever)."""
         with self._ready:
             while not self._idle and self._workers:
                 self._ready.wait()
@@ -115,6 +118,10 @@ class PreparePool(Generic[J, R]):
             return self.work(job)
         try:
             worker.conn.send(job)
+            if not worker.conn.poll(self.job_seconds):  # stuck: ended, then handled as a worker lost
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+                raise EOFError
             done, answer = worker.conn.recv()
         except (EOFError, OSError):
             self._lost(worker)
