@@ -34,7 +34,7 @@ _PROFILE_BY_INDEX = CompiledQuery(
 
 class NewProfile(NamedTuple):
     """What a first purchase stores. A named tuple: the bulk path passes it through a pipe as a
-    plain tuple (bulk_lines.wire), and builds thousands of them per second."""
+    plain tuple (bulk_lines.from_wire), and builds thousands of them per second."""
 
     public_id: str
     wrapped_key: bytes

@@ -33,10 +33,6 @@ class Terms:
     edition: int = 0
     flags: int = 0
 
-    def __reduce__(self) -> tuple[type[Terms], tuple[dt.date | None, dt.date | None, int, int, int]]:
-        # Pickled as a plain tuple (the bulk path's pipe to its preparation workers; see NewProfile).
-        return Terms, (self.expires, self.updates_until, self.seats, self.edition, self.flags)
-
 
 @dataclass(frozen=True, slots=True)
 class LicenseRecord:
