@@ -205,7 +205,9 @@ def _prepare_processes(args: argparse.Namespace) -> int:
     """Preparation workers per server process: as given, else the cores shared among the processes."""
     if args.prepare_processes is not None:
         return int(args.prepare_processes)
-    return max(1, (os.cpu_count() or 1) // int(args.processes))
+    # The cores this process may run on (its affinity), not the machine's: a container is often pinned.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // int(args.processes))
 
 
 def _options(args: argparse.Namespace) -> ServerOptions:
