@@ -26,6 +26,7 @@ from licensing.issuance import IssueRequest
 from licensing.keyring import Keyring
 from licensing.products import add_product
 from licensing.service import Service
+from licensing.storage.group_commit import PendingWrite
 from licensing.tokens import Role, authenticate, create_token
 
 
@@ -88,7 +89,7 @@ def measure(n: int) -> list[tuple[str, float]]:
         for size in (1, 32):
             groups = []
             for _ in range(max(1, n // size)):
-                group = []
+                group: list[PendingWrite] = []
                 for i in range(size):
                     pending, _ = issuer._prepare(
                         request(f"g{next(tag)}", i), "bench"

@@ -203,53 +203,53 @@ def report(results: dict[str, Any], rows: int, unary_rows: int, quick: bool, pro
 
 NOTES = """\
 How to read this. The import streams the file in calls of {chunk:,} rows ({per_message} per stream
-message, two calls in flight, each on its own connection); the server issues each chunk of {bulk_chunk:,} as one batch: one
-read for the purchasers already known, one signature per row on the request thread, and the
-group committer writes the batch in a few set-wise statements per transaction. The unary
-baseline pays the gRPC call, the authentication and the read-before-write per row.
-"licenses/s" counts rows of the file per second of the whole CLI process, interpreter start
-included; "client CPU" is the CLI's (or, for the baseline, this process's) CPU time per row.
+message, two calls in flight, each on its own connection); the server issues each chunk of {bulk_chunk:,} as one batch
+(licensing/bulk_issue.py): one read of the orders already stored, then the chunk's messages, still
+serialized, go to a preparation worker process (`serve --prepare-processes`, default one per core,
+shared among the `--processes`), which converts, checks and seals each row and sends back plain
+tuples; a row whose license is stored is answered there and then, and the rest are written by the
+group committer in a few multi-row INSERTs built from the tuples (licensing/bulk_writer.py). No key
+is signed: the response carries counts and failures, and a key is derived again from the stored row
+whenever one is shown. The unary baseline pays the gRPC call, the authentication and the signing
+per row. "licenses/s" counts rows of the file per second of the whole CLI process, interpreter start
+included; "server CPU" is the server's and every process below it (its preparation workers, and with
+`--processes` the server processes); "client CPU" is the CLI's (or, for the baseline, this
+process's) CPU time per row.
 
-Where the time goes (py-spy 0.4 on the server during a 30,000-row import on SQLite, 2026-11-30,
-commit ac4ab1b, the grpc.aio server; `--gil` samples, i.e. who holds the interpreter lock). The
-limit is one interpreter's lock: about 100 µs of Python per row is run under it (server CPU
-0.12-0.14 ms/row in all, the rest being SQLite's own work, the fsync and gRPC's C core, which
-run without it), against 170 µs of wall time per row under the profiler. Of the lock's time:
-the group-commit writer 49% (the multi-row INSERTs with their parameter conversion 19%, the set-wise reads of the
-purchasers and orders already known 15%, the data keys in the key store 13%, a clock read per
-row 3.5% until it became one per group); the two request threads 33% (checks 3%, formatting the
-key in base32 8%, sealing the email and its data key 5%, turning each protobuf message into an
-IssueRequest 8%; the Ed25519 signature itself only 1%, as PyNaCl releases the lock while it
-signs); the grpc.aio event loop 19% (the stream, the messages, admission). On the re-run
-(nothing written) the writer's share falls to 29% and the request threads still sign and seal
-every row (38%): a row is prepared before the writer tells whether it exists. What would reach
-10,000/s on one process: a process pool for the preparation (signing, sealing, formatting, and
-the message conversion with it) takes a third of the lock's time off; the writer's half then
-sets the ceiling near 1/(50 µs + 19 µs) = 14,000 rows/s, on two cores that the pool shares with
-it. Fewer conversions per row in the writer (a PendingIssue, a dict per table, then a flat
-parameter list) are the other half. Neither is done yet.
+Side by side with the commit before this work (28f500a: one signature and one sealing per row on the
+request threads, a PendingIssue and a dict per table per row), 2026-12-07, SQLite, 20,000 new orders
+then the same file again, the two servers alternating, three rounds; the machine's other load was
+1.2-1.6 (last week the same old commit measured 9,001-11,483 first-import rows/s and 0.12-0.13 ms
+per row on a quieter machine: compare within this table only):
 
-What is done: `licensing import` opens one connection per call in flight (a local subchannel
-pool, else gRPC folds the channels into one connection), so that `licensing serve --processes
-N`, which shares the port with SO_REUSEPORT, spreads an import over its processes: the kernel
-places connections, not calls. Each process has its own lock and its own writer; SQLite lets
-one write transaction in at a time, the others wait on its busy timeout. Side by side
-(2026-11-30, SQLite, 20,000 new orders then the same file again, three alternating rounds; the
-server's CPU counts its child processes):
-
-| server, CLI | first import, rows/s | re-run, rows/s | server CPU ms/row (first, re-run) |
+| server, commit | first import, rows/s | re-run, rows/s | server CPU ms/row (first; re-run) |
 | --- | --- | --- | --- |
-| `serve --processes 2`, CLI of ac4ab1b (one connection) | 8,819; 9,092; 8,930 | 10,337; 9,942; 9,849 | 0.13, 0.10-0.11 |
-| `serve --processes 2`, this CLI (two connections) | 11,483; 9,001; 11,089 | 10,523; 15,909; 16,494 | 0.12-0.13, 0.08-0.10 |
-| `serve` (one process), this CLI | 8,270; 8,649; 9,134 | 9,938; 10,200; 10,217 | 0.13, 0.10-0.11 |
+| `serve --processes 2`, 28f500a | 4,873; 5,051; 7,821 | 5,917; 12,170; 10,154 | 0.17-0.24; 0.12-0.18 |
+| `serve --processes 2`, this work | 16,474; 13,185; 14,936 | 26,386; 30,852; 27,944 | 0.075-0.086; 0.029-0.033 |
+| `serve` (one process), 28f500a | 6,468; 5,577; 6,346 | 5,887; 5,350; 6,467 | 0.18-0.21; 0.17-0.20 |
+| `serve` (one process), this work | 14,260; 14,269; 13,457 | 25,183; 26,068; 24,179 | 0.081-0.090; 0.031-0.032 |
 
-Commands: `bench/bulk.py --engines sqlite --rows 20000 [--processes 2]` on this commit; for
-ac4ab1b the same server and CSV with its own CLI. With two processes the first import passes
-10,000 rows/s when the kernel puts the two connections on different processes (about every
-other time, by the hash of the port pair: the 9,001 above most likely had both on one); a
-third or fourth connection would make that likelier, at the cost of more rows held in the server. The server's
-CPU per row does not change: the 100 µs target is met on the re-run only, not on new rows.
-The clock read once per group in the writer (commit 61d3b5b) is below this machine's noise.
+Commands: `bench/bulk.py --engines sqlite --rows 20000 --unary-rows 1000 [--processes 2]`, for
+28f500a from a copy of that commit with the same virtual environment. Both targets of issue 11 for
+the import are met in every round: at most 100 µs of server CPU per row (workers included), and at
+least 10,000 rows/s with `--processes 2`, on a shared two-core machine. Under heavier load from
+other work (average 3-6) the same code measured 8,200-15,000 first-import rows/s and
+0.08-0.11 ms per row.
+
+Where the time goes now (py-spy 0.4 `--gil --subprocesses` on `serve` with its two workers during a
+60,000-row import, 2026-12-07; shares of the samples in which some process of the server held its
+interpreter lock). The workers 51%: converting each line from the message 16% (its timestamps 6%,
+its terms 5.5%), sealing the new purchaser's email and data key 14%, checks 6%, blind index and
+serial 6%, the pipe 4%, building the row tuples 4%. The server process 49%: the group-commit writer
+35% (the INSERTs 16%, nearly all SQLite's own work inside the statement; the writer's rules and
+parameter tuples in Python 9%; the data keys in the key store 7%, of which its read of the
+purchasers already known 4%; the other set-wise reads 2%); the request thread 7% (the row tuples
+taken back from the pipe 4%, the read of stored orders); the event loop 4% (the stream's messages
+and the response). On the re-run nothing is prepared but the conversion and checks of each line
+(the orders are known before the worker sees the chunk, so nothing is sealed) and nothing reaches
+the writer: 0.03 ms per row. What is left to take: the writer's data-key hook reads the purchasers
+once more than the writer itself does; the line conversion (`api/convert.py`) builds a Terms and
+checks two timestamps per row; SQLite's own insert work is the floor.
 """
 
 

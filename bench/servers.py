@@ -54,16 +54,26 @@ class Process:
         return float("nan")
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server has used so far (all its threads), and its child
-        processes' (`serve --processes N`) while they run: a child's is not in its parent's yet."""
-        pids = [self.proc.pid]
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            try:
-                pids += [int(pid) for pid in (task / "children").read_text().split()]
-            except OSError:  # the thread ended meanwhile
+        """User plus system CPU time the server has used so far (all its threads), and that of every
+        process below it while they run: `serve --processes N`'s server processes and the
+        preparation workers each one forks (a child's CPU is not in its parent's until reaped)."""
+        pids, seen = [self.proc.pid], set()
+        while pids:
+            pid = pids.pop()
+            if pid in seen:
                 continue
+            seen.add(pid)
+            try:
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            except OSError:  # ended meanwhile
+                continue
+            for task in tasks:
+                try:
+                    pids += [int(child) for child in (task / "children").read_text().split()]
+                except OSError:  # the thread ended meanwhile
+                    continue
         total = 0.0
-        for pid in pids:
+        for pid in seen:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # ended meanwhile: counted as nothing

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import peewee
 
 from . import audit
+from .bulk_writer import flush_group, store_data_keys_of_group
 from .errors import Conflict, InvalidArgument, LicensingError, NotFound, Unavailable
 from .inputs import check_email, check_free_text, check_order_ref, check_provider
 from .issuance_batch import (
@@ -30,8 +31,6 @@ from .issuance_batch import (
     license_record,
     mismatch,
     order_conflict,
-    store_new_data_keys,
-    write_issuances,
 )
 from .keyring import Keyring
 from .license_keys import KeyMaker
@@ -39,14 +38,14 @@ from .products import ProductCatalog
 from .profiles import NewProfile, Opened, ProfileStore, note_purpose
 from .records import LicenseRecord, LicenseStatus, RevocationReason, Terms
 from .storage.compiled import CompiledQuery
-from .storage.group_commit import GroupCommitter
+from .storage.group_commit import GroupCommitter, PendingWrite
 from .storage.models import License, Order, Product, Profile, database, keystore, utcnow
 
 __all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of", "shown"]
 
 MAX_DAY = dt.date(2179, 6, 6)
 MIN_DAY = dt.date(2000, 1, 2)
-_SERIAL_ATTEMPTS = 8  # a 48-bit collision is already ~1 in 500 at a million licenses; 8 is plenty
+SERIAL_ATTEMPTS = 8  # a 48-bit collision is already ~1 in 500 at a million licenses; 8 is plenty
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +108,9 @@ class Issuer:
         self.profiles = profiles
         self.clock = clock
         self.products = ProductCatalog()
-        self.committer: GroupCommitter[PendingIssue] = GroupCommitter(
-            database.obj, write_issuances, before_commit=store_new_data_keys, other_databases=(keystore.obj,)
+        # One writer for unary writes and bulk chunks alike (bulk_writer.flush_group dispatches).
+        self.committer: GroupCommitter[PendingWrite] = GroupCommitter(
+            database.obj, flush_group, before_commit=store_data_keys_of_group, other_databases=(keystore.obj,)
         )
 
     def stop(self) -> None:
@@ -176,11 +176,13 @@ class Issuer:
 
         The profile is prepared whether or not the purchaser has one (the writer uses it only if
         not): sealing costs less than the read that would tell. `sealed` shares one per email."""
-        email = check_email(request.email)
-        order_ref = check_order_ref(request.order_ref)
-        product = self.product(request.product)
-        order_time = self._check_order_time(request.order_time)
-        terms = self._check_terms(request.terms, order_time.date())
+        email, order_ref, product, order_time, terms = self.checked(
+            request.email,
+            request.order_ref,
+            lambda: self.product(request.product),
+            request.order_time,
+            request.terms,
+        )
         key_id = self.keyring.active_key_id
         serial = derive_serial(order_ref, product.number)
         email_index = self.profiles.index_of(email)
@@ -206,6 +208,25 @@ class Issuer:
             newsletter_consent=request.newsletter_consent,
         ), email
 
+    def checked(
+        self,
+        email: str,
+        order_ref: str,
+        product: Callable[[], Product],
+        order_time: dt.datetime | None,
+        terms: Terms,
+        now: dt.datetime | None = None,
+    ) -> tuple[str, str, Product, dt.datetime, Terms]:
+        """A request's values checked, in the order its errors are reported: the one set of rules
+        for a single issuance and for the bulk path (bulk_prepare.py). `product` resolves the code
+        (or raises), so that a caller without the database can pass one resolved beforehand;
+        `now`, the clock read once for a whole chunk (None: read it now)."""
+        email = check_email(email)
+        order_ref = check_order_ref(order_ref)
+        found = product()
+        when = self._check_order_time(order_time, now)
+        return email, order_ref, found, when, self._check_terms(terms, when.date())
+
     def _run(
         self, rounds: Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]
     ) -> list[IssueResult | LicensingError]:
@@ -226,7 +247,7 @@ class Issuer:
         coroutine share the one rule, each waiting for the writer its own way."""
         outcomes: list[IssueResult | LicensingError | None] = [None] * len(batch)
         todo = list(range(len(batch)))
-        for attempt in range(_SERIAL_ATTEMPTS):
+        for attempt in range(SERIAL_ATTEMPTS):
             if attempt:
                 for i in todo:
                     pending, email = batch[i]
@@ -300,8 +321,9 @@ class Issuer:
         record = license_record(row, pending.product.code, pending.order_ref, row["test_order"])
         return self._with_key(record, pending, email)
 
-    def _check_order_time(self, value: dt.datetime | None) -> dt.datetime:
-        now = self.clock()
+    def _check_order_time(self, value: dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime:
+        if now is None:
+            now = self.clock()
         if value is None:
             return now
         if value.date() < MIN_DAY:

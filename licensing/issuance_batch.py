@@ -16,8 +16,9 @@ first, and the group then finds no profile under the old address.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import Conflict, Unavailable
 from .profiles import NewProfile
@@ -42,6 +43,7 @@ __all__ = [
     "RETRY_WITH_NEXT_SERIAL",
     "IssueResult",
     "PendingIssue",
+    "new_profiles_needed",
     "order_conflict",
     "store_new_data_keys",
     "write_issuances",
@@ -172,8 +174,19 @@ def order_conflict(order_profile_id: int, email_index: bytes) -> Conflict:
     return order_email_mismatch()
 
 
-def _new_profiles_needed(
-    group: list[PendingIssue],
+class WantsProfile(Protocol):
+    """What the profile rule reads of a write: a unary PendingIssue or a bulk row (bulk_lines.Ready)."""
+
+    @property
+    def email_index(self) -> bytes: ...
+    @property
+    def new_profile(self) -> NewProfile | None: ...
+    @property
+    def order_ref(self) -> str: ...
+
+
+def new_profiles_needed(
+    group: Sequence[WantsProfile],
     profiles: dict[bytes, Any],
     orders: dict[str, Any],
     *,
@@ -191,7 +204,7 @@ def _new_profiles_needed(
             w.email_index not in profiles
             and w.new_profile is not None
             and w.order_ref not in orders
-            and (w.data_key_stored or not stored_only)
+            and (not stored_only or getattr(w, "data_key_stored", False))
         ):
             needed.setdefault(w.email_index, w.new_profile)
     return needed
@@ -203,7 +216,7 @@ def store_new_data_keys(group: list[PendingIssue]) -> None:
     unused data key, never a profile whose email cannot be opened). A write carries a prepared
     profile whether or not its purchaser has one: this set-wise read, once per group, replaces a
     read per call before it was queued."""
-    needed = _new_profiles_needed(
+    needed = new_profiles_needed(
         group, profiles_by_index({w.email_index for w in group}), orders_by_ref({w.order_ref for w in group})
     )
     for w in group:
@@ -227,7 +240,7 @@ def write_issuances(group: list[PendingIssue]) -> None:
     now = utcnow()  # one time for the group's rows: they are committed together
     orders = orders_by_ref({w.order_ref for w in group})
     profiles = profiles_by_index({w.email_index for w in group}, hold=True)
-    new_profiles = _new_profiles_needed(group, profiles, orders, stored_only=True)
+    new_profiles = new_profiles_needed(group, profiles, orders, stored_only=True)
     if new_profiles:
         insert_ignoring_conflicts(
             database.obj,

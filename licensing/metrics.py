@@ -169,9 +169,10 @@ def lookup(by: str) -> None:
     LOOKUPS.labels(by=_bounded(by, _LOOKUP, {"email", "order_id", "license_key"})).inc()
 
 
-def issued(product: str, provider: str, created: bool, seconds: float | None = None) -> None:
+def issued(product: str, provider: str, created: bool, seconds: float | None = None, count: int = 1) -> None:
+    """`count` licenses issued alike (a bulk chunk counts each product and provider once)."""
     if created:
-        ISSUED.labels(product=product_label(product), provider=provider_label(provider)).inc()
+        ISSUED.labels(product=product_label(product), provider=provider_label(provider)).inc(count)
     if seconds is not None:
         ISSUE_SECONDS.labels(outcome="created" if created else "existing").observe(seconds)
 

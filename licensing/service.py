@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 import peewee
+from playhouse.pool import PooledDatabase
 
+from .bulk_issue import BulkIssuer
+from .bulk_prepare import Chunk, Prepared, prepare_chunk
 from .config import Settings
 from .errors import SchemaOutdated
 from .issuance import Issuer
 from .keyring import Keyring
 from .keyring_ledger import reconcile
+from .prepare_pool import PreparePool
 from .privacy import EmailVault
 from .profiles import ProfileStore
 from .storage.database import open_database
@@ -79,11 +84,20 @@ class Service:
     profiles: ProfileStore
     validator: Validator
     support: Support
+    bulk: BulkIssuer
 
     @classmethod
     def start(
-        cls, settings: Settings, keyring: Keyring, *, migrate: bool = True, pool_size: int = 16
+        cls,
+        settings: Settings,
+        keyring: Keyring,
+        *,
+        migrate: bool = True,
+        pool_size: int = 16,
+        prepare_processes: int = 0,
     ) -> Service:
+        """The parts, wired. `prepare_processes` > 0 forks that many workers for the bulk path's
+        preparation (prepare_pool.py): call it before any gRPC object or thread exists."""
         databases = bind_databases(settings, migrate=migrate, pool_size=pool_size)
         reconcile(keyring)
         profiles = ProfileStore(EmailVault(keyring.master_key, keyring.blind_index_key))
@@ -92,6 +106,7 @@ class Service:
         # it with). After the first start this finds nothing; it costs one scan of the license
         # and profile tables per start.
         profiles.seal_legacy_text()
+        pool = _fork_prepare_pool(issuer, databases, prepare_processes) if prepare_processes > 0 else None
         return cls(
             settings=settings,
             databases=databases,
@@ -100,13 +115,28 @@ class Service:
             profiles=profiles,
             validator=Validator(keyring, issuer.products),
             support=Support(profiles, issuer.keys),
+            bulk=BulkIssuer(issuer, pool),
         )
 
     def stop(self) -> None:
         """After the server has drained: finish queued writes, then close the databases."""
         self.issuer.stop()
+        if self.bulk.pool is not None:
+            self.bulk.pool.stop()
         self.databases.close()
 
     @staticmethod
     def today() -> dt.date:
         return utcnow().date()
+
+
+def _fork_prepare_pool(issuer: Issuer, databases: Databases, size: int) -> PreparePool[Chunk, Prepared]:
+    """The bulk path's preparation workers, forked with the keyring and the vault's keys open.
+    The server's connections are closed first: a connection shared through fork would be used
+    by two processes (the workers touch no database; the server reopens its own on demand)."""
+    for db in (databases.main, databases.keystore):
+        if isinstance(db, PooledDatabase):
+            db.close_all()
+        else:
+            db.close()
+    return PreparePool(partial(prepare_chunk, issuer), size)

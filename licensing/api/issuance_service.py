@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import grpc
 
 from .. import metrics
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
-from ..errors import InvalidArgument, LicensingError
+from ..bulk_issue import BulkIssuer, Outcome
+from ..bulk_lines import Failure, request_lines
+from ..errors import InvalidArgument
 from ..inputs import check_product_code
 from ..issuance import Issuer, IssueRequest
 from ..products import all_products
@@ -38,9 +41,10 @@ def issue_request_from(message: issuance_pb2.IssueLicenseRequest) -> IssueReques
 
 
 class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
-    def __init__(self, issuer: Issuer, today: Callable[[], dt.date]) -> None:
+    def __init__(self, issuer: Issuer, today: Callable[[], dt.date], bulk: BulkIssuer | None = None) -> None:
         self.issuer = issuer
         self.today = today
+        self.bulk = bulk if bulk is not None else BulkIssuer(issuer)  # None: prepared inline
 
     async def IssueLicense(
         self, request: issuance_pb2.IssueLicenseRequest, context: grpc.aio.ServicerContext
@@ -59,54 +63,60 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     async def IssueLicenses(
         self, requests: AsyncIterator[issuance_pb2.IssueLicensesRequest], context: grpc.aio.ServicerContext
     ) -> issuance_pb2.IssueLicensesResponse:
-        """Bulk back-fill: the stream is read in chunks, each issued as one batch.
+        """Bulk back-fill: the stream is read in chunks, each issued as one batch (bulk_issue.py).
 
         A coroutine: reading the stream holds no thread (a slow or idle sender costs nothing but
-        memory); each chunk is issued on the bounded pool (run_blocking)."""
+        memory). The loop does not convert the lines: it keeps each message serialized (one C call)
+        with its lines' order references and product codes, and each chunk is issued on the
+        bounded pool (run_blocking), its lines converted and prepared in the process pool."""
         response = issuance_pb2.IssueLicensesResponse()
         actor = current_caller().name
-        chunk: list[tuple[int, IssueRequest | LicensingError]] = []
-        lines_provider: dict[int, str] = {}  # for the trend counter: the provider of each line
+        messages: list[tuple[int, bytes]] = []
+        refs: set[str] = set()
+        codes: set[str] = set()
+        refused: list[Failure] = []  # messages without a request
+        pending = 0  # lines in `messages`
 
-        def flush() -> None:
-            ready = [(i, r) for i, r in chunk if isinstance(r, IssueRequest)]
-            outcomes: list[tuple[int, object]] = [(i, r) for i, r in chunk if isinstance(r, LicensingError)]
-            outcomes += zip(
-                (i for i, _ in ready), self.issuer.issue_many([r for _, r in ready], actor), strict=True
-            )
-            for index, outcome in sorted(outcomes, key=lambda pair: pair[0]):
-                if isinstance(outcome, LicensingError):
+        async def flush() -> None:
+            outcomes: dict[int, Outcome] = {f.position: f for f in refused}
+            if messages:
+                issued = await run_blocking(self.bulk.issue, list(messages), set(refs), set(codes), actor)
+                outcomes.update(issued.outcomes)
+                for (product, provider), count in Counter(issued.created).items():
+                    metrics.issued(product, provider, True, count=count)
+            for index in sorted(outcomes):
+                outcome = outcomes[index]
+                if isinstance(outcome, Failure):
                     response.failures.add(
-                        index=index,
-                        field=getattr(outcome, "field", ""),
-                        reason=outcome.reason,
-                        message=outcome.message,
+                        index=index, field=outcome.field, reason=outcome.reason, message=outcome.message
                     )
-                elif outcome.created:  # type: ignore[attr-defined]
+                elif outcome:
                     response.issued += 1
-                    metrics.issued(outcome.license.product, lines_provider.get(index, ""), True)  # type: ignore[attr-defined]
                 else:
                     response.existing += 1
-            chunk.clear()
-            lines_provider.clear()
+            messages.clear()
+            refs.clear()
+            codes.clear()
+            refused.clear()
 
         index = 0
         async for message in requests:
-            lines = ([message.request] if message.HasField("request") else []) + list(message.requests)
+            lines = request_lines(message)
             if not lines:
-                chunk.append((index, InvalidArgument("request", "is required", reason="REQUEST_REQUIRED")))
+                refused.append(Failure(index, "request", "REQUEST_REQUIRED", "request: is required"))
                 index += 1
+                continue
+            messages.append((index, message.SerializeToString()))
             for line in lines:
-                lines_provider[index] = line.provider
-                try:
-                    chunk.append((index, issue_request_from(line)))
-                except LicensingError as exc:
-                    chunk.append((index, exc))
-                index += 1
-            if len(chunk) >= BULK_CHUNK:
-                await run_blocking(flush)
-        if chunk:
-            await run_blocking(flush)
+                refs.add(line.order_id)
+                codes.add(line.product)
+            index += len(lines)
+            pending += len(lines)
+            if pending >= BULK_CHUNK:
+                await flush()
+                pending = 0
+        if messages or refused:
+            await flush()
         return response
 
     def RevokeLicense(

@@ -293,7 +293,7 @@ async def _start(
         options=_channel_options(options),
     )
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(
-        IssuanceServicer(service.issuer, service.today), server
+        IssuanceServicer(service.issuer, service.today, service.bulk), server
     )
     validation_pb2_grpc.add_ValidationServiceServicer_to_server(
         ValidationServicer(service.validator, utcnow), server

@@ -66,10 +66,14 @@ def _child(
     options: ServerOptions,
     workers: int,
     ready: int,
+    prepare_processes: int,
 ) -> int:
     stopping = stop_on_signals()
     metrics.count_as_process(index + 1)
-    service = Service.start(settings, keyring, migrate=False, pool_size=workers)
+    # Its preparation workers are forked here, by this process's main thread, before gRPC starts.
+    service = Service.start(
+        settings, keyring, migrate=False, pool_size=workers, prepare_processes=prepare_processes
+    )
     running = start_server(service, options)
     log.info("process %d of %d (pid %d) serving on port %d", index + 1, count, os.getpid(), running.port)
     os.write(ready, b"1")
@@ -88,6 +92,7 @@ def serve_processes(
     announce: Callable[[int], None],
     shared_metrics: SharedMetrics,
     metrics_address: str | None = None,
+    prepare_processes: int = 0,
 ) -> int:
     """`shared_metrics` must have been started before anything was counted (see its module)."""
     reservation, port = _reserve(options.address)
@@ -103,7 +108,7 @@ def serve_processes(
             reservation.close()
             code = 1
             try:
-                code = _child(index, count, settings, keyring, shared, workers, write_end)
+                code = _child(index, count, settings, keyring, shared, workers, write_end, prepare_processes)
             except LicensingError as exc:  # one line, as the single-process serve says it
                 log.error("process %d of %d could not serve: %s", index + 1, count, exc)
             except BaseException as exc:  # noqa: BLE001 - logged by log_unexpected

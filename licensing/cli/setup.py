@@ -78,6 +78,12 @@ def register(commands: Any) -> None:
         default=1,
         help="server processes sharing the port (SO_REUSEPORT) over the one database: one per core (default 1)",
     )
+    serve.add_argument(
+        "--prepare-processes",
+        type=int,
+        help="worker processes (per server process) that check and seal the rows of `licensing import`; "
+        "0: in the server process itself (default: one per core, shared among the server processes)",
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -146,10 +152,16 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     if args.processes < 1:
         raise ConfigurationError("--processes must be 1 or more")
+    if args.prepare_processes is not None and args.prepare_processes < 0:
+        raise ConfigurationError("--prepare-processes must be 0 or more")
     if args.processes > 1:
         return _serve_processes(args, settings)
     service = Service.start(
-        settings, open_keyring(settings), migrate=not args.no_migrate, pool_size=args.workers
+        settings,
+        open_keyring(settings),
+        migrate=not args.no_migrate,
+        pool_size=args.workers,
+        prepare_processes=_prepare_processes(args),
     )
     options = _options(args)
     metrics_server = start_metrics_server(args.metrics_address) if args.metrics_address else None
@@ -196,9 +208,19 @@ def _serve_processes(args: argparse.Namespace, settings: Any) -> int:
             announce,
             shared_metrics,
             args.metrics_address,
+            _prepare_processes(args),
         )
     finally:
         shared_metrics.close()
+
+
+def _prepare_processes(args: argparse.Namespace) -> int:
+    """Preparation workers per server process: as given, else the cores shared among the processes."""
+    if args.prepare_processes is not None:
+        return int(args.prepare_processes)
+    # The cores this process may run on (its affinity), not the machine's: a container is often pinned.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // int(args.processes))
 
 
 def _options(args: argparse.Namespace) -> ServerOptions:

@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from harness import PRODUCTS
 
+from licensing.bulk_writer import store_data_keys_of_group
 from licensing.config import Settings
 from licensing.errors import Conflict, Unavailable
 from licensing.issuance import Issuer, IssueRequest, derive_serial
-from licensing.issuance_batch import IssueResult, store_new_data_keys, write_issuances
+from licensing.issuance_batch import IssueResult, write_issuances
 from licensing.keyring import Keyring
 from licensing.products import add_product
 from licensing.records import Terms
@@ -152,7 +153,7 @@ def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service,
     gate = Gate(write_issuances)
     issuer = Issuer(keyring, service.issuer.profiles)
     issuer.committer = GroupCommitter(
-        database.obj, gate, before_commit=store_new_data_keys, other_databases=(keystore.obj,)
+        database.obj, gate, before_commit=store_data_keys_of_group, other_databases=(keystore.obj,)
     )
     order = f"WP-TWICE-{time.monotonic_ns()}"
     outcomes: list[Any] = []
