@@ -23,10 +23,10 @@ from typing import Any
 
 from licensing.config import Settings
 from licensing.issuance import IssueRequest
+from licensing.issuance_writer import RowsWrite
 from licensing.keyring import Keyring
 from licensing.products import add_product
 from licensing.service import Service
-from licensing.storage.group_commit import PendingWrite
 from licensing.tokens import Role, authenticate, create_token
 
 
@@ -64,39 +64,42 @@ def measure(n: int) -> list[tuple[str, float]]:
         for i in range(100):  # warm: compiled queries, the writer thread, the page cache
             issuer.issue(request("warm", i), "bench")
 
-        fresh = [
-            issuer._prepare(request("e", i), "bench") for i in range(n)
-        ]  # new orders, prepared beforehand
+        prepared = [issuer._prepare(request("k", i)) for i in range(n)]  # rows to sign keys for
         rows: list[tuple[str, float]] = [
             ("token check (one indexed read)", _thread_cpu_us(lambda i: authenticate(token), n)),
             (
-                "check the request, sign and format the key",
-                _thread_cpu_us(lambda i: issuer._prepare(request("p", i), "bench"), n),
+                "check the request, derive its serial, seal the email in case the purchaser is new",
+                _thread_cpu_us(lambda i: issuer._prepare(request("p", i)), n),
             ),
             (
-                "read before the write (order, profile, license), a new order",
-                _thread_cpu_us(lambda i: issuer._existing(*fresh[i]), n),
-            ),
-            (
-                "does the purchaser have a profile (one indexed read)",
-                _thread_cpu_us(lambda i: profiles.exists(os.urandom(32)), n),
-            ),
-            (
-                "seal a new purchaser's email, wrap its data key",
+                "of which: seal a new purchaser's email, wrap its data key",
                 _thread_cpu_us(lambda i: profiles.prepare(f"s{i}@example.com"), n),
+            ),
+            (
+                "sign and format the key",
+                _thread_cpu_us(
+                    lambda i: issuer.keys.key(
+                        prepared[i][1],
+                        issuer.keyring.active_key_id,
+                        prepared[i][0].product,
+                        prepared[i][0].serial,
+                        prepared[i][0].issued,
+                        prepared[i][0].terms,
+                    ),
+                    n,
+                ),
             ),
         ]
         for size in (1, 32):
             groups = []
             for _ in range(max(1, n // size)):
-                group: list[PendingWrite] = []
-                for i in range(size):
-                    pending, _ = issuer._prepare(
-                        request(f"g{next(tag)}", i), "bench"
-                    )  # its profile sealed too
-                    group.append(pending)
-                groups.append(group)
-            writes = sum(len(g) for g in groups)
+                write = RowsWrite(
+                    actor="bench",
+                    key_id=issuer.keyring.active_key_id,
+                    rows=[issuer._prepare(request(f"g{next(tag)}", i))[0] for i in range(size)],  # sealed too
+                )
+                groups.append([write])
+            writes = sum(len(g[0].rows) for g in groups)
             start = time.thread_time()
             for group in groups:
                 issuer.committer._commit_group(group)

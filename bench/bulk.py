@@ -208,7 +208,7 @@ message, two calls in flight, each on its own connection); the server issues eac
 serialized, go to a preparation worker process (`serve --prepare-processes`, default one per core,
 shared among the `--processes`), which converts, checks and seals each row and sends back plain
 tuples; a row whose license is stored is answered there and then, and the rest are written by the
-group committer in a few multi-row INSERTs built from the tuples (licensing/bulk_writer.py). No key
+group committer in a few multi-row INSERTs built from the tuples (licensing/issuance_writer.py). No key
 is signed: the response carries counts and failures, and a key is derived again from the stored row
 whenever one is shown. The unary baseline pays the gRPC call, the authentication and the signing
 per row. "licenses/s" counts rows of the file per second of the whole CLI process, interpreter start

@@ -5,8 +5,8 @@ read of which orders exist already (with their purchaser's blind index and licen
 preparation (bulk_prepare.py) in a worker process of the pool, or inline without one; then a line
 whose license exists is answered here with the writer's own rules (order_conflict, mismatch),
 so a re-run of an import prepares no profile and writes nothing; the rest go to the group
-committer as one write (bulk_writer.py). A serial held by another order is retried with the next
-one, as a single issuance does.
+committer as one write (issuance_writer.py, through Issuer.writing, which also retries a serial
+held by another order with the next one, as for a single issuance).
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ from __future__ import annotations
 import hmac
 from typing import NamedTuple
 
-from .bulk_lines import Failure, Ready, from_wire
+from .bulk_lines import Failure, from_wire
 from .bulk_prepare import Chunk, Prepared, prepare_chunk
-from .bulk_writer import CREATED, EXISTING, BulkWrite
-from .errors import Conflict, LicensingError, Unavailable
+from .errors import LicensingError
 from .inputs import check_order_ref
-from .issuance import SERIAL_ATTEMPTS, Issuer, derive_serial
-from .issuance_batch import RETRY_WITH_NEXT_SERIAL, mismatch, order_conflict
+from .issuance import Issuer, run_writes
+from .issuance_rules import mismatch, order_conflict
+from .issuance_writer import Ready
 from .prepare_pool import PreparePool
 from .storage.issuance_rows import KnownOrder, known_orders
 
 __all__ = ["BulkIssuer", "Issued", "Outcome"]
 
+CREATED, EXISTING = True, False  # a line's outcome when it succeeded
 Outcome = bool | Failure  # CREATED, EXISTING, or why the line was refused
 
 
@@ -99,33 +100,15 @@ class BulkIssuer:
         return EXISTING if problem is None else _failure(row.position, problem)
 
     def _write(self, rows: list[Ready], actor: str, outcomes: dict[int, Outcome]) -> list[Ready]:
-        """Write `rows`, each outcome into `outcomes`; returns the rows whose license was created."""
+        """Write `rows` (Issuer.writing: the one writer, and its retry of a taken serial), each
+        outcome into `outcomes`; returns the rows whose license was created."""
         created: list[Ready] = []
-        for attempt in range(SERIAL_ATTEMPTS):
-            if not rows:
-                return created
-            if attempt:
-                rows = [r._replace(serial=derive_serial(r.order_ref, r.product, attempt)) for r in rows]
-            write = BulkWrite(actor=actor, key_id=self.issuer.keyring.active_key_id, rows=rows)
-            self.issuer.committer.submit_many([write])
-            if write.error is not None:
-                error = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
-                outcomes.update((r.position, _failure(r.position, error)) for r in rows)
-                return created
-            retry = []
-            for row, outcome in zip(rows, write.result, strict=True):
-                if outcome is RETRY_WITH_NEXT_SERIAL:
-                    retry.append(row)
-                elif isinstance(outcome, LicensingError):
-                    outcomes[row.position] = _failure(row.position, outcome)
-                elif outcome is CREATED:
-                    outcomes[row.position] = CREATED
-                    created.append(row)
-                else:
-                    outcomes[row.position] = EXISTING
-            rows = retry
-        exhausted = Conflict(
-            "could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED"
-        )
-        outcomes.update((r.position, _failure(r.position, exhausted)) for r in rows)
+        for row, outcome in run_writes(self.issuer.writing(rows, actor), self.issuer.committer.submit_many):
+            if isinstance(outcome, LicensingError):
+                outcomes[row.position] = _failure(row.position, outcome)
+            elif outcome.created:
+                outcomes[row.position] = CREATED
+                created.append(row)
+            else:
+                outcomes[row.position] = EXISTING
         return created

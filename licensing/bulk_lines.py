@@ -3,7 +3,7 @@
 The server's event loop does not convert the stream: it hands each message, still serialized, to
 the preparation step (bulk_prepare.py, in a worker process or inline), which turns every line into
 a `Line` (`lines_of`, the conversions of a single IssueLicense), then into a `Ready` row or a
-`Failure`. The raw writer (bulk_writer.py) inserts `Ready` rows as parameter tuples. Named tuples
+`Failure`. The writer (issuance_writer.py) inserts `Ready` rows as parameter tuples. Named tuples
 read by name and cost what a tuple costs; across the worker's pipe they travel as plain tuples
 (`from_wire`): pickling a named tuple or a dataclass runs Python code per object.
 """
@@ -18,6 +18,7 @@ from ._proto.licensing.v1 import issuance_pb2
 from .api.convert import datetime_or_none, terms_from
 from .errors import LicensingError
 from .inputs import check_product_code
+from .issuance_writer import Ready
 from .profiles import NewProfile
 from .records import Terms
 
@@ -36,37 +37,6 @@ class Line(NamedTuple):
     provider: str
     test_order: bool
     newsletter_consent: bool
-
-
-class Ready(NamedTuple):
-    """A checked line, what the writer stores: its purchaser's blind index, its serial, its terms
-    (flat: no object per row), and the purchaser's sealed profile when the order is new (None:
-    the order exists, nothing to seal)."""
-
-    position: int
-    email_index: bytes
-    order_ref: str
-    product: int  # the number
-    serial: int
-    order_time: dt.datetime
-    explicit_order_time: bool
-    expires: dt.date | None
-    updates_until: dt.date | None
-    seats: int
-    edition: int
-    flags: int
-    provider: str
-    test_order: bool
-    newsletter_consent: bool
-    new_profile: NewProfile | None
-
-    @property
-    def issued(self) -> dt.date:
-        return self.order_time.date()
-
-    @property
-    def terms(self) -> Terms:
-        return Terms(self.expires, self.updates_until, self.seats, self.edition, self.flags)
 
 
 class Failure(NamedTuple):

@@ -14,34 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
-
-import peewee
+from typing import TypeVar
 
 from . import audit
-from .bulk_writer import flush_group, store_data_keys_of_group
 from .errors import Conflict, InvalidArgument, LicensingError, NotFound, Unavailable
 from .inputs import check_email, check_free_text, check_order_ref, check_provider
-from .issuance_batch import (
-    RETRY_WITH_NEXT_SERIAL,
-    IssueResult,
-    PendingIssue,
-    license_record,
-    mismatch,
-    order_conflict,
-)
+from .issuance_rules import IssueResult, license_record
+from .issuance_writer import Ready, RowsWrite, Stored, store_data_keys, write_rows
 from .keyring import Keyring
 from .license_keys import KeyMaker
 from .products import ProductCatalog
-from .profiles import NewProfile, Opened, ProfileStore, note_purpose
+from .profiles import Opened, ProfileStore, note_purpose
 from .records import LicenseRecord, LicenseStatus, RevocationReason, Terms
-from .storage.compiled import CompiledQuery
-from .storage.group_commit import GroupCommitter, PendingWrite
-from .storage.models import License, Order, Product, Profile, database, keystore, utcnow
+from .storage.group_commit import GroupCommitter
+from .storage.models import License, Order, Product, database, keystore, utcnow
 
-__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of", "shown"]
+__all__ = ["IssueRequest", "IssueResult", "Issuer", "derive_serial", "record_of", "run_writes", "shown"]
 
 MAX_DAY = dt.date(2179, 6, 6)
 MIN_DAY = dt.date(2000, 1, 2)
@@ -85,18 +75,18 @@ def shown(keys: KeyMaker, record: LicenseRecord, row: License, opened: Opened) -
     return replace(record, key_text=keys.key_of(opened.email, record, row.product_id), revocation_note=note)
 
 
-# The order, its profile's blind index, and its license for one product: the one read an
-# issuance makes before deciding to write (compiled once: building it costs more than running it).
-_EXISTING = CompiledQuery(
-    lambda order_ref, product: (
-        Order.select(Order.test_order, Order.profile, Profile.email_index, License)
-        .join(Profile)
-        .switch(Order)
-        .join(License, peewee.JOIN.LEFT_OUTER, on=(License.order == Order.id) & (License.product == product))
-        .where(Order.order_ref == order_ref)
-    ),
-    arity=2,
-)
+T = TypeVar("T")
+
+
+def run_writes(steps: Generator[list[RowsWrite], None, T], submit: Callable[[list[RowsWrite]], None]) -> T:
+    """Drive a generator of writes (Issuer.writing) from a thread, blocking on each group."""
+    try:
+        writes = next(steps)
+        while True:
+            submit(writes)
+            writes = steps.send(None)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
 
 
 class Issuer:
@@ -108,9 +98,9 @@ class Issuer:
         self.profiles = profiles
         self.clock = clock
         self.products = ProductCatalog()
-        # One writer for unary writes and bulk chunks alike (bulk_writer.flush_group dispatches).
-        self.committer: GroupCommitter[PendingWrite] = GroupCommitter(
-            database.obj, flush_group, before_commit=store_data_keys_of_group, other_databases=(keystore.obj,)
+        # One writer for single issuances and bulk chunks alike (issuance_writer.py).
+        self.committer: GroupCommitter[RowsWrite] = GroupCommitter(
+            database.obj, write_rows, before_commit=store_data_keys, other_databases=(keystore.obj,)
         )
 
     def stop(self) -> None:
@@ -121,61 +111,41 @@ class Issuer:
     def issue(self, request: IssueRequest, actor: str) -> IssueResult:
         """Issue (or return) the license for (order, product); answered only once it is durable.
 
-        Everything that can happen before the transaction does (checks, signing, sealing the email
-        in case the purchaser is new) happens on the caller's thread, and nothing is read first:
-        the writer's set-wise statements find an existing order, profile or license for the whole
-        group at once, so concurrent issuances share one commit and no round trip precedes it.
+        Everything that can happen before the transaction does (checks, the serial, sealing the
+        email in case the purchaser is new) happens on the caller's thread, and nothing is read
+        first: the writer's set-wise statements find an existing order, profile or license for the
+        whole group at once, so concurrent issuances share one commit and no round trip precedes
+        it. The key is signed once the license's values are known (new, or as stored).
         """
-        return self._one(self._run(self._rounds([self._prepare(request, actor)])))
+        return run_writes(self._issuing(request, actor), self.committer.submit_many)
 
     async def issue_async(self, request: IssueRequest, actor: str) -> IssueResult:
         """issue() for a coroutine: the CPU-light steps inline, the wait for the group without a thread."""
-        rounds = self._rounds([self._prepare(request, actor)])
+        steps = self._issuing(request, actor)
         try:
-            writes = next(rounds)
+            writes = next(steps)
             while True:
                 await self.committer.submit_async(writes)
-                writes = rounds.send(None)
+                writes = steps.send(None)
         except StopIteration as finished:
-            return self._one(finished.value)
+            return finished.value  # type: ignore[no-any-return]
 
-    @staticmethod
-    def _one(outcomes: list[IssueResult | LicensingError]) -> IssueResult:
-        outcome = outcomes[0]
+    def _issuing(self, request: IssueRequest, actor: str) -> Generator[list[RowsWrite], None, IssueResult]:
+        row, email, product = self._prepare(request)
+        ((row, outcome),) = yield from self.writing([row], actor)
         if isinstance(outcome, LicensingError):
             raise outcome
-        return outcome
+        record = license_record(outcome.license, product.code, row.order_ref, outcome.test_order)
+        return IssueResult(
+            replace(record, key_text=self.keys.key_of(email, record, product.number)), outcome.created
+        )
 
-    def issue_many(self, requests: Iterable[IssueRequest], actor: str) -> list[IssueResult | LicensingError]:
-        """Issue a batch (bulk back-fill): each request succeeds or fails alone, in order.
-
-        The batch goes to the group committer at once, so it is written in as few transactions
-        as the group size allows; an existing license or profile is found by the write itself,
-        not by a read beforehand. Each distinct email is sealed once.
-        """
-        outcomes: list[IssueResult | LicensingError | None] = []
-        prepared: list[tuple[int, PendingIssue, str]] = []
-        sealed: dict[bytes, NewProfile] = {}
-        for index, request in enumerate(requests):
-            try:
-                pending, email = self._prepare(request, actor, sealed)
-            except LicensingError as exc:
-                outcomes.append(exc)
-                continue
-            outcomes.append(None)
-            prepared.append((index, pending, email))
-        results = self._run(self._rounds([(pending, email) for _, pending, email in prepared]))
-        for (index, _, _), result in zip(prepared, results, strict=True):
-            outcomes[index] = result
-        return outcomes  # type: ignore[return-value]
-
-    def _prepare(
-        self, request: IssueRequest, actor: str, sealed: dict[bytes, NewProfile] | None = None
-    ) -> tuple[PendingIssue, str]:
-        """Check a request, sign its key and seal its email; the write it becomes (serial attempt 0).
+    def _prepare(self, request: IssueRequest) -> tuple[Ready, str, Product]:
+        """A request checked, its serial derived and its email sealed: the row the writer stores, the
+        normalised email (the key is signed with it) and the product.
 
         The profile is prepared whether or not the purchaser has one (the writer uses it only if
-        not): sealing costs less than the read that would tell. `sealed` shares one per email."""
+        not): sealing costs less than the read that would tell."""
         email, order_ref, product, order_time, terms = self.checked(
             request.email,
             request.order_ref,
@@ -183,30 +153,56 @@ class Issuer:
             request.order_time,
             request.terms,
         )
-        key_id = self.keyring.active_key_id
-        serial = derive_serial(order_ref, product.number)
         email_index = self.profiles.index_of(email)
-        profile = sealed.get(email_index) if sealed is not None else None
-        if profile is None:
-            profile = self.profiles.prepare(email, email_index)
-            if sealed is not None:
-                sealed[email_index] = profile
-        return PendingIssue(
-            actor=actor,
-            email_index=email_index,
-            new_profile=profile,
-            order_ref=order_ref,
-            provider=check_provider(request.provider),
-            order_time=order_time,
-            explicit_order_time=request.order_time is not None,
-            test_order=request.test_order,
-            product=product,
-            serial=serial,
-            key_id=key_id,
-            key_text=self._sign(email, key_id, product.number, serial, order_time.date(), terms),
-            terms=terms,
-            newsletter_consent=request.newsletter_consent,
-        ), email
+        row = Ready(
+            0,
+            email_index,
+            order_ref,
+            product.number,
+            derive_serial(order_ref, product.number),
+            order_time,
+            request.order_time is not None,
+            terms.expires,
+            terms.updates_until,
+            terms.seats,
+            terms.edition,
+            terms.flags,
+            check_provider(request.provider),
+            request.test_order,
+            request.newsletter_consent,
+            self.profiles.prepare(email, email_index),
+        )
+        return row, email, product
+
+    def writing(
+        self, rows: list[Ready], actor: str
+    ) -> Generator[list[RowsWrite], None, list[tuple[Ready, Stored | LicensingError]]]:
+        """The writes of `rows`, round after round: a row whose serial belongs to another order (a
+        48-bit collision) is written again with the next serial. Returns each row as last written,
+        with its outcome (Stored, or a LicensingError). A generator, so that a thread and a
+        coroutine share the one rule, each waiting for the writer its own way (run_writes)."""
+        done: list[tuple[Ready, Stored | LicensingError]] = []
+        for attempt in range(SERIAL_ATTEMPTS):
+            if not rows:
+                return done
+            if attempt:
+                rows = [r._replace(serial=derive_serial(r.order_ref, r.product, attempt)) for r in rows]
+            write = RowsWrite(actor=actor, key_id=self.keyring.active_key_id, rows=rows)
+            yield [write]
+            if write.error is not None:
+                error = write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
+                return done + [(r, error) for r in rows]
+            retry = []
+            for row, outcome in zip(rows, write.result, strict=True):
+                if isinstance(outcome, Stored | LicensingError):
+                    done.append((row, outcome))
+                else:  # RETRY_WITH_NEXT_SERIAL
+                    retry.append(row)
+            rows = retry
+        exhausted = Conflict(
+            "could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED"
+        )
+        return done + [(r, exhausted) for r in rows]
 
     def checked(
         self,
@@ -226,100 +222,6 @@ class Issuer:
         found = product()
         when = self._check_order_time(order_time, now)
         return email, order_ref, found, when, self._check_terms(terms, when.date())
-
-    def _run(
-        self, rounds: Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]
-    ) -> list[IssueResult | LicensingError]:
-        """Drive `_rounds` from a thread (blocking on each group)."""
-        try:
-            writes = next(rounds)
-            while True:
-                self.committer.submit_many(writes)
-                writes = rounds.send(None)
-        except StopIteration as finished:
-            return finished.value  # type: ignore[no-any-return]
-
-    def _rounds(
-        self, batch: list[tuple[PendingIssue, str]]
-    ) -> Generator[list[PendingIssue], None, list[IssueResult | LicensingError]]:
-        """The writes to submit, round after round (a write whose serial collided is retried with
-        the next serial); returns each request's outcome. A generator so that a thread and a
-        coroutine share the one rule, each waiting for the writer its own way."""
-        outcomes: list[IssueResult | LicensingError | None] = [None] * len(batch)
-        todo = list(range(len(batch)))
-        for attempt in range(SERIAL_ATTEMPTS):
-            if attempt:
-                for i in todo:
-                    pending, email = batch[i]
-                    serial = derive_serial(pending.order_ref, pending.product.number, attempt)
-                    key_text = self._sign(
-                        email, pending.key_id, pending.product.number, serial, pending.issued, pending.terms
-                    )
-                    fresh = replace(
-                        pending, serial=serial, key_text=key_text, submission=None, result=None, error=None
-                    )
-                    batch[i] = (fresh, email)
-            writes = [batch[i][0] for i in todo]
-            if not writes:
-                break
-            yield writes
-            retry = []
-            for i, write in zip(todo, writes, strict=True):
-                if write.error is not None:
-                    outcomes[i] = (
-                        write.error if isinstance(write.error, LicensingError) else Unavailable("retry")
-                    )
-                elif write.result is RETRY_WITH_NEXT_SERIAL:
-                    retry.append(i)
-                else:
-                    outcomes[i] = write.result
-            todo = retry
-            if not todo:
-                break
-        for i in todo:
-            outcomes[i] = Conflict(
-                "could not allocate a serial for this order; contact the operator", reason="SERIAL_EXHAUSTED"
-            )
-        for i, outcome in enumerate(outcomes):
-            if isinstance(outcome, IssueResult) and not outcome.created:
-                # A stored license: its key is derived again with the email this retry carries.
-                outcomes[i] = IssueResult(self._with_key(outcome.license, *batch[i]), created=False)
-        return outcomes  # type: ignore[return-value]
-
-    def _with_key(self, record: LicenseRecord, pending: PendingIssue, email: str) -> LicenseRecord:
-        """`record` with its key: the one just signed when it matches, else derived again."""
-        if (record.serial, record.key_id, record.issued, record.terms) == (
-            pending.serial,
-            pending.key_id,
-            pending.issued,
-            pending.terms,
-        ):
-            return replace(record, key_text=pending.key_text)
-        return replace(record, key_text=self.keys.key_of(email, record, pending.product.number))
-
-    def _sign(self, email: str, key_id: int, product: int, serial: int, issued: dt.date, terms: Terms) -> str:
-        return self.keys.key(email, key_id, product, serial, issued, terms)
-
-    def _existing(self, pending: PendingIssue, email: str) -> LicenseRecord | None:
-        """The stored license for (order, product) if the request matches it; Conflict if not.
-
-        One query: the order, its profile's blind index, and the license for this product. An
-        order whose purchaser was erased, or moved to a corrected address, says so (PROFILE_ERASED,
-        EMAIL_CORRECTED) rather than "a different email".
-        """
-        row = _EXISTING.first(database.obj, pending.order_ref, pending.product.number)
-        if row is None:
-            return None
-        stored_index = row["email_index"]
-        if stored_index is None or not hmac.compare_digest(bytes(stored_index), pending.email_index):
-            raise order_conflict(row["profile"], pending.email_index)
-        if row["serial"] is None:
-            return None
-        problem = mismatch(row, pending.terms, pending.issued if pending.explicit_order_time else None)
-        if problem is not None:
-            raise problem
-        record = license_record(row, pending.product.code, pending.order_ref, row["test_order"])
-        return self._with_key(record, pending, email)
 
     def _check_order_time(self, value: dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime:
         if now is None:

@@ -12,9 +12,10 @@ under load each re-take waits behind the request threads; a few statements per g
 of several per write is what lets the writer keep up.
 
 `flush` decides each write's own outcome (a conflict fails that write alone). The queue knows
-nothing of what it writes: a `before_commit` hook runs first, outside the main transaction (the
-issuer stores new profiles' data keys there, committed before the main transaction, so a crash in
-between leaves at most unused data keys, never a profile whose email cannot be opened). If the
+nothing of what it writes: a `before_commit` hook runs first, outside the main transaction, and
+what it returns is handed to `flush` (the issuer stores new profiles' data keys there, committed
+before the main transaction, so a crash in between leaves at most unused data keys, never a
+profile whose email cannot be opened; flush creates the profiles whose keys it stored). If the
 group fails because the connection is gone, it is retried once on a fresh connection (every write
 is idempotent), then every caller gets UNAVAILABLE; if it fails for another reason (a PostgreSQL
 deadlock between replicas), each write is retried in a transaction of its own so that one cannot
@@ -94,9 +95,9 @@ class GroupCommitter(Generic[W]):
     def __init__(
         self,
         db: peewee.Database,
-        flush: Callable[[list[W]], None],
+        flush: Callable[[list[W], Any], None],
         *,
-        before_commit: Callable[[list[W]], None] | None = None,
+        before_commit: Callable[[list[W]], Any] | None = None,
         other_databases: Sequence[peewee.Database] = (),
         max_group: int = 512,
         linger_seconds: float = 0.001,
@@ -220,10 +221,9 @@ class GroupCommitter(Generic[W]):
 
     def _commit_group(self, group: list[W], *, retry: bool = True) -> None:
         try:
-            if self.before_commit is not None:
-                self.before_commit(group)
+            prepared = self.before_commit(group) if self.before_commit is not None else None
             with self.db.atomic():
-                self.flush(group)
+                self.flush(group, prepared)
         except CONNECTION_ERRORS as exc:
             for db in self.databases:
                 release_connection(db, broken=True)

@@ -1,7 +1,7 @@
 """The set-wise reads the issuance writer makes for a whole group, one statement each.
 
 Plain SQL built from the models (see compiled.py: building Peewee queries per group would cost the
-single writer thread more than running them). The rules that use them live in issuance_batch.py.
+single writer thread more than running them). The rules that use them live in issuance_rules.py, the writer in issuance_writer.py.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ __all__ = [
     "group_time",
     "insert_rows",
     "known_orders",
+    "known_orders_sql",
     "licenses_of_orders",
     "orders_by_ref",
     "profiles_by_index",
@@ -141,26 +142,30 @@ _KNOWN_LICENSE_FIELDS: tuple[peewee.Field, ...] = (
 )
 
 
+def known_orders_sql(db: peewee.Database, count: int) -> str:
+    """known_orders' statement for `count` references (tests/server/test_query_plans.py reads its plan)."""
+    license_columns = ", ".join(f'l."{f.column_name}"' for f in _KNOWN_LICENSE_FIELDS)
+    return (
+        f'SELECT o."{Order.order_ref.column_name}", o."{Order.id.column_name}", '
+        f'o."{Order.profile.column_name}", o."{Order.test_order.column_name}", '
+        f'p."{Profile.email_index.column_name}", {license_columns} '
+        f'FROM "{Order._meta.table_name}" AS o '
+        f'JOIN "{Profile._meta.table_name}" AS p ON p."{Profile.id.column_name}" = o."{Order.profile.column_name}" '
+        f'LEFT JOIN "{License._meta.table_name}" AS l ON l."{License.order.column_name}" = o."{Order.id.column_name}" '
+        f'WHERE o."{Order.order_ref.column_name}" IN ({", ".join([db.param] * count)})'
+    )
+
+
 def known_orders(refs: Sequence[str]) -> dict[str, KnownOrder]:
     """Which of these order references are stored, with their purchaser's index and licenses:
     one statement, so that a re-run of an import learns what exists before preparing anything."""
     if not refs:
         return {}
     db = database.obj
-    license_columns = ", ".join(f'l."{f.column_name}"' for f in _KNOWN_LICENSE_FIELDS)
     found: dict[str, KnownOrder] = {}
     for start in range(0, len(refs), _BATCH):
         part = refs[start : start + _BATCH]
-        cursor = db.execute_sql(
-            f'SELECT o."{Order.order_ref.column_name}", o."{Order.id.column_name}", '
-            f'o."{Order.profile.column_name}", o."{Order.test_order.column_name}", '
-            f'p."{Profile.email_index.column_name}", {license_columns} '
-            f'FROM "{Order._meta.table_name}" AS o '
-            f'JOIN "{Profile._meta.table_name}" AS p ON p."{Profile.id.column_name}" = o."{Order.profile.column_name}" '
-            f'LEFT JOIN "{License._meta.table_name}" AS l ON l."{License.order.column_name}" = o."{Order.id.column_name}" '
-            f'WHERE o."{Order.order_ref.column_name}" IN ({", ".join([db.param] * len(part))})',
-            list(part),
-        )
+        cursor = db.execute_sql(known_orders_sql(db, len(part)), list(part))
         for ref, order_id, profile_id, test_order, index, *stored in cursor.fetchall():
             known = found.get(ref)
             if known is None:

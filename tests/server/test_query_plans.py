@@ -16,9 +16,9 @@ import pg
 import pytest
 from homes import make_settings
 
-from licensing.issuance import _EXISTING
 from licensing.profiles import _PROFILE_BY_INDEX
 from licensing.service import bind_databases
+from licensing.storage.issuance_rows import known_orders_sql
 from licensing.storage.models import AuditEvent, License, Order, Profile, database
 from licensing.tokens import _BY_HASH
 
@@ -43,7 +43,10 @@ def hot_queries(db: peewee.Database) -> dict[str, tuple[str, list[Any]]]:
     index = b"\x01" * 32
     return {
         "token by hash": compiled(_BY_HASH, b"\x02" * 32),
-        "existing license for an order": compiled(_EXISTING, "A-1", 1),
+        "stored orders of an import chunk, with their purchaser and licenses": (
+            known_orders_sql(db, 2),
+            ["A-1", "A-2"],
+        ),
         "profile by blind index": compiled(_PROFILE_BY_INDEX, index),
         "profiles by blind index (batch)": Profile.select(Profile.id)
         .where(Profile.email_index.in_([index, b"\x03" * 32]))

@@ -12,6 +12,7 @@ under test queue up, so that they are certainly taken as one group (the flush re
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,11 +22,11 @@ from typing import Any
 import pytest
 from harness import PRODUCTS
 
-from licensing.bulk_writer import store_data_keys_of_group
 from licensing.config import Settings
 from licensing.errors import Conflict, Unavailable
 from licensing.issuance import Issuer, IssueRequest, derive_serial
-from licensing.issuance_batch import IssueResult, write_issuances
+from licensing.issuance_rules import IssueResult
+from licensing.issuance_writer import store_data_keys, write_rows
 from licensing.keyring import Keyring
 from licensing.products import add_product
 from licensing.records import Terms
@@ -57,15 +58,15 @@ def _until(condition: Callable[[], bool], what: str) -> None:
 class Gate:
     """Wraps a flush: the first group waits at the gate, so what is queued meanwhile forms one group."""
 
-    def __init__(self, flush: Callable[[list[Any]], None]) -> None:
+    def __init__(self, flush: Callable[[list[Any], Any], None]) -> None:
         self.flush = flush
         self.sizes: list[int] = []
         self.open = threading.Event()
 
-    def __call__(self, group: list[Any]) -> None:
+    def __call__(self, group: list[Any], prepared: Any) -> None:
         self.sizes.append(len(group))
         self.open.wait(30)
-        self.flush(group)
+        self.flush(group, prepared)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -74,7 +75,7 @@ class NewProduct(PendingWrite):
     number: int
 
 
-def _insert_products(group: list[NewProduct]) -> None:
+def _insert_products(group: list[NewProduct], prepared: None) -> None:
     for write in group:  # a plain INSERT: a taken number fails the whole group
         Product.insert(code=write.code, number=write.number, name=write.code).execute()
         write.result = write.number
@@ -149,30 +150,45 @@ def test_a_serial_held_by_another_order_moves_to_the_next(service: Service) -> N
     assert retried.license.key_text == issued.license.key_text
 
 
+def _queue_holds(issuer: Issuer, count: int) -> bool:
+    return issuer.committer._queue.qsize() == count
+
+
 def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service, keyring: Keyring) -> None:
-    gate = Gate(write_issuances)
+    gate = Gate(write_rows)
     issuer = Issuer(keyring, service.issuer.profiles)
     issuer.committer = GroupCommitter(
-        database.obj, gate, before_commit=store_data_keys_of_group, other_databases=(keystore.obj,)
+        database.obj, gate, before_commit=store_data_keys, other_databases=(keystore.obj,)
     )
     order = f"WP-TWICE-{time.monotonic_ns()}"
-    outcomes: list[Any] = []
+    outcomes: dict[int, IssueResult | Exception] = {}
+
+    def issue(n: int, request: IssueRequest) -> None:
+        try:
+            outcomes[n] = issuer.issue(request, "test")
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[n] = exc
+
     try:
         holder = threading.Thread(target=issuer.issue, args=(_request(f"{order}-FIRST"), "test"))
         holder.start()
         _until(lambda: gate.sizes == [1], "the writer holds the first group")
-        batch = [_request(order), _request(order), _request(order, seats=3)]
-        waiter = threading.Thread(target=lambda: outcomes.extend(issuer.issue_many(batch, "test")))
-        waiter.start()
-        _until(lambda: issuer.committer._queue.qsize() == 3, "the three writes are queued")
+        callers = [
+            threading.Thread(target=issue, args=(n, request))
+            for n, request in enumerate([_request(order), _request(order), _request(order, seats=3)])
+        ]
+        for queued, caller in enumerate(callers, 1):  # one after another: the group's order is theirs
+            caller.start()
+            _until(functools.partial(_queue_holds, issuer, queued), f"write {queued} is queued")
         gate.open.set()
         holder.join(30)
-        waiter.join(30)
+        for caller in callers:
+            caller.join(30)
     finally:
         gate.open.set()
         issuer.stop()
     assert gate.sizes[:2] == [1, 3]
-    one, two, three = outcomes
+    one, two, three = (outcomes[n] for n in range(3))
     assert isinstance(one, IssueResult) and isinstance(two, IssueResult)
     assert [one.created, two.created] == [True, False]
     assert one.license.serial == two.license.serial and one.license.key_text == two.license.key_text
