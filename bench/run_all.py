@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import REPO, fmt_rate, machine_line, write_section
 
 SCRIPTS = ("validate", "issue", "bulk", "lookups")
+IMPORT_PROCESSES = 2  # `licensing import` is measured into `serve --processes 2` (the issue's target)
 
 # The reference machine's figures as the issue gives them, to set this run's figures against.
 REFERENCE = {
@@ -47,6 +48,8 @@ def run(script: str, quick: bool, write: Path | None, results: Path) -> int:
         argv += ["--write", str(write)]
     if script != "validate":
         argv += ["--json", str(results)]
+    if script == "bulk":
+        argv += ["--processes", str(IMPORT_PROCESSES)]  # the import target is set for serve --processes 2
     print(f"\n### {' '.join(argv[1:])}\n", flush=True)
     started = time.perf_counter()
     code = subprocess.run(argv, cwd=REPO, check=False).returncode
@@ -176,6 +179,14 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
     bulk = found.get("bulk", {}).get("bulk", {}).get("sqlite")
     if bulk is not None:
         first = bulk["first"]
+        cpu_ok = first["server_cpu_ms_per_row"] <= 0.100
+        rows.append(
+            "| `licensing import` on SQLite: at most 100 µs of server CPU per row (preparation workers counted) | "
+            f"{first['server_cpu_ms_per_row'] * 1e3:.0f} µs per new row; "
+            f"{bulk['again']['server_cpu_ms_per_row'] * 1e3:.0f} µs per row of a re-run | {mark(cpu_ok)} | "
+            + ("" if cpu_ok else "See the bulk section's notes for where the time goes.")
+            + " |"
+        )
         ok = first["rate"] >= 10_000
         why = (
             ""
@@ -193,7 +204,7 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
             )
         )
         rows.append(
-            f"| `licensing import` at least 10,000 licenses/s end to end on SQLite | {fmt_rate(first['rate'])}/s "
+            f"| `licensing import` at least 10,000 licenses/s end to end on SQLite, `serve --processes {IMPORT_PROCESSES}` | {fmt_rate(first['rate'])}/s "
             f"({first['rows']:,} rows; again: {fmt_rate(bulk['again']['rate'])}/s) | {mark(ok)} | {why} |"
         )
 
@@ -260,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update the sections of this file")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCRIPTS)}")
     parser.add_argument(
+        "--keep",
+        metavar="FOLDER",
+        type=Path,
+        help="keep each script's figures (NAME.json) here, for --summary-from",
+    )
+    parser.add_argument(
         "--summary-from",
         metavar="FOLDER",
         type=Path,
@@ -276,9 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     scripts = [s for s in (args.only or ",".join(SCRIPTS)).split(",") if s]
     failed = []
     found: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-results-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-results-") as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for script in scripts:
-            results = Path(folder) / f"{script}.json"
+            results = folder / f"{script}.json"
             if run(script, args.quick, args.write, results) != 0:
                 failed.append(script)
             if results.exists():
