@@ -8,8 +8,9 @@ once: a purchaser's profile is found by blind index or created; an order is foun
 or created, and must belong to that profile; a license is inserted for (order, product) unless
 one exists, which must then have the same terms. The SQL is storage/issuance_rows.py's: multi-row
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` from parameter tuples (no dict or conversion per
-value), so only a row skipped for a conflict (another writer's, an earlier row of the same group,
-a serial collision) is read back.
+value). RETURNING names the rows this group inserted; a row skipped for a conflict (another
+writer's committed first, or a serial that is another order's) is read back whole and judged as a
+stored one, so two writers of one license never both answer "created".
 
 Data keys first: `store_data_keys` commits the data keys of the purchasers the group will create
 in the key store before the main transaction, so a crash in between leaves at most an unused data
@@ -40,7 +41,6 @@ from .storage.issuance_rows import (
     licenses_of_orders,
     orders_by_ref,
     profiles_by_index,
-    serials_of_orders,
 )
 from .storage.models import AuditEvent, DataKey, License, Order, Profile, database, keystore, utcnow
 
@@ -157,15 +157,22 @@ def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
         for index, profile in new_profiles_needed(rows, profiles, orders).items()
         if keyed.get(index) == profile.public_id
     }
+    made_profiles: dict[bytes, int] = {}  # the profiles this group created: blind index -> id
     if new_profiles:
         made = insert_rows(
             db,
             Profile,
             _PROFILE,
-            [(p.public_id, p.email_index, p.email_ciphertext, now, False) for p in new_profiles.values()],
+            # In one order of the unique key in every group: two groups (two processes on one
+            # PostgreSQL) inserting the same purchasers wait for each other instead of deadlocking.
+            [
+                (p.public_id, p.email_index, p.email_ciphertext, now, False)
+                for _, p in sorted(new_profiles.items())  # by blind index
+            ],
             returning=("id", "email_index"),
         )
-        profiles.update((bytes(index), (pid, False)) for pid, index in made)
+        made_profiles = {bytes(index): pid for pid, index in made}
+        profiles.update((index, (pid, False)) for index, pid in made_profiles.items())
         if len(made) < len(new_profiles):
             profiles.update(profiles_by_index(set(new_profiles) - set(profiles), hold=True))
 
@@ -185,7 +192,7 @@ def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
             db,
             Order,
             _ORDER,
-            list(new_orders.values()),
+            sorted(new_orders.values()),  # in the unique key's order (see the profiles above)
             returning=("order_ref", "id", "profile", "test_order"),
         )
         orders.update((ref, (oid, profile_id, bool(test))) for ref, oid, profile_id, test in made)
@@ -208,6 +215,7 @@ def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
             )
         else:
             live.append((place, w, r, order[0], order[2]))
+    _drop_unused_profiles(made_profiles, {profiles[r.email_index][0] for _, _, r, _, _ in live})
 
     old_orders = {order_id for *_, order_id, _ in live if order_id in stored_orders}
     before = licenses_of_orders(old_orders) if old_orders else {}
@@ -216,13 +224,13 @@ def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
         pair = (order_id, r.product)
         if pair not in before and pair not in creators:
             creators[pair] = (place, w, r)
-    inserted: dict[tuple[int, int], int] = {}
+    inserted: set[tuple[int, int]] = set()  # the pairs whose license this group inserted
     if creators:
         made = insert_rows(
             db,
             License,
             _LICENSE,
-            [
+            sorted(  # in the serial's order (see the profiles above)
                 (
                     r.serial,
                     pair[0],
@@ -237,28 +245,32 @@ def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
                     now,
                 )
                 for pair, (_, w, r) in creators.items()
-            ],
-            returning=("order", "product", "serial"),
+            ),
+            returning=("order", "product"),
         )
-        inserted = {(order_id, product): serial for order_id, product, serial in made}
-        if len(made) < len(creators):  # skipped: a serial collision, or another writer's license
-            inserted.update(serials_of_orders({pair[0] for pair in creators if pair not in inserted}))
+        inserted = {(order_id, product) for order_id, product in made}
+        if len(inserted) < len(creators):
+            # Skipped: another writer's license for the pair (committed first), or the serial is
+            # another order's (a collision). Only the stored row tells which, and what it holds.
+            before.update(licenses_of_orders({pair[0] for pair in creators if pair not in inserted}))
 
     audit: list[tuple[Any, ...]] = []
     consenting: set[int] = set()
     for place, w, r, order_id, test_order in live:
         pair = (order_id, r.product)
         creator = creators.get(pair)
-        if creator is not None and creator[0] == place and inserted.get(pair) == r.serial:
-            outcomes[place] = Stored(True, test_order, _new_license(r, w.key_id, at))
-            audit.append((now, w.actor[:64], "issue", f"order:{r.order_ref}", f"serial {r.serial:012X}"))
-            profile_id, subscribed = profiles[r.email_index]
-            if r.newsletter_consent and not subscribed:
-                consenting.add(profile_id)
-            continue
-        row = before.get(pair)
-        if row is None and pair in inserted:  # a duplicate of a row earlier in this group
-            row = licenses_of_orders({order_id})[pair]
+        if creator is not None and pair in inserted:
+            if creator[0] == place:
+                outcomes[place] = Stored(True, test_order, _new_license(r, w.key_id, at))
+                audit.append((now, w.actor[:64], "issue", f"order:{r.order_ref}", f"serial {r.serial:012X}"))
+                profile_id, subscribed = profiles[r.email_index]
+                if r.newsletter_consent and not subscribed:
+                    consenting.add(profile_id)
+                continue
+            # A second row for a pair an earlier row of this group created: compared with that one.
+            row: dict[str, Any] | None = _new_license(creator[2], creator[1].key_id, at)
+        else:
+            row = before.get(pair)
         if row is None:
             outcomes[place] = RETRY_WITH_NEXT_SERIAL  # the serial belongs to another order
             continue
@@ -273,6 +285,15 @@ def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
     for w in group:
         w.result = [outcomes[place + i] for i in range(len(w.rows))]
         place += len(w.rows)
+
+
+def _drop_unused_profiles(made: dict[bytes, int], used: set[int]) -> None:
+    """Delete the profiles this group created that no row ended up using (their order was raced by
+    another purchaser's): no email is kept for someone who has no order. Their data keys stay,
+    unused, in the key store; a key alone holds nothing personal."""
+    unused = [pid for pid in made.values() if pid not in used]
+    if unused:
+        Profile.delete().where(Profile.id.in_(unused)).execute()
 
 
 def _new_license(r: Ready, key_id: int, at: dt.datetime) -> dict[str, Any]:

@@ -60,6 +60,32 @@ def _worker_loop(conn: Connection, work: Callable[[Any], Any]) -> None:
         conn.send(answer)
 
 
+def _log_descriptors() -> set[int]:
+    """The descriptors the logging handlers write to (the worker logs its own failures)."""
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    found: set[int] = set()
+    for logger in loggers:
+        for handler in logger.handlers:
+            stream = getattr(handler, "stream", None)
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                found.add(stream.fileno())  # type: ignore[union-attr]
+    return found
+
+
+def _close_inherited(keep: set[int]) -> None:
+    try:
+        open_now = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: the usual limit of descriptors
+        open_now = list(range(3, 1024))
+    for fd in open_now:
+        if fd not in keep:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed already
+                os.close(fd)
+
+
 class _Worker:
     __slots__ = ("conn", "pid")
 
@@ -84,8 +110,10 @@ class PreparePool(Generic[J, R]):
                 code = 0
                 try:
                     ours.close()
-                    for other in self._workers:  # so that each pipe ends when the server does
-                        other.conn.close()
+                    # No descriptor of the server's but its own pipe, stdio and the log: each pipe
+                    # must end when the server does (its siblings', and the readiness pipe that
+                    # `serve --processes` waits on to learn that a child failed to start).
+                    _close_inherited({0, 1, 2, theirs.fileno(), *_log_descriptors()})
                     # A terminal's Ctrl-C, or a supervisor's SIGTERM to the whole group, is for the
                     # server, which drains its calls (still using the workers) and then closes the pipes.
                     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -21,17 +21,12 @@ import peewee
 
 from .errors import Unavailable
 from .privacy import DataKeyUnavailable, EmailVault, new_public_id
-from .storage.compiled import CompiledQuery, select_in
 from .storage.database import CheckpointBusy, purge_deleted_rows
 from .storage.models import DataKey, EmailCorrection, License, Order, Profile, database, keystore, utcnow
 
 __all__ = ["NewProfile", "Opened", "ProfileStore", "note_purpose"]
 
 log = logging.getLogger("licensing.privacy")
-
-_PROFILE_BY_INDEX = CompiledQuery(
-    lambda index: Profile.select(Profile.id).where(Profile.email_index == index), arity=1
-)
 
 
 class NewProfile(NamedTuple):
@@ -91,22 +86,6 @@ class ProfileStore:
 
     def find(self, normalized_email: str) -> Profile | None:
         return Profile.get_or_none(Profile.email_index == self.index_of(normalized_email))
-
-    def exists(self, email_index: bytes) -> bool:
-        return _PROFILE_BY_INDEX.first(database.obj, email_index) is not None
-
-    def existing_indexes(self, indexes: list[bytes]) -> set[bytes]:
-        """Which of these blind indexes already have a profile (one query)."""
-        found: set[bytes] = set()
-        for start in range(0, len(indexes), 500):
-            rows = select_in(
-                database.obj,
-                [Profile.email_index],
-                Profile.email_index,
-                list(set(indexes[start : start + 500])),
-            )
-            found.update(bytes(index) for (index,) in rows)
-        return found
 
     def prepare(self, normalized_email: str, email_index: bytes | None = None) -> NewProfile:
         """What a first purchase stores: a fresh data key (wrapped) and the email sealed under it.

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+import peewee
 from licensing_client import LicenseError
 from licensing_client.keyformat import decode_payload, parse_key
 
@@ -262,19 +263,18 @@ class Support:
         """
         new_email = check_email(new_email, "new_email")
         profile = self._named(email, profile_id, actor)
-        owner = self.profiles.find(new_email)
-        if owner is not None and owner.id == profile.id:
-            raise InvalidArgument("new_email", "is already the purchaser's address", reason="EMAIL_UNCHANGED")
-        if owner is not None:
-            raise Conflict(
-                "new_email belongs to another purchaser's profile; nothing was changed (erase or correct that one first)",
-                reason="EMAIL_IN_USE",
-            )
+        self._check_new_address(profile, new_email)  # at once, before any lock is taken
         key_id = self.keys.keyring.active_key_id
         replaced: list[tuple[int, int]] = []
         with database.atomic():
             profile = self.profiles.hold(profile)  # before the licenses are read: see hold
-            self.profiles.move(profile, new_email)
+            # Again inside the transaction: an issuance may have made the new address a purchaser
+            # meanwhile. If one commits it after this look, the move's unique index refuses it.
+            self._check_new_address(profile, new_email)
+            try:
+                self.profiles.move(profile, new_email)
+            except peewee.IntegrityError:  # the transaction is rolled back: nothing was changed
+                raise _email_in_use() from None
             rows = list(
                 License.select(License, Order)
                 .join(Order)
@@ -303,6 +303,13 @@ class Support:
                 actor, "correct-email", f"profile:{profile.public_id}", f"{len(rows)} licenses reissued"
             )
         return Correction(self._view(Profile.get_by_id(profile.id)), tuple(replaced))
+
+    def _check_new_address(self, profile: Profile, new_email: str) -> None:
+        owner = self.profiles.find(new_email)
+        if owner is not None and owner.id == profile.id:
+            raise InvalidArgument("new_email", "is already the purchaser's address", reason="EMAIL_UNCHANGED")
+        if owner is not None:
+            raise _email_in_use()
 
     def _named(self, email: str, profile_id: str, actor: str) -> Profile:
         """A live profile named by exactly one of its email or its profile ID."""
@@ -378,3 +385,10 @@ def _license_json(lic: LicenseRecord, today: dt.date) -> dict[str, object]:
         "revocation_reason": lic.revocation_reason.value if lic.revocation_reason else None,
         "revocation_note": lic.revocation_note,
     }
+
+
+def _email_in_use() -> Conflict:
+    return Conflict(
+        "new_email belongs to another purchaser's profile; nothing was changed (erase or correct that one first)",
+        reason="EMAIL_IN_USE",
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 import peewee
 
-__all__ = ["CompiledQuery", "insert_ignoring_conflicts", "select_in"]
+__all__ = ["CompiledQuery", "select_in"]
 
 
 class _Slot:
@@ -101,32 +101,3 @@ def select_in(
         tuple(f.python_value(value) for f, value in zip(fields, row, strict=True))
         for row in cursor.fetchall()
     ]
-
-
-def insert_ignoring_conflicts(
-    db: peewee.Database, model: type[peewee.Model], rows: Sequence[dict[str, Any]]
-) -> None:
-    """INSERT many rows in one statement; a row that violates a unique key is skipped.
-
-    `ON CONFLICT DO NOTHING` is the same in SQLite (3.24+) and PostgreSQL. Values go through
-    each field's db_value, as Peewee would convert them.
-    """
-    if not rows:
-        return
-    names = list(rows[0])
-    fields = [model._meta.fields[name] for name in names]
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    row_marks = "(" + ", ".join([db.param] * len(fields)) + ")"
-    # Integers, text and booleans go to both drivers as they are; convert only what needs it.
-    plain = (peewee.IntegerField, peewee.CharField, peewee.BooleanField, peewee.ForeignKeyField)
-    convert = [None if isinstance(f, plain) else f.db_value for f in fields]
-    params = [
-        value if to_db is None else to_db(value)
-        for row in rows
-        for value, to_db in zip([row[name] for name in names], convert, strict=True)
-    ]
-    db.execute_sql(
-        f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([row_marks] * len(rows))} '
-        "ON CONFLICT DO NOTHING",
-        params,
-    )

@@ -26,6 +26,7 @@ __all__ = [
     "SQLITE_PRAGMAS",
     "CheckpointBusy",
     "is_pooled",
+    "is_transaction_conflict",
     "open_database",
     "purge_deleted_rows",
     "redact_url",
@@ -94,6 +95,16 @@ def redact_url(url: str) -> str:
 
 # Errors that mean "the database is not reachable now", as opposed to a constraint or a bug.
 CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)
+
+
+_ROLLED_BACK = frozenset({"40P01", "40001"})  # SQLSTATEs of psycopg2's TransactionRollbackError
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """Whether a database error is PostgreSQL undoing a transaction that conflicted with another
+    (deadlock_detected 40P01, serialization_failure 40001): the connection is fine, and the work
+    can be tried again. Peewee reports it as an OperationalError, like a lost connection."""
+    return getattr(getattr(exc, "orig", None), "pgcode", None) in _ROLLED_BACK
 
 
 def is_pooled(db: peewee.Database) -> bool:

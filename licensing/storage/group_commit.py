@@ -17,8 +17,9 @@ what it returns is handed to `flush` (the issuer stores new profiles' data keys 
 before the main transaction, so a crash in between leaves at most unused data keys, never a
 profile whose email cannot be opened; flush creates the profiles whose keys it stored). If the
 group fails because the connection is gone, it is retried once on a fresh connection (every write
-is idempotent), then every caller gets UNAVAILABLE; if it fails for another reason (a PostgreSQL
-deadlock between replicas), each write is retried in a transaction of its own so that one cannot
+is idempotent), then every caller gets UNAVAILABLE; if it fails for another reason (a constraint,
+or a PostgreSQL deadlock or serialization failure between replicas, which the driver reports as
+an OperationalError too), each write is retried in a transaction of its own so that one cannot
 fail its neighbours.
 
 Under load the groups are kept from shrinking to a write or two: when the previous group held
@@ -52,7 +53,7 @@ import peewee
 from ..errors import LicensingError, Unavailable
 from ..logsafe import log_unexpected
 from ..threadnames import name_native_thread
-from .database import CONNECTION_ERRORS, release_connection
+from .database import CONNECTION_ERRORS, is_transaction_conflict, release_connection
 
 __all__ = ["GroupCommitter", "PendingWrite"]
 
@@ -225,31 +226,40 @@ class GroupCommitter(Generic[W]):
             with self.db.atomic():
                 self.flush(group, prepared)
         except CONNECTION_ERRORS as exc:
-            for db in self.databases:
-                release_connection(db, broken=True)
-            self._reset(group)
-            if retry:
-                # The writer keeps its connection between groups, so after an outage the first
-                # group meets a dead one. Retrying on a fresh connection is safe: every write is
-                # idempotent (unique keys), even if the lost commit had in fact gone through.
-                self._commit_group(group, retry=False)
-                return
-            log.warning("group of %d writes failed: %s", len(group), type(exc).__name__)
-            self._fail(group, Unavailable("the database cannot be reached; retry shortly"))
+            if is_transaction_conflict(exc):  # a deadlock or serialization failure: not the connection
+                self._retry_each(group, exc, retry)
+            else:
+                self._reconnect_and_retry(group, exc, retry)
             return
         except peewee.DatabaseError as exc:
-            log.warning("group of %d writes failed (%s); retrying each alone", len(group), type(exc).__name__)
-            self._reset(group)
-            if len(group) == 1:
-                self._fail(
-                    group, Unavailable("the database refused the write; retry", reason="WRITE_CONFLICT")
-                )
-                return
-            for write in group:
-                self._commit_group([write], retry=retry)
+            self._retry_each(group, exc, retry)
             return
         self.groups += 1
         self.writes += len(group)
+
+    def _reconnect_and_retry(self, group: list[W], exc: Exception, retry: bool) -> None:
+        for db in self.databases:
+            release_connection(db, broken=True)
+        self._reset(group)
+        if retry:
+            # The writer keeps its connection between groups, so after an outage the first group
+            # meets a dead one. Retrying on a fresh connection is safe: every write is idempotent
+            # (unique keys), even if the lost commit had in fact gone through.
+            self._commit_group(group, retry=False)
+            return
+        log.warning("group of %d writes failed: %s", len(group), type(exc).__name__)
+        self._fail(group, Unavailable("the database cannot be reached; retry shortly"))
+
+    def _retry_each(self, group: list[W], exc: Exception, retry: bool) -> None:
+        """One write's failure (a constraint, a deadlock between replicas) must not fail its
+        neighbours: each write is tried again in a transaction of its own."""
+        log.warning("group of %d writes failed (%s); retrying each alone", len(group), type(exc).__name__)
+        self._reset(group)
+        if len(group) == 1:
+            self._fail(group, Unavailable("the database refused the write; retry", reason="WRITE_CONFLICT"))
+            return
+        for write in group:
+            self._commit_group([write], retry=retry)
 
     @staticmethod
     def _reset(group: Sequence[PendingWrite]) -> None:

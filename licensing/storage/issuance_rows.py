@@ -1,4 +1,5 @@
-"""The set-wise reads the issuance writer makes for a whole group, one statement each.
+"""The set-wise statements of the issuance writer (issuance_writer.py): reads and inserts for a whole
+group, one statement each.
 
 Plain SQL built from the models (see compiled.py: building Peewee queries per group would cost the
 single writer thread more than running them). The rules that use them live in issuance_rules.py, the writer in issuance_writer.py.
@@ -75,7 +76,7 @@ def serials_of_orders(order_ids: set[int]) -> dict[tuple[int, int], int]:
     return {(order, product): serial for order, product, serial in rows}
 
 
-# -- the bulk path: raw statements from parameter tuples ------------------------------------------
+# -- inserts from parameter tuples, and the import's look-up of stored orders ---------------------
 
 _BATCH = 1000  # rows per INSERT: well under SQLite's 32,766 parameters at a dozen columns
 

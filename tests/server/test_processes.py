@@ -8,8 +8,12 @@ stored once; SIGTERM drains both and the parent exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -76,3 +80,67 @@ def test_two_processes_serve_one_port_over_one_database(
         service.stop()
     assert stored == CLIENTS
     assert "Traceback" not in text
+
+
+_ONE_CHILD_FAILS = """
+import os, sys, time
+from pathlib import Path
+import licensing.cli.processes as processes
+from licensing.api.server import ServerOptions
+from licensing.config import Settings
+from licensing.errors import ConfigurationError
+from licensing.keyring import Keyring
+from licensing.service import Service
+from licensing.shared_metrics import SharedMetrics
+
+folder, passphrase = Path(sys.argv[1]), sys.argv[2].encode()
+Keyring.create(folder / "keyring.bin", passphrase)
+keyring = Keyring.open(folder / "keyring.bin", passphrase)
+(folder / "home").mkdir(mode=0o700)
+settings = Settings.from_environment({}, home=str(folder / "home"))
+Service.start(settings, keyring).stop()
+real_start = processes.start_server
+
+def start_once_failing(service, options):
+    try:
+        os.close(os.open(folder / "claimed", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:  # the other child: starts as usual, workers and all
+        return real_start(service, options)
+    time.sleep(1)  # the other child has forked its preparation workers by now
+    raise RuntimeError("a start that fails, injected")
+
+processes.start_server = start_once_failing
+metrics = SharedMetrics.start()
+try:
+    processes.serve_processes(
+        2, settings, keyring, ServerOptions(address="127.0.0.1:0"), 4, lambda port: None, metrics,
+        prepare_processes=1,
+    )
+except ConfigurationError as exc:
+    print("REPORTED:", exc, flush=True)
+finally:
+    metrics.close()
+"""
+
+
+def test_a_child_that_fails_to_start_is_reported_even_with_preparation_workers(tmp_path: Path) -> None:
+    """The parent learns that a child failed from the end of the readiness pipe. The other child's
+    preparation workers are forked while it holds that pipe: they must not keep it open, or the
+    parent waits for ever. A fault injected into one child's start, in a process of its own."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _ONE_CHILD_FAILS, str(tmp_path), TEST_PASSPHRASE.decode()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its server children and workers are in its group: all ended below
+    )
+    try:
+        out, err = child.communicate(timeout=90)  # a bound for a hang: it answers in a few seconds
+    except subprocess.TimeoutExpired:
+        out, err = "", ""
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    assert out, "serve --processes kept waiting for the child that failed to start"
+    assert "REPORTED: only 1 of 2 server processes started" in out, err[-2000:]

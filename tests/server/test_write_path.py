@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import peewee
 import pytest
 from harness import PRODUCTS
 
@@ -194,3 +195,100 @@ def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service,
     assert one.license.serial == two.license.serial and one.license.key_text == two.license.key_text
     assert isinstance(three, Conflict) and three.reason == "ORDER_TERMS_MISMATCH"
     assert License.select().join(Order).where(Order.order_ref == order).count() == 1
+
+
+def test_a_deadlock_is_retried_write_by_write_not_taken_for_a_lost_connection(service: Service) -> None:
+    """PostgreSQL undoes one of two transactions that wait on each other (40P01); peewee reports
+    that as an OperationalError, like a lost connection. The group must be retried write by write
+    (one cannot fail its neighbours), not once whole on a fresh connection and then refused."""
+    if not isinstance(database.obj, peewee.PostgresqlDatabase):
+        pytest.skip("SQLite runs one write transaction at a time: no deadlock between writers")
+    base = 700 + int(time.time() * 1000) % 50 * 2
+    other = peewee.PostgresqlDatabase(database.obj.database, **database.obj.connect_params)
+    holding, waiting = threading.Event(), threading.Event()
+    sizes: list[int] = []
+
+    def rival() -> None:  # holds the second number, then asks for the first: the cycle
+        with other.atomic():
+            other.execute_sql("SET LOCAL deadlock_timeout = '10s'")  # so the writer is the victim
+            Product.insert(code=f"dl-b-{base}", number=base + 1, name="b").execute(other)
+            holding.set()
+            waiting.wait(10)
+            Product.insert(code=f"dl-a2-{base}", number=base, name="a2").on_conflict_ignore().execute(other)
+
+    def flush(group: list[NewProduct], prepared: None) -> None:
+        sizes.append(len(group))
+        if len(sizes) == 1:  # the first attempt walks into the rival's lock cycle
+            database.obj.execute_sql("SET LOCAL deadlock_timeout = '100ms'")
+            Product.insert(code=f"dl-a-{base}", number=base, name="a").on_conflict_ignore().execute()
+            holding.wait(10)
+            waiting.set()
+            Product.insert(code=f"dl-b2-{base}", number=base + 1, name="b2").on_conflict_ignore().execute()
+        for write in group:
+            Product.insert(
+                code=write.code, number=write.number, name=write.code
+            ).on_conflict_ignore().execute()
+            write.result = write.number
+
+    committer: GroupCommitter[NewProduct] = GroupCommitter(database.obj, flush)
+    thread = threading.Thread(target=rival)
+    thread.start()
+    writes = [
+        NewProduct(code=f"dl-w1-{base}", number=base + 20),
+        NewProduct(code=f"dl-w2-{base}", number=base + 21),
+    ]
+    try:
+        committer.submit_many(writes)
+    finally:
+        waiting.set()
+        thread.join(30)
+        committer.stop()
+        other.close()
+    assert sizes == [2, 1, 1]  # the group, then each write alone (not [2, 2]: the whole group again)
+    assert [(w.result, w.error) for w in writes] == [(base + 20, None), (base + 21, None)]
+
+
+def test_no_profile_is_kept_for_an_email_whose_order_went_to_another(
+    service: Service, keyring: Keyring
+) -> None:
+    """Two new purchasers claim one new order in one group: the order goes to the first, the second
+    is refused, and no email of the second is stored (their profile would hold an email with no order)."""
+    gate = Gate(write_rows)
+    issuer = Issuer(keyring, service.issuer.profiles)
+    issuer.committer = GroupCommitter(
+        database.obj, gate, before_commit=store_data_keys, other_databases=(keystore.obj,)
+    )
+    order = f"WP-CLAIM-{time.monotonic_ns()}"
+    first, second = (
+        _request(order, email=f"first-{order.lower()}@example.com"),
+        _request(order, email=f"second-{order.lower()}@example.com"),
+    )
+    outcomes: dict[int, IssueResult | Exception] = {}
+
+    def issue(n: int, request: IssueRequest) -> None:
+        try:
+            outcomes[n] = issuer.issue(request, "test")
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[n] = exc
+
+    try:
+        holder = threading.Thread(target=issuer.issue, args=(_request(f"{order}-FIRST"), "test"))
+        holder.start()
+        _until(lambda: gate.sizes == [1], "the writer holds the first group")
+        callers = [threading.Thread(target=issue, args=(n, r)) for n, r in enumerate([first, second])]
+        for queued, caller in enumerate(callers, 1):
+            caller.start()
+            _until(functools.partial(_queue_holds, issuer, queued), f"write {queued} is queued")
+        gate.open.set()
+        holder.join(30)
+        for caller in callers:
+            caller.join(30)
+    finally:
+        gate.open.set()
+        issuer.stop()
+    assert gate.sizes[:2] == [1, 2]
+    assert isinstance(outcomes[0], IssueResult) and outcomes[0].created
+    assert isinstance(outcomes[1], Conflict) and outcomes[1].reason == "ORDER_EMAIL_MISMATCH"
+    profiles = service.issuer.profiles
+    assert profiles.find(first.email) is not None
+    assert profiles.find(second.email) is None
