@@ -49,3 +49,14 @@ def admin_execute(sql: str) -> None:
             cursor.execute(sql)
     finally:
         connection.close()
+
+
+def waiting_on_locks(watch: psycopg2.extensions.connection, database: str) -> int:
+    """How many sessions of `database` wait on a lock now (for tests that force an interleaving)."""
+    with watch.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            (database,),
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -57,16 +57,6 @@ def connect(database: str) -> psycopg2.extensions.connection:
     return psycopg2.connect(host=pg.HOST, port=pg.PORT, user=pg.USER, dbname=database, connect_timeout=3)
 
 
-def waiting_on_locks(watch: psycopg2.extensions.connection, database: str) -> int:
-    with watch.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
-            (database,),
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
 def wait_until(condition: object, what: str) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     while not condition():  # type: ignore[operator]
@@ -113,14 +103,14 @@ def test_an_issuance_racing_a_correction_leaves_no_key_bound_to_the_old_address(
             following: Future[Any]
             if first == "correction":
                 correction = pool.submit(correct)
-                wait_until(lambda: waiting_on_locks(watch, database) >= 1, reached)
+                wait_until(lambda: pg.waiting_on_locks(watch, database) >= 1, reached)
                 issuance = following = pool.submit(issue)
             else:
                 issuance = pool.submit(issue)
-                wait_until(lambda: waiting_on_locks(watch, database) >= 1, reached)
+                wait_until(lambda: pg.waiting_on_locks(watch, database) >= 1, reached)
                 correction = following = pool.submit(correct)
             wait_until(
-                lambda: following.done() or waiting_on_locks(watch, database) >= 2,
+                lambda: following.done() or pg.waiting_on_locks(watch, database) >= 2,
                 "the second call to finish or to wait on the first",
             )
             holder.rollback()  # let the first go on and commit

@@ -54,19 +54,9 @@ def two_writers(
             pg.drop_database(name)
 
 
-def _waiting_on_locks(watch: psycopg2.extensions.connection, database: str) -> int:
-    with watch.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
-            (database,),
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
 def _until_waiting(watch: psycopg2.extensions.connection, database: str, count: int) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
-    while _waiting_on_locks(watch, database) < count:
+    while pg.waiting_on_locks(watch, database) < count:
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {count} transactions to wait on a lock")
         time.sleep(0.02)

@@ -155,13 +155,17 @@ def _queue_holds(issuer: Issuer, count: int) -> bool:
     return issuer.committer._queue.qsize() == count
 
 
-def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service, keyring: Keyring) -> None:
+def _issued_in_one_group(
+    service: Service, keyring: Keyring, requests: list[IssueRequest]
+) -> tuple[list[IssueResult | Exception], list[int]]:
+    """Each request issued by a caller of its own, all in one group and in this order: the writer
+    is held inside a first group while they queue one after another. Each caller's outcome, and the
+    sizes of the groups the writer took."""
     gate = Gate(write_rows)
     issuer = Issuer(keyring, service.issuer.profiles)
     issuer.committer = GroupCommitter(
         database.obj, gate, before_commit=store_data_keys, other_databases=(keystore.obj,)
     )
-    order = f"WP-TWICE-{time.monotonic_ns()}"
     outcomes: dict[int, IssueResult | Exception] = {}
 
     def issue(n: int, request: IssueRequest) -> None:
@@ -171,14 +175,13 @@ def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service,
             outcomes[n] = exc
 
     try:
-        holder = threading.Thread(target=issuer.issue, args=(_request(f"{order}-FIRST"), "test"))
+        holder = threading.Thread(
+            target=issuer.issue, args=(_request(f"WP-HOLD-{time.monotonic_ns()}"), "test")
+        )
         holder.start()
         _until(lambda: gate.sizes == [1], "the writer holds the first group")
-        callers = [
-            threading.Thread(target=issue, args=(n, request))
-            for n, request in enumerate([_request(order), _request(order), _request(order, seats=3)])
-        ]
-        for queued, caller in enumerate(callers, 1):  # one after another: the group's order is theirs
+        callers = [threading.Thread(target=issue, args=(n, request)) for n, request in enumerate(requests)]
+        for queued, caller in enumerate(callers, 1):
             caller.start()
             _until(functools.partial(_queue_holds, issuer, queued), f"write {queued} is queued")
         gate.open.set()
@@ -188,8 +191,15 @@ def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service,
     finally:
         gate.open.set()
         issuer.stop()
-    assert gate.sizes[:2] == [1, 3]
-    one, two, three = (outcomes[n] for n in range(3))
+    return [outcomes[n] for n in range(len(requests))], gate.sizes
+
+
+def test_two_writes_of_one_order_in_one_group_make_one_license(service: Service, keyring: Keyring) -> None:
+    order = f"WP-TWICE-{time.monotonic_ns()}"
+    (one, two, three), sizes = _issued_in_one_group(
+        service, keyring, [_request(order), _request(order), _request(order, seats=3)]
+    )
+    assert sizes[:2] == [1, 3]
     assert isinstance(one, IssueResult) and isinstance(two, IssueResult)
     assert [one.created, two.created] == [True, False]
     assert one.license.serial == two.license.serial and one.license.key_text == two.license.key_text
@@ -253,42 +263,14 @@ def test_no_profile_is_kept_for_an_email_whose_order_went_to_another(
 ) -> None:
     """Two new purchasers claim one new order in one group: the order goes to the first, the second
     is refused, and no email of the second is stored (their profile would hold an email with no order)."""
-    gate = Gate(write_rows)
-    issuer = Issuer(keyring, service.issuer.profiles)
-    issuer.committer = GroupCommitter(
-        database.obj, gate, before_commit=store_data_keys, other_databases=(keystore.obj,)
-    )
     order = f"WP-CLAIM-{time.monotonic_ns()}"
     first, second = (
         _request(order, email=f"first-{order.lower()}@example.com"),
         _request(order, email=f"second-{order.lower()}@example.com"),
     )
-    outcomes: dict[int, IssueResult | Exception] = {}
-
-    def issue(n: int, request: IssueRequest) -> None:
-        try:
-            outcomes[n] = issuer.issue(request, "test")
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
-            outcomes[n] = exc
-
-    try:
-        holder = threading.Thread(target=issuer.issue, args=(_request(f"{order}-FIRST"), "test"))
-        holder.start()
-        _until(lambda: gate.sizes == [1], "the writer holds the first group")
-        callers = [threading.Thread(target=issue, args=(n, r)) for n, r in enumerate([first, second])]
-        for queued, caller in enumerate(callers, 1):
-            caller.start()
-            _until(functools.partial(_queue_holds, issuer, queued), f"write {queued} is queued")
-        gate.open.set()
-        holder.join(30)
-        for caller in callers:
-            caller.join(30)
-    finally:
-        gate.open.set()
-        issuer.stop()
-    assert gate.sizes[:2] == [1, 2]
-    assert isinstance(outcomes[0], IssueResult) and outcomes[0].created
-    assert isinstance(outcomes[1], Conflict) and outcomes[1].reason == "ORDER_EMAIL_MISMATCH"
-    profiles = service.issuer.profiles
-    assert profiles.find(first.email) is not None
-    assert profiles.find(second.email) is None
+    (won, lost), sizes = _issued_in_one_group(service, keyring, [first, second])
+    assert sizes[:2] == [1, 2]
+    assert isinstance(won, IssueResult) and won.created
+    assert isinstance(lost, Conflict) and lost.reason == "ORDER_EMAIL_MISMATCH"
+    assert service.issuer.profiles.find(first.email) is not None
+    assert service.issuer.profiles.find(second.email) is None
