@@ -133,7 +133,9 @@ def summary(found: dict[str, Any], quick: bool, rerendered: bool = False) -> str
                     sum(
                         us
                         for step, us in steps
-                        if "one commit per write" not in step and "end to end" not in step
+                        if "one commit per write" not in step
+                        and "end to end" not in step
+                        and not step.startswith("of which")
                     )
                     / 1e3
                 )
