@@ -37,7 +37,7 @@ from servers import LicensingServer
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from licensing.api.issuance_service import BULK_CHUNK
-from licensing.cli.import_csv import CHUNK, PER_MESSAGE
+from licensing.cli.import_csv import CHUNK, IN_FLIGHT, PER_MESSAGE
 
 TARGET_RATE = 10_000  # licenses/s, first import, SQLite
 SUMMARY = re.compile(r"(\d+) rows in ([\d.]+) s .*?: (\d+) issued, (\d+) already there, (\d+) rejected")
@@ -197,13 +197,15 @@ def report(results: dict[str, Any], rows: int, unary_rows: int, quick: bool, pro
             f"| {ENGINES[engine]} | {r['rss']:.0f} | {r['hwm']:.0f} | {'yes' if r['ok'] else '**no**'} |"
         )
     return (
-        "\n".join(lines) + "\n\n" + NOTES.format(chunk=CHUNK, per_message=PER_MESSAGE, bulk_chunk=BULK_CHUNK)
+        "\n".join(lines)
+        + "\n\n"
+        + NOTES.format(chunk=CHUNK, per_message=PER_MESSAGE, bulk_chunk=BULK_CHUNK, in_flight=IN_FLIGHT)
     )
 
 
 NOTES = """\
 How to read this. The import streams the file in calls of {chunk:,} rows ({per_message} per stream
-message, two calls in flight, each on its own connection); the server issues each chunk of {bulk_chunk:,} as one batch
+message, {in_flight} calls in flight, each on its own connection); the server issues each chunk of {bulk_chunk:,} as one batch
 (licensing/bulk_issue.py): one read of the orders already stored, then the chunk's messages, still
 serialized, go to a preparation worker process (`serve --prepare-processes`, default one per core,
 shared among the `--processes`), which converts, checks and seals each row and sends back plain

@@ -34,6 +34,7 @@ from .errors import LicensingError, Unavailable
 from .issuance_rules import RETRY_WITH_NEXT_SERIAL, mismatch, new_profiles_needed, order_conflict
 from .profiles import NewProfile
 from .records import Terms
+from .storage.database import use_writer_cache
 from .storage.group_commit import PendingWrite
 from .storage.issuance_rows import (
     group_time,
@@ -130,6 +131,7 @@ def store_data_keys(group: list[RowsWrite]) -> dict[bytes, str]:
         return {}
     needed = new_profiles_needed(candidates, profiles, orders_by_ref({r.order_ref for r in candidates}))
     if needed:
+        use_writer_cache(keystore.obj)
         now = group_time(keystore.obj, utcnow())
         with keystore.obj.atomic():
             insert_rows(
@@ -144,6 +146,7 @@ def store_data_keys(group: list[RowsWrite]) -> dict[bytes, str]:
 def write_rows(group: list[RowsWrite], keyed: dict[bytes, str] | None) -> None:
     """The committer's flush, inside its transaction: sets each write's `result`, an Outcome per row."""
     db = database.obj
+    use_writer_cache(db)
     at = utcnow()  # one time for the group's rows: they are committed together
     now = group_time(db, at)
     keyed = keyed or {}

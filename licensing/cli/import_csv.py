@@ -49,11 +49,11 @@ COLUMNS = (
     "test_order",
 )
 REQUIRED = ("email", "order_id", "product")
-CHUNK = 2000  # rows per IssueLicenses call; two calls are kept in flight
+CHUNK = 2000  # rows per IssueLicenses call; IN_FLIGHT calls are kept in flight
 # One connection per call in flight: `serve --processes N` shares the port with SO_REUSEPORT, and
 # the kernel spreads connections (not calls) over the processes. A local subchannel pool keeps
 # gRPC from folding the channels into one connection.
-IN_FLIGHT = 2
+IN_FLIGHT = 4  # four connections: over two processes, all four land on one only 1 time in 8
 _OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
 PER_MESSAGE = 100  # rows per stream message: amortises the per-message cost, stays under the 64 KiB limit
 

@@ -31,6 +31,7 @@ __all__ = [
     "purge_deleted_rows",
     "redact_url",
     "release_connection",
+    "use_writer_cache",
 ]
 
 # Peewee logs every statement with its parameters at DEBUG, license keys included. Logs are for
@@ -105,6 +106,22 @@ def is_transaction_conflict(exc: BaseException) -> bool:
     (deadlock_detected 40P01, serialization_failure 40001): the connection is fine, and the work
     can be tried again. Peewee reports it as an OperationalError, like a lost connection."""
     return getattr(getattr(exc, "orig", None), "pgcode", None) in _ROLLED_BACK
+
+
+WRITER_CACHE_KIB = 64 * 1024
+
+
+def use_writer_cache(db: peewee.Database) -> None:
+    """Give the writer's SQLite connection a page cache of WRITER_CACHE_KIB (the default is 2 MiB).
+
+    Every new purchaser dirties a leaf page of each random-key index (blind index, public id, data
+    key, serial); once those indexes outgrow the cache, each group reads them back from the file
+    and its commits write and checkpoint more. Only the writer's connection, the one that touches
+    them all, gets the larger cache: the readers' pooled connections keep the default. Run in the
+    writer's transaction (one cheap PRAGMA per group: a connection reopened after an error gets
+    it too). PostgreSQL's cache is the server's."""
+    if isinstance(db, peewee.SqliteDatabase):
+        db.execute_sql(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
 
 
 def is_pooled(db: peewee.Database) -> bool:
