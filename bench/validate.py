@@ -8,7 +8,7 @@ Throughput, on one core (the process pins itself to one CPU where it can): `vali
 v1 keys, next to a raw `nacl.signing.VerifyKey.verify` of exactly the bytes each key's signature
 covers (the floor: validate does that verification and more), and next to PyJWT decoding an
 EdDSA token with the same claims (what a key check would cost with JWTs instead). The three are
-timed in short interleaved rounds, in a rotating order, over 64 different keys (so no result
+timed in interleaved rounds of about 0.3 s each, in a rotating order, over 64 different keys (so no result
 can be cached), in CPU time of this process (time spent waiting for a CPU on a shared machine is
 not the validator's), and the report gives the median rate of each and the median of the
 per-round ratios: neighbouring batches see the same machine, so their ratio cancels most drift.
@@ -142,20 +142,34 @@ def make_runners(
     return {"validate()": run_validate, "VerifyKey.verify": run_verify, "PyJWT EdDSA": run_jwt}
 
 
-def measure_throughput(runners: dict[str, Callable[[int], None]], rounds: int) -> dict[str, list[float]]:
-    """Keys per second of each runner, per round: one batch of the 64 keys each, a few
-    milliseconds, the order rotating from round to round. Short batches side by side see the
-    same moments of a shared machine; many rounds make the medians steady."""
+def measure_throughput(
+    runners: dict[str, Callable[[int], None]], rounds: int, round_seconds: float
+) -> dict[str, list[float]]:
+    """Keys per second of each runner, per round. A round runs each runner for about
+    `round_seconds` of CPU (whole batches of the 64 keys, the count calibrated once per runner),
+    the order rotating from round to round: neighbours see the same moments of a shared machine,
+    and a round long enough that its rate is not one scheduler tick's luck gives a range over
+    rounds that means something (batches of a few milliseconds ranged from half to 1.4 times the
+    median ratio)."""
+    batches: dict[str, int] = {}
+    for name, runner in runners.items():  # calibration: the CPU time of a few batches
+        start = time.process_time_ns()
+        for _ in range(5):
+            runner(KEYS)
+        per_batch = (time.process_time_ns() - start) / 5 / 1e9
+        batches[name] = max(1, round(round_seconds / per_batch))
     rates: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     gc.collect()
-    gc.disable()  # a collection would land in whichever batch happened to be running
+    gc.disable()  # a collection would land in whichever round happened to be running
     try:
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
+                runner, count = runners[name], batches[name]
                 start = time.process_time_ns()
-                runners[name](KEYS)
-                rates[name].append(KEYS * 1e9 / (time.process_time_ns() - start))
+                for _ in range(count):
+                    runner(KEYS)
+                rates[name].append(count * KEYS * 1e9 / (time.process_time_ns() - start))
     finally:
         gc.enable()
     return rates
@@ -310,11 +324,21 @@ def _median(rows: Runs, field: int) -> float:
     return statistics.median(row[field] for row in rows)
 
 
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    """The first and third quartiles: where the middle half of the rounds lies (a shared machine's
+    worst and best moments widen min and max; the middle half says how steady the median is)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return q1, q3
+
+
 def report(
     rates: dict[str, list[float]],
     startup: dict[str, Runs],
     *,
     rounds: int,
+    round_seconds: float,
     runs: int,
     pinned: str,
     command: str,
@@ -353,7 +377,8 @@ def report(
             f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d} with `{command}`: Python "
             f"{platform.python_version()}, PyNaCl {nacl.__version__}, PyJWT {jwt.__version__}, "
             f"{cpu_model()} ({os.cpu_count()} CPUs; this process {pinned}). Throughput: {rounds} "
-            f"interleaved rounds over {KEYS} distinct keys; start-up: {runs} runs of each probe, alternated."
+            f"interleaved rounds of about {round_seconds:g} s of CPU per check, over {KEYS} distinct keys; "
+            f"start-up: {runs} runs of each probe, alternated."
         ),
         "",
         "| check, one core | keys/s (median) | validate() against it (median of rounds) |",
@@ -365,7 +390,8 @@ def report(
         (
             "| `VerifyKey.verify` of the same signed bytes (the floor) | "
             f"{statistics.median(rates['VerifyKey.verify']):,.0f} | {verify_ratio:.1%} of its rate "
-            f"(rounds {min(verify_ratios):.1%} to {max(verify_ratios):.1%}) |"
+            f"(rounds {min(verify_ratios):.1%} to {max(verify_ratios):.1%}; the middle half "
+            f"{_quartiles(verify_ratios)[0]:.1%} to {_quartiles(verify_ratios)[1]:.1%}) |"
         ),
         (
             '| PyJWT `jwt.decode(token, key, algorithms=["EdDSA"])`, same claims | '
@@ -421,23 +447,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (under 10 s)")
     parser.add_argument("--write", metavar="MARKDOWN", type=Path, help="update this file's section")
-    parser.add_argument("--rounds", type=int, help="throughput rounds (default 25, quick 6)")
+    parser.add_argument("--rounds", type=int, help="throughput rounds (default 15, quick 5)")
+    parser.add_argument(
+        "--round-seconds", type=float, help="CPU seconds of each check per round (default 0.3, quick 0.05)"
+    )
     parser.add_argument(
         "--startup-runs", type=int, help="start-up runs of each program (default 21, quick 5)"
     )
     parser.add_argument("--cpu", type=int, help="the CPU to run on (default: the idlest one)")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (150 if args.quick else 600)
+    rounds = args.rounds or (5 if args.quick else 15)
+    round_seconds = args.round_seconds or (0.05 if args.quick else 0.3)
     runs = args.startup_runs or (5 if args.quick else 31)
 
     pinned = pin_to_one_cpu(args.cpu)
     samples, keyring, verify_key, jwt_public = make_samples()
     runners = make_runners(samples, keyring, verify_key, jwt_public)
-    rates = measure_throughput(runners, rounds)
+    rates = measure_throughput(runners, rounds, round_seconds)
     startup = measure_startup(startup_programs(samples[0], keyring), runs)
 
     command = "python bench/validate.py" + (" --quick" if args.quick else "")
-    section, all_met = report(rates, startup, rounds=rounds, runs=runs, pinned=pinned, command=command)
+    section, all_met = report(
+        rates, startup, rounds=rounds, round_seconds=round_seconds, runs=runs, pinned=pinned, command=command
+    )
     print(section)
     if args.write:
         write_section(args.write, section)
