@@ -14,11 +14,9 @@ the server process ends, SIGKILL included); SIGINT and SIGTERM are the server's 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from multiprocessing import Pipe
@@ -26,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
 from .errors import Unavailable
+from .lifetime import die_with_parent
 from .logsafe import log_unexpected
 
 __all__ = ["PreparePool"]
@@ -35,15 +34,6 @@ log = logging.getLogger("licensing.prepare")
 J = TypeVar("J")
 R = TypeVar("R")
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent ended before the line above took effect
-        os._exit(0)
 
 
 def _worker_loop(conn: Connection, work: Callable[[Any], Any]) -> None:
@@ -118,7 +108,7 @@ class PreparePool(Generic[J, R]):
                     # server, which drains its calls (still using the workers) and then closes the pipes.
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
                     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                    _die_with_parent(parent)
+                    die_with_parent(parent)
                     _worker_loop(theirs, work)
                 except BaseException as exc:  # noqa: BLE001 - logged by log_unexpected
                     log_unexpected(log, exc, "preparation worker ended")

@@ -29,6 +29,7 @@ from ..api.server import ServerOptions, serve_until_signalled, start_server, sto
 from ..config import Settings
 from ..errors import ConfigurationError, LicensingError
 from ..keyring import Keyring
+from ..lifetime import die_with_parent
 from ..logsafe import log_unexpected
 from ..service import Service
 from ..shared_metrics import SharedMetrics
@@ -67,8 +68,12 @@ def _child(
     workers: int,
     ready: int,
     prepare_processes: int,
+    parent: int,
 ) -> int:
     stopping = stop_on_signals()
+    # SIGTERM if the parent dies without passing one on (SIGKILL): this child drains and exits
+    # rather than serving on as an orphan beside whatever starts on the port next.
+    die_with_parent(parent, signal.SIGTERM)
     metrics.count_as_process(index + 1)
     # Its preparation workers are forked here, by this process's main thread, before gRPC starts.
     service = Service.start(
@@ -101,6 +106,7 @@ def serve_processes(
     stopping = stop_on_signals()
     read_end, write_end = os.pipe()
     children: list[int] = []
+    parent = os.getpid()
     for index in range(count):
         pid = os.fork()
         if pid == 0:  # the child: serve until SIGTERM, never return into the parent's code
@@ -108,7 +114,9 @@ def serve_processes(
             reservation.close()
             code = 1
             try:
-                code = _child(index, count, settings, keyring, shared, workers, write_end, prepare_processes)
+                code = _child(
+                    index, count, settings, keyring, shared, workers, write_end, prepare_processes, parent
+                )
             except LicensingError as exc:  # one line, as the single-process serve says it
                 log.error("process %d of %d could not serve: %s", index + 1, count, exc)
             except BaseException as exc:  # noqa: BLE001 - logged by log_unexpected

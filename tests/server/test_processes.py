@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -144,3 +145,45 @@ def test_a_child_that_fails_to_start_is_reported_even_with_preparation_workers(t
         child.wait()
     assert out, "serve --processes kept waiting for the child that failed to start"
     assert "REPORTED: only 1 of 2 server processes started" in out, err[-2000:]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid` (children, their children), from /proc."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                for child in (task / "children").read_text().split():
+                    found.add(int(child))
+                    todo.append(int(child))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
+def test_nothing_outlives_a_parent_killed_outright(backend: Settings, tmp_path: Path) -> None:
+    """SIGKILL of `serve --processes 2`: its server children (SIGTERM from the kernel: they drain
+    and exit) and their preparation workers (SIGKILL) end too, instead of serving on as orphans
+    beside whatever is started on the port next."""
+    server = serve_home(backend, TEST_PASSPHRASE, "--processes", "2", log_file=tmp_path / "serve.log")
+    below = _descendants(server.pid)
+    try:
+        assert len(below) >= 2, "the server children and their workers"
+        os.kill(server.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60  # a bound for a hang, not a measurement
+        while any(_alive(pid) for pid in below) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in below if _alive(pid)], "orphans still running"
+    finally:
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        server.stop()
