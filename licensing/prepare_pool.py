@@ -35,7 +35,6 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
-
 def _worker_loop(conn: Connection, work: Callable[[Any], Any]) -> None:
     while True:
         try:

@@ -49,13 +49,16 @@ COLUMNS = (
     "test_order",
 )
 REQUIRED = ("email", "order_id", "product")
+_ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
 CHUNK = 2000  # rows per IssueLicenses call; IN_FLIGHT calls are kept in flight
 # One connection per call in flight: `serve --processes N` shares the port with SO_REUSEPORT, and
 # the kernel spreads connections (not calls) over the processes. A local subchannel pool keeps
 # gRPC from folding the channels into one connection.
 IN_FLIGHT = 4  # four connections: over two processes, all four land on one only 1 time in 8
 _OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
-PER_MESSAGE = 100  # rows per stream message: amortises the per-message cost, stays under the 64 KiB limit
+PER_MESSAGE = 100  # rows per stream message at most: amortises the per-message cost
+MESSAGE_BYTES = 48 * 1024  # and bytes per message at most: the server refuses messages over 64 KiB
+MAX_ROW_BYTES = 8 * 1024  # a row larger than this is refused alone (real rows are a few hundred bytes)
 
 
 def register(commands: Any) -> None:
@@ -96,7 +99,9 @@ def _timestamp(text: str, column: str) -> timestamp_pb2.Timestamp | None:
 def _number(text: str, column: str, *, low: int = 0) -> int:
     if not text:
         return 0
-    if not text.isdigit() or len(text) > 9:
+    if (
+        not (text.isascii() and text.isdigit()) or len(text) > 9
+    ):  # isdigit: superscripts, other scripts' digits
         raise InvalidArgument(column, "must be a whole number")
     if int(text) < low:
         # The API reads seats=0 as "the default, 1"; in a file, 0 is more likely a mistake.
@@ -106,6 +111,15 @@ def _number(text: str, column: str, *, low: int = 0) -> int:
 
 def request_of(row: dict[str, str]) -> issuance_pb2.IssueLicenseRequest:
     """One CSV row as an IssueLicenseRequest; InvalidArgument names the bad column."""
+    for column, value in row.items():
+        if isinstance(value, str) and ("\n" in value or "\r" in value):
+            # No column holds a line break. Usually a quote was left open and swallowed the lines
+            # after it into this field: refused, so that they are not lost without a word.
+            raise InvalidArgument(
+                column or "row",
+                "runs over several lines (a quote left open, or a line break inside a field)",
+                reason="FIELD_SPANS_LINES",
+            )
 
     def get(name: str) -> str:
         return (row.get(name) or "").strip()
@@ -113,7 +127,7 @@ def request_of(row: dict[str, str]) -> issuance_pb2.IssueLicenseRequest:
     test = get("test_order").lower()
     if test not in ("", "true", "false", "1", "0", "yes", "no"):
         raise InvalidArgument("test_order", "must be true or false")
-    return issuance_pb2.IssueLicenseRequest(
+    request = issuance_pb2.IssueLicenseRequest(
         email=get("email"),
         order_id=get("order_id"),
         product=get("product"),
@@ -128,6 +142,9 @@ def request_of(row: dict[str, str]) -> issuance_pb2.IssueLicenseRequest:
             feature_flags=_number(get("feature_flags"), "feature_flags"),
         ),
     )
+    if request.ByteSize() > MAX_ROW_BYTES:
+        raise InvalidArgument("row", f"is larger than {MAX_ROW_BYTES:,} bytes", reason="ROW_TOO_LARGE")
+    return request
 
 
 class Progress:
@@ -160,17 +177,22 @@ def _chunks(
 ) -> Iterator[tuple[list[int], list[issuance_pb2.IssueLicenseRequest]]]:
     rows: list[int] = []  # the file's line number of each request
     requests: list[issuance_pb2.IssueLicenseRequest] = []
-    for row in reader:
-        try:
-            requests.append(request_of(row))
-            rows.append(reader.line_num)
-        except InvalidArgument as exc:
-            rejects.writerow([reader.line_num, _column_of(exc.field), exc.reason, exc.message])
-            counts["rejected"] += 1
-            counts["read"] += 1
-        if len(requests) >= CHUNK:
+    try:
+        for row in reader:
+            try:
+                requests.append(request_of(row))
+                rows.append(reader.line_num)
+            except InvalidArgument as exc:
+                rejects.writerow([reader.line_num, _column_of(exc.field), exc.reason, exc.message])
+                counts["rejected"] += 1
+                counts["read"] += 1
+            if len(requests) >= CHUNK:
+                yield rows, requests
+                rows, requests = [], []
+    except csv.Error:  # the file stops being CSV: the rows read before still go in, then the error
+        if requests:
             yield rows, requests
-            rows, requests = [], []
+        raise
     if requests:
         yield rows, requests
 
@@ -193,8 +215,17 @@ def _messages(
 ) -> Iterator[issuance_pb2.IssueLicensesRequest]:
     """The stream for one call. A function, not an inline generator expression: the stream is
     read on gRPC's thread after the loop has moved on, so it must hold its own chunk."""
-    for start in range(0, len(requests), PER_MESSAGE):
-        yield issuance_pb2.IssueLicensesRequest(requests=requests[start : start + PER_MESSAGE])
+    batch: list[issuance_pb2.IssueLicenseRequest] = []
+    size = 0
+    for request in requests:
+        row_bytes = request.ByteSize() + 8  # with its field tag and length
+        if batch and (len(batch) >= PER_MESSAGE or size + row_bytes > MESSAGE_BYTES):
+            yield issuance_pb2.IssueLicensesRequest(requests=batch)
+            batch, size = [], 0
+        batch.append(request)
+        size += row_bytes
+    if batch:
+        yield issuance_pb2.IssueLicensesRequest(requests=batch)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -202,10 +233,14 @@ def _import(args: argparse.Namespace) -> int:
     if not token:
         raise ConfigurationError("give an issuer token with --token or LICENSING_ISSUER_TOKEN")
     try:
-        with args.file.open(newline="", encoding="utf-8") as handle:
+        with args.file.open(newline="", encoding=_ENCODING) as handle:
             total = max(sum(1 for _ in handle) - 1, 0)
     except OSError as exc:
         raise ConfigurationError(f"cannot read {args.file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f'{args.file} is not UTF-8 text (byte {exc.start + 1}); save it as "CSV UTF-8"'
+        ) from None
     rejects_path = args.rejects or args.file.with_suffix(".rejects.csv")
     address = client.resolve_address(args.address)
     ca = client.read_ca(args.tls_ca)
@@ -217,44 +252,54 @@ def _import(args: argparse.Namespace) -> int:
     counts = {"read": 0, "issued": 0, "existing": 0, "rejected": 0}
     progress = Progress(total, sys.stderr)
     started = time.monotonic()
-    with args.file.open(newline="", encoding="utf-8") as handle, _private_file(rejects_path) as out:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ConfigurationError(
-                f"{args.file} lacks the column(s) {', '.join(missing)}; see `licensing import --help`"
-            )
-        rejects = csv.writer(out)
-        rejects.writerow(["line", "column", "reason", "message"])
-        in_flight: list[tuple[list[int], Future[Any]]] = []
-
-        def collect(rows: list[int], call: Any) -> None:
-            try:
-                response = call.result()
-            except grpc.RpcError as exc:
-                raise client.error_of_call(exc, address, timeout=600) from exc
-            counts["issued"] += response.issued
-            counts["existing"] += response.existing
-            for failure in response.failures:
-                rejects.writerow(
-                    [rows[failure.index], _column_of(failure.field), failure.reason, failure.message]
+    in_flight: list[tuple[list[int], Future[Any]]] = []
+    malformed = ""
+    try:
+        with args.file.open(newline="", encoding=_ENCODING) as handle, _private_file(rejects_path) as out:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ConfigurationError(
+                    f"{args.file} lacks the column(s) {', '.join(missing)}; see `licensing import --help`"
                 )
-                counts["rejected"] += 1
-            counts["read"] += len(rows)
-            progress.update(counts["read"])
+            rejects = csv.writer(out)
+            rejects.writerow(["line", "column", "reason", "message"])
 
-        for n, (rows, requests) in enumerate(_chunks(reader, rejects, counts)):
-            stub = stubs[n % IN_FLIGHT]
-            in_flight.append(
-                (rows, stub.IssueLicenses.future(_messages(requests), metadata=metadata, timeout=600))
-            )
-            if len(in_flight) >= IN_FLIGHT:
+            def collect(rows: list[int], call: Any) -> None:
+                try:
+                    response = call.result()
+                except grpc.RpcError as exc:
+                    raise client.error_of_call(exc, address, timeout=600) from exc
+                counts["issued"] += response.issued
+                counts["existing"] += response.existing
+                for failure in response.failures:
+                    rejects.writerow(
+                        [rows[failure.index], _column_of(failure.field), failure.reason, failure.message]
+                    )
+                    counts["rejected"] += 1
+                counts["read"] += len(rows)
+                progress.update(counts["read"])
+
+            try:
+                for n, (rows, requests) in enumerate(_chunks(reader, rejects, counts)):
+                    stub = stubs[n % IN_FLIGHT]
+                    in_flight.append(
+                        (rows, stub.IssueLicenses.future(_messages(requests), metadata=metadata, timeout=600))
+                    )
+                    if len(in_flight) >= IN_FLIGHT:
+                        collect(*in_flight.pop(0))
+            except csv.Error as exc:  # the file stops being CSV here; what came before still goes in
+                malformed = f"line {reader.line_num + 1} is not valid CSV ({exc}); nothing after it was read"
+            while in_flight:
                 collect(*in_flight.pop(0))
-        for pending in in_flight:
-            collect(*pending)
+    finally:
+        # On any error, the calls still in flight are cancelled and the channels closed here, not
+        # left to the garbage collector (which can deadlock in grpcio's channel finaliser).
+        for _, call in in_flight:
+            call.cancel()
+        for channel in channels:
+            channel.close()
     progress.finish()
-    for channel in channels:
-        channel.close()
     seconds = time.monotonic() - started
     print(
         f"{counts['read']} rows in {seconds:.1f} s ({counts['read'] / max(seconds, 1e-6):,.0f}/s): "
@@ -263,4 +308,6 @@ def _import(args: argparse.Namespace) -> int:
     )
     if not counts["rejected"]:
         rejects_path.unlink()
+    if malformed:
+        raise ConfigurationError(f"{args.file}: {malformed}")
     return 0 if not counts["rejected"] else 3

@@ -90,7 +90,7 @@ def test_import_writes_good_rows_rejects_bad_ones_and_is_harmless_to_repeat(
     assert sorted(rejected) == [
         ("2502", "email", "INVALID_EMAIL"),
         ("2503", "order_time", "INVALID_ARGUMENT"),
-        ("2505", "order_id", "ORDER_ID_INVALID"),
+        ("2505", "order_id", "FIELD_SPANS_LINES"),
         ("2506", "test_order", "INVALID_ARGUMENT"),
         ("2508", "test_order", "INVALID_ARGUMENT"),
     ]
@@ -132,3 +132,58 @@ def test_import_into_two_server_processes_writes_each_order_once(
     bind_databases(settings)
     assert License.select().count() == 4500
     assert Profile.select().count() == 300
+
+
+def test_a_file_as_people_make_them_loses_no_row_without_a_word(
+    importing_server: tuple[ServerChild, str], tmp_path: Path
+) -> None:
+    """A spreadsheet's byte-order mark, a superscript digit, a row far too large for one message,
+    a quote left open: each bad row is refused alone, on its own line, and the rest go in."""
+    server, token = importing_server
+    path = tmp_path / "spreadsheet.csv"
+    lines = ["email,order_id,product,seats"]
+    lines += [f"sheet{i}@example.com,S-{i},photo-pro,1" for i in range(300)]
+    lines.append("sup@example.com,S-sup,photo-pro,\u00b2")  # a superscript two passes str.isdigit
+    lines.append("big@example.com," + "B" * 100_000 + ",photo-pro,1")  # over one 64 KiB message
+    lines += [f"tail{i}@example.com,T-{i},photo-pro,1" for i in range(5)]
+    lines.append('open@example.com,"O-1,photo-pro,1')  # a quote left open: it swallows the rest
+    lines.append("lost@example.com,O-2,photo-pro,1")
+    path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")  # Excel's "CSV UTF-8"
+
+    done = run_import(server, token, path)
+    assert done.returncode == 3, done.stderr
+    assert "305 issued" in done.stdout and "3 rejected" in done.stdout, done.stdout + done.stderr
+    with (tmp_path / "spreadsheet.rejects.csv").open() as handle:
+        reasons = sorted((row["column"], row["reason"]) for row in csv.DictReader(handle))
+    assert reasons == [
+        ("order_id", "FIELD_SPANS_LINES"),
+        ("row", "ROW_TOO_LARGE"),
+        ("seats", "INVALID_ARGUMENT"),
+    ]
+    assert "Traceback" not in done.stderr
+
+
+def test_a_file_that_is_not_utf8_or_not_csv_is_refused_in_one_line(
+    importing_server: tuple[ServerChild, str], tmp_path: Path
+) -> None:
+    server, token = importing_server
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        "email,order_id,product\nj\u00e9r\u00f4me@example.com,L-1,photo-pro\n".encode("latin-1")
+    )
+    refused = run_import(server, token, latin)
+    assert refused.returncode == 1 and "is not UTF-8 text" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+    huge = tmp_path / "huge-field.csv"
+    huge.write_text(
+        "email,order_id,product\nfirst@example.com,F-1,photo-pro\n"
+        + 'x@example.com,"'
+        + "y" * 200_000
+        + '",photo-pro\n',
+        encoding="utf-8",
+    )
+    stopped = run_import(server, token, huge)
+    assert stopped.returncode == 1, stopped.stderr
+    assert "line 3 is not valid CSV" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert "1 issued" in stopped.stdout  # the row before it went in
