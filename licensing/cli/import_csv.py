@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import os
 import sys
 import time
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 
 import grpc
 from google.protobuf import timestamp_pb2
+from licensing_client.email import InvalidEmail, normalize_email
 
 from .. import client
 from .._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc, license_pb2
@@ -172,15 +174,49 @@ class Progress:
             self.out.write("\n")
 
 
+class FirstRowWins:
+    """One (order_id, product) twice in a file with other values (another email, other terms): the
+    first row is the one that counts, the later one is refused here. Left to the server, the calls
+    in flight would race and whichever chunk committed first would win. Rows equal to the first
+    (the same purchaser, however the email is cased) go through: the server answers them with the
+    license the first one made."""
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[str, str], tuple[int, bytes]] = {}  # (order, product) -> (line, digest)
+
+    def check(self, request: issuance_pb2.IssueLicenseRequest, line: int) -> None:
+        try:
+            email = normalize_email(request.email)
+        except InvalidEmail:
+            return  # the server refuses it, whatever else is in the file
+        copy = issuance_pb2.IssueLicenseRequest()
+        copy.CopyFrom(request)
+        copy.email = email
+        copy.provider = ""  # not part of the license: a retry may name the provider differently
+        digest = hashlib.blake2b(copy.SerializeToString(deterministic=True), digest_size=16).digest()
+        key = (request.order_id, request.product)
+        seen = self.first.setdefault(key, (line, digest))
+        if seen[1] != digest:
+            raise InvalidArgument(
+                "order_id",
+                f"and product are on line {seen[0]} already, with another email or other terms; "
+                "the first row counts",
+                reason="DUPLICATE_ORDER_IN_FILE",
+            )
+
+
 def _chunks(
     reader: csv.DictReader[str], rejects: Any, counts: dict[str, int]
 ) -> Iterator[tuple[list[int], list[issuance_pb2.IssueLicenseRequest]]]:
     rows: list[int] = []  # the file's line number of each request
     requests: list[issuance_pb2.IssueLicenseRequest] = []
+    first_rows = FirstRowWins()
     try:
         for row in reader:
             try:
-                requests.append(request_of(row))
+                request = request_of(row)
+                first_rows.check(request, reader.line_num)
+                requests.append(request)
                 rows.append(reader.line_num)
             except InvalidArgument as exc:
                 rejects.writerow([reader.line_num, _column_of(exc.field), exc.reason, exc.message])

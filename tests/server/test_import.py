@@ -9,10 +9,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 from harness import PRODUCTS, ServerChild, serve_home
 from homes import TEST_PASSPHRASE, make_settings
 
+from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
 from licensing.products import add_product
 from licensing.service import bind_databases
 from licensing.storage.models import License, Profile
@@ -187,3 +189,42 @@ def test_a_file_that_is_not_utf8_or_not_csv_is_refused_in_one_line(
     assert stopped.returncode == 1, stopped.stderr
     assert "line 3 is not valid CSV" in stopped.stderr and "Traceback" not in stopped.stderr
     assert "1 issued" in stopped.stdout  # the row before it went in
+
+
+def test_one_order_twice_in_a_file_the_first_row_counts_whatever_the_timing(
+    importing_server: tuple[ServerChild, str], tmp_path: Path
+) -> None:
+    """The same order in every chunk, with another email or other seats each time: the license is
+    the first row's, every later row that differs is refused, and a later equal row (the email in
+    other case) is answered with the first row's license. The calls in flight no longer race."""
+    server, token = importing_server
+    path = tmp_path / "twice.csv"
+    lines = ["email,order_id,product,seats"]
+    for copy in range(3):  # three copies of 2,500 orders: one in each of several chunks in flight
+        for i in range(2500):
+            if copy == 0:
+                lines.append(f"first{i}@example.com,D-{i},photo-pro,1")
+            elif copy == 1:
+                lines.append(f"FIRST{i}@Example.com,D-{i},photo-pro,1")  # the same purchaser
+            else:
+                lines.append(f"first{i}@example.com,D-{i},photo-pro,{2 + i % 3}")  # other terms
+    lines.append("someone.else@example.com,D-0,photo-pro,1")  # another purchaser
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    done = run_import(server, token, path)
+    assert done.returncode == 3, done.stderr
+    assert "2500 issued, 2500 already there, 2501 rejected" in done.stdout, done.stdout
+    with (tmp_path / "twice.rejects.csv").open() as handle:
+        reasons = {row["reason"] for row in csv.DictReader(handle)}
+    assert reasons == {"DUPLICATE_ORDER_IN_FILE"}
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:  # this server's database
+        stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+        seats = {
+            stub.GetLicense(
+                issuance_pb2.GetLicenseRequest(order_id=f"D-{i}", product="photo-pro"),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=30,
+            ).license.terms.seats
+            for i in (0, 1, 2, 3, 2499)  # the last copies had 2 to 4 seats
+        }
+    assert seats == {1}
