@@ -328,6 +328,16 @@ def _import(args: argparse.Namespace) -> int:
                 malformed = f"line {reader.line_num + 1} is not valid CSV ({exc}); nothing after it was read"
             while in_flight:
                 collect(*in_flight.pop(0))
+    except BaseException:  # the server went away, Ctrl-C: say what is in, then the error
+        progress.finish()
+        if not (counts["read"] or in_flight):
+            raise
+        print(
+            f"stopped after {counts['read']} rows: {counts['issued']} issued, {counts['existing']} already "
+            f"there, {counts['rejected']} rejected; the rows of the calls cut short may or may not be in, "
+            "and running the same file again is harmless"
+        )
+        raise
     finally:
         # On any error, the calls still in flight are cancelled and the channels closed here, not
         # left to the garbage collector (which can deadlock in grpcio's channel finaliser).

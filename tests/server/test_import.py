@@ -228,3 +228,30 @@ def test_one_order_twice_in_a_file_the_first_row_counts_whatever_the_timing(
             for i in (0, 1, 2, 3, 2499)  # the last copies had 2 to 4 seats
         }
     assert seats == {1}
+
+
+def test_an_import_whose_server_is_gone_says_what_is_in_and_ends(tmp_path: Path) -> None:
+    """No server on the port: the CLI ends at once with one error line and says how far it got
+    (it once could hang in grpcio's channel finaliser when the server went away mid-import)."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "email,order_id,product\n" + "".join(f"g{i}@example.com,G-{i},photo-pro\n" for i in range(5000)),
+        encoding="utf-8",
+    )
+    env = dict(os.environ, LICENSING_ADDRESS=f"127.0.0.1:{port}", LICENSING_ISSUER_TOKEN="lic_" + "x" * 43)
+    done = subprocess.run(
+        [sys.executable, "-m", "licensing.cli.main", "import", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a bound for a hang, not a measurement
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("stopped after 0 rows: 0 issued"), done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1 and "cannot reach" in done.stderr, done.stderr
