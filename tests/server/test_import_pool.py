@@ -25,6 +25,7 @@ import pg
 import pytest
 from harness import PRODUCTS, reason_of
 from homes import TEST_PASSPHRASE, make_settings
+from proctree import alive, children_of
 from serverchild import ServerChild, serve_home
 
 from licensing._proto.licensing.v1 import issuance_pb2, issuance_pb2_grpc
@@ -194,22 +195,6 @@ def test_pool_import_stores_what_unary_issuance_stores(
     assert "Traceback" not in pooled.log_tail(100_000)
 
 
-def _workers_of(pid: int) -> list[int]:
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(child) for child in (task / "children").read_text().split()]
-    return children
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting to be reaped (a container's init may never reap it)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -233,13 +218,13 @@ def test_a_worker_killed_mid_import_answers_unavailable_and_the_retry_completes(
     ]
     server = serve_home(home, TEST_PASSPHRASE, "--prepare-processes", "1", log_file=tmp_path / "kill.log")
     try:
-        (worker,) = _workers_of(server.pid)
+        (worker,) = children_of(server.pid)
         stub, channel = _stub(server)
 
         def stream() -> Iterator[issuance_pb2.IssueLicensesRequest]:
             yield from _stream(requests[:BULK_CHUNK], per_message=100)
             os.kill(worker, signal.SIGKILL)  # the first chunk is being prepared, or done
-            assert _until(lambda: not _alive(worker))
+            assert _until(lambda: not alive(worker))
             yield from _stream(requests[BULK_CHUNK:], per_message=100)
 
         with pytest.raises(grpc.RpcError) as failed:
@@ -263,13 +248,13 @@ def test_no_worker_outlives_its_server(
 ) -> None:
     (home, _), _ = homes
     server = serve_home(home, TEST_PASSPHRASE, "--prepare-processes", "2", log_file=tmp_path / "stop.log")
-    workers = _workers_of(server.pid)
-    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    workers = children_of(server.pid)
+    assert len(workers) == 2 and all(alive(pid) for pid in workers)
     if stop == "SIGKILL":
         server.kill()
     else:
         assert server.stop() == 0, server.log_tail()
-    assert _until(lambda: not any(_alive(pid) for pid in workers)), "a preparation worker outlived its server"
+    assert _until(lambda: not any(alive(pid) for pid in workers)), "a preparation worker outlived its server"
 
 
 def test_a_rerun_prepares_nothing_and_submits_nothing(

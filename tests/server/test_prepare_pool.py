@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
+from proctree import alive
 
 from licensing.errors import Unavailable
 from licensing.prepare_pool import PreparePool
@@ -22,14 +22,6 @@ def _nap(seconds: float) -> int:
     """The job: sleep, then say which process answered."""
     time.sleep(seconds)
     return os.getpid()
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_workers_answer_stuck_or_killed_ones_fail_their_job_alone_then_inline() -> None:
@@ -42,7 +34,7 @@ def test_workers_answer_stuck_or_killed_ones_fail_their_job_alone_then_inline() 
             pool.run(30)  # far past job_seconds
         assert stuck.value.reason == "WORKER_LOST"
         (left,) = pool.pids
-        assert not _running(({first, second} - {left}).pop())
+        assert not alive(({first, second} - {left}).pop())
         assert pool.run(0) == left
 
         os.kill(left, signal.SIGKILL)
@@ -52,12 +44,12 @@ def test_workers_answer_stuck_or_killed_ones_fail_their_job_alone_then_inline() 
         assert pool.run(0) == os.getpid()  # none left: inline
     finally:
         pool.stop()
-    assert not _running(first) and not _running(second)
+    assert not alive(first) and not alive(second)
 
 
 def test_stop_ends_every_worker() -> None:
     pool: PreparePool[float, int] = PreparePool(_nap, 3)
     workers = pool.pids
-    assert len(workers) == 3 and all(_running(pid) for pid in workers)
+    assert len(workers) == 3 and all(alive(pid) for pid in workers)
     pool.stop()
-    assert not any(_running(pid) for pid in workers)
+    assert not any(alive(pid) for pid in workers)

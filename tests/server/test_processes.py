@@ -21,6 +21,7 @@ from pathlib import Path
 import grpc
 from harness import PRODUCTS
 from homes import TEST_PASSPHRASE
+from proctree import alive, descendants
 from serverchild import serve_home
 
 from licensing._proto.licensing.v1 import admin_pb2, admin_pb2_grpc, issuance_pb2, issuance_pb2_grpc
@@ -147,41 +148,19 @@ def test_a_child_that_fails_to_start_is_reported_even_with_preparation_workers(t
     assert "REPORTED: only 1 of 2 server processes started" in out, err[-2000:]
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process below `pid` (children, their children), from /proc."""
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                for child in (task / "children").read_text().split():
-                    found.add(int(child))
-                    todo.append(int(child))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status is left to collect
-
-
 def test_nothing_outlives_a_parent_killed_outright(backend: Settings, tmp_path: Path) -> None:
     """SIGKILL of `serve --processes 2`: its server children (SIGTERM from the kernel: they drain
     and exit) and their preparation workers (SIGKILL) end too, instead of serving on as orphans
     beside whatever is started on the port next."""
     server = serve_home(backend, TEST_PASSPHRASE, "--processes", "2", log_file=tmp_path / "serve.log")
-    below = _descendants(server.pid)
+    below = descendants(server.pid)
     try:
         assert len(below) >= 2, "the server children and their workers"
         os.kill(server.pid, signal.SIGKILL)
         deadline = time.monotonic() + 60  # a bound for a hang, not a measurement
-        while any(_alive(pid) for pid in below) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in below) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in below if _alive(pid)], "orphans still running"
+        assert not [pid for pid in below if alive(pid)], "orphans still running"
     finally:
         for pid in below:
             with contextlib.suppress(ProcessLookupError):
