@@ -30,10 +30,6 @@ CREATED, EXISTING = True, False  # a line's outcome when it succeeded
 Outcome = bool | Failure  # CREATED, EXISTING, or why the line was refused
 
 
-def _failure(index: int, error: LicensingError) -> Failure:
-    return Failure(index, getattr(error, "field", ""), error.reason, error.message)
-
-
 def _valid_ref(ref: str) -> bool:
     try:
         check_order_ref(ref)
@@ -92,12 +88,12 @@ class BulkIssuer:
         """The outcome of a line whose order is stored, when it is settled without writing:
         another purchaser's order, or a license already there (matching or not); else None."""
         if stored.email_index is None or not hmac.compare_digest(stored.email_index, row.email_index):
-            return _failure(row.position, order_conflict(stored.profile_id, row.email_index))
+            return Failure.of(row.position, order_conflict(stored.profile_id, row.email_index))
         license = stored.licenses.get(row.product)
         if license is None:
             return None  # the order, for another product: the writer adds this license
         problem = mismatch(license, row.terms, row.issued if row.explicit_order_time else None)
-        return EXISTING if problem is None else _failure(row.position, problem)
+        return EXISTING if problem is None else Failure.of(row.position, problem)
 
     def _write(self, rows: list[Ready], actor: str, outcomes: dict[int, Outcome]) -> list[Ready]:
         """Write `rows` (Issuer.writing: the one writer, and its retry of a taken serial), each
@@ -105,7 +101,7 @@ class BulkIssuer:
         created: list[Ready] = []
         for row, outcome in run_writes(self.issuer.writing(rows, actor), self.issuer.committer.submit_many):
             if isinstance(outcome, LicensingError):
-                outcomes[row.position] = _failure(row.position, outcome)
+                outcomes[row.position] = Failure.of(row.position, outcome)
             elif outcome.created:
                 outcomes[row.position] = CREATED
                 created.append(row)

@@ -47,6 +47,11 @@ class Failure(NamedTuple):
     reason: str
     message: str
 
+    @classmethod
+    def of(cls, position: int, error: LicensingError) -> Failure:
+        """The line at `position`, refused with `error` (its field, reason and message)."""
+        return cls(position, getattr(error, "field", ""), error.reason, error.message)
+
 
 def request_lines(message: issuance_pb2.IssueLicensesRequest) -> list[issuance_pb2.IssueLicenseRequest]:
     """The lines of one stream message: `request`, then `requests` (none: the message is refused)."""
@@ -69,7 +74,7 @@ def lines_of(first: int, raw: bytes) -> Iterator[Line | Failure]:
                 line.newsletter_consent,
             )
         except LicensingError as exc:
-            yield Failure(position, getattr(exc, "field", ""), exc.reason, exc.message)
+            yield Failure.of(position, exc)
 
 
 def from_wire(values: tuple[Any, ...]) -> Ready:

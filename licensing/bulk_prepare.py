@@ -18,6 +18,7 @@ from .bulk_lines import Failure, lines_of
 from .errors import LicensingError
 from .inputs import check_provider
 from .issuance import Issuer, derive_serial
+from .issuance_writer import ready_values
 from .profiles import NewProfile
 from .storage.models import Product
 
@@ -87,7 +88,7 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
                 failed.append((line.position, *refused.args))
                 continue
             except LicensingError as exc:
-                failed.append((line.position, getattr(exc, "field", ""), exc.reason, exc.message))
+                failed.append(Failure.of(line.position, exc))
                 continue
             email_index = issuer.profiles.index_of(email)
             profile = None
@@ -95,10 +96,8 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
                 profile = sealed.get(email_index)
                 if profile is None:
                     profile = sealed[email_index] = issuer.profiles.prepare(email, email_index)
-            # The row in its wire form (bulk_lines.from_wire): Ready's fields in order, the profile
-            # as a plain tuple; built directly, as a named tuple would only be taken apart again.
             ready.append(
-                (
+                ready_values(
                     line.position,
                     email_index,
                     order_ref,
@@ -106,15 +105,11 @@ def prepare_chunk(issuer: Issuer, chunk: Chunk) -> Prepared:
                     derive_serial(order_ref, product.number),
                     order_time,
                     line.order_time is not None,
-                    terms.expires,
-                    terms.updates_until,
-                    terms.seats,
-                    terms.edition,
-                    terms.flags,
+                    terms,
                     provider,
                     line.test_order,
                     line.newsletter_consent,
-                    None if profile is None else tuple(profile),
+                    None if profile is None else tuple(profile),  # plain: pickled without Python code
                 )
             )
     return ready, failed

@@ -22,7 +22,7 @@ from . import audit
 from .errors import Conflict, InvalidArgument, LicensingError, NotFound, Unavailable
 from .inputs import check_email, check_free_text, check_order_ref, check_provider
 from .issuance_rules import IssueResult, license_record
-from .issuance_writer import Ready, RowsWrite, Stored, store_data_keys, write_rows
+from .issuance_writer import Ready, RowsWrite, Stored, ready_values, store_data_keys, write_rows
 from .keyring import Keyring
 from .license_keys import KeyMaker
 from .products import ProductCatalog
@@ -154,23 +154,21 @@ class Issuer:
             request.terms,
         )
         email_index = self.profiles.index_of(email)
-        row = Ready(
-            0,
-            email_index,
-            order_ref,
-            product.number,
-            derive_serial(order_ref, product.number),
-            order_time,
-            request.order_time is not None,
-            terms.expires,
-            terms.updates_until,
-            terms.seats,
-            terms.edition,
-            terms.flags,
-            check_provider(request.provider),
-            request.test_order,
-            request.newsletter_consent,
-            self.profiles.prepare(email, email_index),
+        row = Ready._make(
+            ready_values(
+                0,
+                email_index,
+                order_ref,
+                product.number,
+                derive_serial(order_ref, product.number),
+                order_time,
+                request.order_time is not None,
+                terms,
+                check_provider(request.provider),
+                request.test_order,
+                request.newsletter_consent,
+                self.profiles.prepare(email, email_index),
+            )
         )
         return row, email, product
 

@@ -45,7 +45,7 @@ from .storage.issuance_rows import (
 )
 from .storage.models import AuditEvent, DataKey, License, Order, Profile, database, keystore, utcnow
 
-__all__ = ["Outcome", "Ready", "RowsWrite", "Stored", "store_data_keys", "write_rows"]
+__all__ = ["Outcome", "Ready", "RowsWrite", "Stored", "ready_values", "store_data_keys", "write_rows"]
 
 
 class Ready(NamedTuple):
@@ -78,6 +78,43 @@ class Ready(NamedTuple):
     @property
     def terms(self) -> Terms:
         return Terms(self.expires, self.updates_until, self.seats, self.edition, self.flags)
+
+
+def ready_values(
+    position: int,
+    email_index: bytes,
+    order_ref: str,
+    product: int,
+    serial: int,
+    order_time: dt.datetime,
+    explicit_order_time: bool,
+    terms: Terms,
+    provider: str,
+    test_order: bool,
+    newsletter_consent: bool,
+    new_profile: tuple[Any, ...] | None,
+) -> tuple[Any, ...]:
+    """A checked request's row, Ready's fields in their order, as a plain tuple: the one place that
+    order is written out, for a single issuance (`Ready._make`) and for a preparation worker, which
+    sends the plain tuple through its pipe (bulk_lines.from_wire makes it a Ready again)."""
+    return (
+        position,
+        email_index,
+        order_ref,
+        product,
+        serial,
+        order_time,
+        explicit_order_time,
+        terms.expires,
+        terms.updates_until,
+        terms.seats,
+        terms.edition,
+        terms.flags,
+        provider,
+        test_order,
+        newsletter_consent,
+        new_profile,
+    )
 
 
 class Stored(NamedTuple):

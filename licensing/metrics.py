@@ -120,6 +120,8 @@ PROCESS_CALLS = Counter(
     registry=None,
 )
 _process_calls: Counter | None = None
+# Where prometheus_client's multiprocess mode keeps each process's counts (shared_metrics.py sets it).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def count_as_process(number: int) -> None:
@@ -188,7 +190,7 @@ def verdict(product: str | None, reason: str | None) -> None:
 def verdict_counts() -> dict[str, int]:
     """The server's validation verdicts by reason, all products together (under --processes,
     every process's, read from the shared files)."""
-    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    shared = os.environ.get(MULTIPROC_ENV)
     source: Collector = multiprocess.MultiProcessCollector(None, path=shared) if shared else VERDICTS
     counts: dict[str, int] = {}
     for family in source.collect():

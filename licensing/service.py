@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import peewee
-from playhouse.pool import PooledDatabase
 
 from .bulk_issue import BulkIssuer
 from .bulk_prepare import Chunk, Prepared, prepare_chunk
@@ -22,7 +21,7 @@ from .keyring_ledger import reconcile
 from .prepare_pool import PreparePool
 from .privacy import EmailVault
 from .profiles import ProfileStore
-from .storage.database import open_database
+from .storage.database import close_before_fork, open_database
 from .storage.files import private_folder
 from .storage.migrate import migrate_keystore, migrate_main, pending_migrations
 from .storage.models import database, keystore, utcnow
@@ -131,12 +130,7 @@ class Service:
 
 
 def _fork_prepare_pool(issuer: Issuer, databases: Databases, size: int) -> PreparePool[Chunk, Prepared]:
-    """The bulk path's preparation workers, forked with the keyring and the vault's keys open.
-    The server's connections are closed first: a connection shared through fork would be used
-    by two processes (the workers touch no database; the server reopens its own on demand)."""
-    for db in (databases.main, databases.keystore):
-        if isinstance(db, PooledDatabase):
-            db.close_all()
-        else:
-            db.close()
+    """The bulk path's preparation workers, forked with the keyring and the vault's keys open
+    (they touch no database; the server reopens its connections on demand)."""
+    close_before_fork(databases.main, databases.keystore)
     return PreparePool(partial(prepare_chunk, issuer), size)

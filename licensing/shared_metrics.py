@@ -24,11 +24,9 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, multiprocess, values
 
-from .metrics import MetricsServer, start_metrics_server
+from .metrics import MULTIPROC_ENV, MetricsServer, start_metrics_server
 
-__all__ = ["MULTIPROC_ENV", "SharedMetrics"]
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+__all__ = ["SharedMetrics"]
 
 
 class SharedMetrics:

@@ -103,7 +103,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         async for message in requests:
             lines = request_lines(message)
             if not lines:
-                refused.append(Failure(index, "request", "REQUEST_REQUIRED", "request: is required"))
+                refused.append(
+                    Failure.of(index, InvalidArgument("request", "is required", reason="REQUEST_REQUIRED"))
+                )
                 index += 1
                 continue
             messages.append((index, message.SerializeToString()))

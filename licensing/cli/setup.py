@@ -9,8 +9,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from playhouse.pool import PooledDatabase
-
 from ..addresses import listen_address
 from ..api.server import ServerOptions, serve_until_signalled, start_server, stop_on_signals
 from ..client import ADDRESS_ENV, DEFAULT_ADDRESS
@@ -19,6 +17,7 @@ from ..keyring import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Keyring, check_passph
 from ..metrics import parse_metrics_address, start_metrics_server
 from ..products import add_product
 from ..service import Service, bind_databases, bind_only
+from ..storage.database import close_before_fork
 from ..storage.files import private_folder
 from ..storage.migrate import migrate_keystore, migrate_main
 from ..storage.models import Product
@@ -187,13 +186,10 @@ def _serve_processes(args: argparse.Namespace, settings: Any) -> int:
     keyring = open_keyring(settings)
     shared_metrics = SharedMetrics.start()  # before anything is counted: see shared_metrics.py
     try:
-        # Migrate and reconcile the signing-key ledger once, here, rather than in N racing children;
-        # then close every connection: a socket inherited through fork would be shared by all.
+        # Migrate and reconcile the signing-key ledger once, here, rather than in N racing children.
         service = Service.start(settings, keyring, migrate=not args.no_migrate, pool_size=1)
         service.stop()
-        for db in (service.databases.main, service.databases.keystore):
-            if isinstance(db, PooledDatabase):
-                db.close_all()
+        close_before_fork(service.databases.main, service.databases.keystore)
 
         def announce(port: int) -> None:
             _warn_if_development_home(settings.home)

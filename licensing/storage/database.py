@@ -16,7 +16,7 @@ from pathlib import Path
 
 import peewee
 from playhouse.db_url import connect, parse
-from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
 from .files import private_sqlite_file
@@ -25,6 +25,7 @@ __all__ = [
     "CONNECTION_ERRORS",
     "SQLITE_PRAGMAS",
     "CheckpointBusy",
+    "close_before_fork",
     "is_pooled",
     "is_transaction_conflict",
     "open_database",
@@ -141,6 +142,17 @@ def release_connection(db: peewee.Database, *, broken: bool = False) -> None:
         logging.getLogger("licensing.storage").debug(
             "closing a broken connection failed: %s", type(exc).__name__
         )
+
+
+def close_before_fork(*databases: peewee.Database) -> None:
+    """Close every connection this process holds to `databases`, pooled or not, before a fork:
+    a socket or file handle inherited through fork would be used by two processes at once. Each
+    process opens its own again on its first query."""
+    for db in databases:
+        if isinstance(db, PooledDatabase):
+            db.close_all()
+        else:
+            db.close()
 
 
 def purge_deleted_rows(
