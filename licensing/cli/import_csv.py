@@ -175,32 +175,34 @@ class Progress:
 
 
 class FirstRowWins:
-    """One (order_id, product) twice in a file with other values (another email, other terms): the
-    first row is the one that counts, the later one is refused here. Left to the server, the calls
-    in flight would race and whichever chunk committed first would win. Rows equal to the first
-    (the same purchaser, however the email is cased) go through: the server answers them with the
-    license the first one made."""
+    """One (order_id, product) twice in a file with another email, other terms or another order day:
+    the first row is the one that counts, the later one is refused here. Left to the server, the
+    calls in flight would race and whichever chunk committed first would win. Rows the server would
+    answer with the first row's license (the same purchaser however the email is cased, the same
+    terms, the same order day or none given) go through, as the server's own rule (mismatch) has it;
+    the provider and the test and newsletter flags are not part of a license."""
 
     def __init__(self) -> None:
-        self.first: dict[tuple[str, str], tuple[int, bytes]] = {}  # (order, product) -> (line, digest)
+        # (order, product) -> (line, digest of the email and terms, order day or -1 when not given)
+        self.first: dict[tuple[str, str], tuple[int, bytes, int]] = {}
 
     def check(self, request: issuance_pb2.IssueLicenseRequest, line: int) -> None:
         try:
             email = normalize_email(request.email)
         except InvalidEmail:
             return  # the server refuses it, whatever else is in the file
-        copy = issuance_pb2.IssueLicenseRequest()
-        copy.CopyFrom(request)
-        copy.email = email
-        copy.provider = ""  # not part of the license: a retry may name the provider differently
-        digest = hashlib.blake2b(copy.SerializeToString(deterministic=True), digest_size=16).digest()
-        key = (request.order_id, request.product)
-        seen = self.first.setdefault(key, (line, digest))
-        if seen[1] != digest:
+        digest = hashlib.blake2b(
+            email.encode() + b"\0" + request.terms.SerializeToString(deterministic=True), digest_size=16
+        ).digest()
+        day = request.order_time.seconds // 86400 if request.HasField("order_time") else -1
+        first_line, first_digest, first_day = self.first.setdefault(
+            (request.order_id, request.product), (line, digest, day)
+        )
+        if first_digest != digest or (day >= 0 and first_day >= 0 and day != first_day):
             raise InvalidArgument(
                 "order_id",
-                f"and product are on line {seen[0]} already, with another email or other terms; "
-                "the first row counts",
+                f"and product are on line {first_line} already, with another email, other terms or "
+                "another order day; the first row counts",
                 reason="DUPLICATE_ORDER_IN_FILE",
             )
 

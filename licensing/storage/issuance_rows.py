@@ -26,7 +26,6 @@ __all__ = [
     "licenses_of_orders",
     "orders_by_ref",
     "profiles_by_index",
-    "serials_of_orders",
 ]
 
 _LICENSE_FIELDS = License._meta.sorted_fields
@@ -66,14 +65,6 @@ def licenses_of_orders(order_ids: set[int]) -> dict[tuple[int, int], dict[str, A
     rows = select_in(database.obj, _LICENSE_FIELDS, License.order, list(order_ids))
     found = (dict(zip((f.name for f in _LICENSE_FIELDS), row, strict=True)) for row in rows)
     return {(row["order"], row["product"]): row for row in found}
-
-
-def serials_of_orders(order_ids: set[int]) -> dict[tuple[int, int], int]:
-    """Which serial holds each (order, product): all a freshly inserted row needs to be told apart."""
-    rows = select_in(
-        database.obj, [License.order, License.product, License.serial], License.order, list(order_ids)
-    )
-    return {(order, product): serial for order, product, serial in rows}
 
 
 # -- inserts from parameter tuples, and the import's look-up of stored orders ---------------------
